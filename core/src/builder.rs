@@ -1,0 +1,254 @@
+//! Writing artifacts. The trainer's export and the tests build models through this.
+
+use std::collections::HashMap;
+
+use safetensors::Dtype;
+use safetensors::tensor::TensorView;
+
+use crate::model::{FORMAT_VERSION, ModelKind};
+use crate::{Error, Result, ids, names};
+
+/// Everything a model artifact holds, in the trainer's own index order.
+///
+/// [`ModelBuilder::build`] sorts users and items by ID (so the loader can binary-search them),
+/// permutes every array to match, and serialises one safetensors file.
+#[derive(Debug, Clone)]
+pub struct ModelBuilder {
+    /// Rating or ranking.
+    pub kind: ModelKind,
+    /// Factor dimension.
+    pub dim: usize,
+    /// Global bias.
+    pub global_bias: f32,
+    /// User IDs; row `u` of the user arrays belongs to `user_ids[u]`.
+    pub user_ids: Vec<String>,
+    /// Item IDs; row `i` of the item arrays belongs to `item_ids[i]`.
+    pub item_ids: Vec<String>,
+    /// Row-major `[num_users, dim]`.
+    pub user_factors: Vec<f32>,
+    /// Row-major `[num_items, dim]`.
+    pub item_factors: Vec<f32>,
+    /// `[num_users]`.
+    pub user_bias: Vec<f32>,
+    /// `[num_items]`.
+    pub item_bias: Vec<f32>,
+    /// Seen `(user, item, value)` triples; each pair at most once.
+    pub seen: Vec<(u32, u32, f32)>,
+    /// Popularity score per item (higher is more popular); defaults to seen counts.
+    pub item_popularity: Option<Vec<f32>>,
+    /// Category name per item.
+    pub item_categories: Option<Vec<String>>,
+    /// Row-major `[num_items, 2]` projection for maps.
+    pub item_projection: Option<Vec<f32>>,
+    /// Rating scale, for clamping predicted ratings.
+    pub rating_range: Option<(f32, f32)>,
+    /// Creation time, RFC 3339 (the core reads no clock, so the caller supplies it).
+    pub created_at: Option<String>,
+    /// Free-form JSON: training config, metrics, data fingerprint.
+    pub info: Option<String>,
+}
+
+impl ModelBuilder {
+    /// An empty builder for a model of `kind` and dimension `dim`.
+    pub fn new(kind: ModelKind, dim: usize) -> Self {
+        Self {
+            kind,
+            dim,
+            global_bias: 0.0,
+            user_ids: Vec::new(),
+            item_ids: Vec::new(),
+            user_factors: Vec::new(),
+            item_factors: Vec::new(),
+            user_bias: Vec::new(),
+            item_bias: Vec::new(),
+            seen: Vec::new(),
+            item_popularity: None,
+            item_categories: None,
+            item_projection: None,
+            rating_range: None,
+            created_at: None,
+            info: None,
+        }
+    }
+
+    /// Validates the parts and serialises the artifact.
+    pub fn build(&self) -> Result<Vec<u8>> {
+        let (d, nu, ni) = (self.dim, self.user_ids.len(), self.item_ids.len());
+        let bad = |m: String| Err(Error::InvalidArgument(m));
+        if d == 0 || d > 4096 {
+            return bad(format!("dim must be in 1..=4096, got {d}"));
+        }
+        if ni == 0 {
+            return bad("a model needs at least one item".into());
+        }
+        for (what, got, want) in [
+            ("user_factors", self.user_factors.len(), nu * d),
+            ("item_factors", self.item_factors.len(), ni * d),
+            ("user_bias", self.user_bias.len(), nu),
+            ("item_bias", self.item_bias.len(), ni),
+        ] {
+            if got != want {
+                return bad(format!("{what} has {got} values, expected {want}"));
+            }
+        }
+        if u32::try_from(ni).is_err() || u32::try_from(nu).is_err() || u32::try_from(self.seen.len()).is_err() {
+            return bad("more than 2^32 users, items or interactions".into());
+        }
+
+        let (user_order, user_rank) = sort_ids("user", &self.user_ids)?;
+        let (item_order, item_rank) = sort_ids("item", &self.item_ids)?;
+        let permute_rows = |src: &[f32], order: &[usize], width: usize| -> Vec<f32> {
+            order.iter().flat_map(|&o| src[o * width..(o + 1) * width].iter().copied()).collect()
+        };
+        let user_factors = permute_rows(&self.user_factors, &user_order, d);
+        let item_factors = permute_rows(&self.item_factors, &item_order, d);
+        let user_bias = permute_rows(&self.user_bias, &user_order, 1);
+        let item_bias = permute_rows(&self.item_bias, &item_order, 1);
+
+        // Seen items as CSR in the sorted index space.
+        let mut seen: Vec<(u32, u32, f32)> = Vec::with_capacity(self.seen.len());
+        for &(u, i, v) in &self.seen {
+            let (Some(&u2), Some(&i2)) = (user_rank.get(u as usize), item_rank.get(i as usize)) else {
+                return bad(format!("seen entry ({u}, {i}) is out of range"));
+            };
+            if !v.is_finite() {
+                return bad(format!("seen entry ({u}, {i}) has a non-finite value"));
+            }
+            seen.push((u2, i2, v));
+        }
+        seen.sort_unstable_by_key(|&(u, i, _)| (u, i));
+        if let Some(w) = seen.windows(2).find(|w| w[0].0 == w[1].0 && w[0].1 == w[1].1) {
+            return bad(format!(
+                "seen has a duplicate pair ({}, {})",
+                self.user_ids[user_order[w[0].0 as usize]],
+                self.item_ids[item_order[w[0].1 as usize]]
+            ));
+        }
+        let mut indptr = vec![0u32; nu + 1];
+        for &(u, _, _) in &seen {
+            indptr[u as usize + 1] += 1;
+        }
+        for k in 0..nu {
+            indptr[k + 1] += indptr[k];
+        }
+        let seen_indices: Vec<u32> = seen.iter().map(|s| s.1).collect();
+        let seen_values: Vec<f32> = seen.iter().map(|s| s.2).collect();
+
+        // Popularity order: score descending, then ID order.
+        let scores: Vec<f32> = match &self.item_popularity {
+            Some(p) if p.len() != ni => return bad(format!("item_popularity has {} values, expected {ni}", p.len())),
+            Some(p) => permute_rows(p, &item_order, 1),
+            None => {
+                let mut counts = vec![0f32; ni];
+                for &i in &seen_indices {
+                    counts[i as usize] += 1.0;
+                }
+                counts
+            }
+        };
+        let mut popularity: Vec<u32> = (0..ni as u32).collect();
+        popularity.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
+
+        let categories = match &self.item_categories {
+            None => None,
+            Some(c) if c.len() != ni => return bad(format!("item_categories has {} values, expected {ni}", c.len())),
+            Some(c) => {
+                let mut cnames: Vec<&str> = c.iter().map(String::as_str).collect();
+                cnames.sort_unstable();
+                cnames.dedup();
+                if cnames.iter().any(|n| n.is_empty()) {
+                    return bad("category names must not be empty".into());
+                }
+                let per_item: Vec<u32> = item_order
+                    .iter()
+                    .map(|&o| cnames.binary_search(&c[o].as_str()).unwrap_or(0) as u32)
+                    .collect();
+                Some((ids::encode(&cnames)?, per_item))
+            }
+        };
+        let projection = match &self.item_projection {
+            None => None,
+            Some(p) if p.len() != 2 * ni => return bad(format!("item_projection has {} values, expected {}", p.len(), 2 * ni)),
+            Some(p) => Some(permute_rows(p, &item_order, 2)),
+        };
+
+        let sorted_users: Vec<&str> = user_order.iter().map(|&o| self.user_ids[o].as_str()).collect();
+        let sorted_items: Vec<&str> = item_order.iter().map(|&o| self.item_ids[o].as_str()).collect();
+        let (user_bytes, user_offsets) = ids::encode(&sorted_users)?;
+        let (item_bytes, item_offsets) = ids::encode(&sorted_items)?;
+        let global = [self.global_bias];
+
+        let mut tensors: Vec<(&str, Dtype, Vec<usize>, &[u8])> = vec![
+            (names::USER_FACTORS, Dtype::F32, vec![nu, d], bytemuck::cast_slice(&user_factors)),
+            (names::ITEM_FACTORS, Dtype::F32, vec![ni, d], bytemuck::cast_slice(&item_factors)),
+            (names::USER_BIAS, Dtype::F32, vec![nu], bytemuck::cast_slice(&user_bias)),
+            (names::ITEM_BIAS, Dtype::F32, vec![ni], bytemuck::cast_slice(&item_bias)),
+            (names::GLOBAL_BIAS, Dtype::F32, vec![1], bytemuck::cast_slice(&global)),
+            (names::USER_IDS_BYTES, Dtype::U8, vec![user_bytes.len()], &user_bytes),
+            (names::USER_IDS_OFFSETS, Dtype::U32, vec![nu + 1], bytemuck::cast_slice(&user_offsets)),
+            (names::ITEM_IDS_BYTES, Dtype::U8, vec![item_bytes.len()], &item_bytes),
+            (names::ITEM_IDS_OFFSETS, Dtype::U32, vec![ni + 1], bytemuck::cast_slice(&item_offsets)),
+            (names::SEEN_INDPTR, Dtype::U32, vec![nu + 1], bytemuck::cast_slice(&indptr)),
+            (names::SEEN_INDICES, Dtype::U32, vec![seen_indices.len()], bytemuck::cast_slice(&seen_indices)),
+            (names::SEEN_VALUES, Dtype::F32, vec![seen_values.len()], bytemuck::cast_slice(&seen_values)),
+            (names::POPULARITY, Dtype::U32, vec![ni], bytemuck::cast_slice(&popularity)),
+        ];
+        if let Some(((cat_bytes, cat_offsets), per_item)) = &categories {
+            tensors.push((names::CATEGORY_BYTES, Dtype::U8, vec![cat_bytes.len()], cat_bytes));
+            tensors.push((names::CATEGORY_OFFSETS, Dtype::U32, vec![cat_offsets.len()], bytemuck::cast_slice(cat_offsets)));
+            tensors.push((names::ITEM_CATEGORY, Dtype::U32, vec![ni], bytemuck::cast_slice(per_item)));
+        }
+        if let Some(p) = &projection {
+            tensors.push((names::ITEM_PROJECTION, Dtype::F32, vec![ni, 2], bytemuck::cast_slice(p)));
+        }
+
+        let mut views = Vec::with_capacity(tensors.len());
+        for (name, dtype, shape, data) in tensors {
+            let view = TensorView::new(dtype, shape, data).map_err(|e| Error::InvalidArgument(format!("{name}: {e}")))?;
+            views.push((name, view));
+        }
+
+        let mut metadata = HashMap::from([
+            (names::META_FORMAT.to_owned(), names::FORMAT_NAME.to_owned()),
+            (names::META_VERSION.to_owned(), FORMAT_VERSION.to_string()),
+            (names::META_KIND.to_owned(), self.kind.as_str().to_owned()),
+            (names::META_DIM.to_owned(), d.to_string()),
+        ]);
+        if let Some((lo, hi)) = self.rating_range {
+            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                return bad(format!("bad rating range ({lo}, {hi})"));
+            }
+            metadata.insert(names::META_RATING_MIN.to_owned(), lo.to_string());
+            metadata.insert(names::META_RATING_MAX.to_owned(), hi.to_string());
+        }
+        if let Some(c) = &self.created_at {
+            metadata.insert(names::META_CREATED_AT.to_owned(), c.clone());
+        }
+        if let Some(info) = &self.info {
+            metadata.insert(names::META_INFO.to_owned(), info.clone());
+        }
+        safetensors::serialize(views, Some(metadata)).map_err(|e| Error::InvalidArgument(e.to_string()))
+    }
+}
+
+/// Returns (order, rank): `order[k]` is the original index of the k-th smallest ID and
+/// `rank[original]` is its position in that order. Empty or duplicate IDs are errors.
+fn sort_ids(what: &str, ids: &[String]) -> Result<(Vec<usize>, Vec<u32>)> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_unstable_by(|&a, &b| ids[a].cmp(&ids[b]));
+    for w in order.windows(2) {
+        if ids[w[0]] == ids[w[1]] {
+            return Err(Error::InvalidArgument(format!("duplicate {what} ID `{}`", ids[w[0]])));
+        }
+    }
+    if let Some(&first) = order.first()
+        && ids[first].is_empty()
+    {
+        return Err(Error::InvalidArgument(format!("empty {what} ID")));
+    }
+    let mut rank = vec![0u32; ids.len()];
+    for (pos, &o) in order.iter().enumerate() {
+        rank[o] = pos as u32;
+    }
+    Ok((order, rank))
+}

@@ -1,0 +1,443 @@
+//! The loaded model: validated views into an artifact's bytes.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::ids::StrTable;
+use crate::{Error, Result, names};
+
+/// The artifact format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What the model was trained for, which decides what its scores mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Explicit ratings (MSE). Scores are predicted ratings.
+    Rating,
+    /// Implicit feedback (pairwise ranking). Scores are relative preferences.
+    Ranking,
+}
+
+impl ModelKind {
+    /// The name stored in the artifact's metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rating => "rating",
+            Self::Ranking => "ranking",
+        }
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "rating" => Ok(Self::Rating),
+            "ranking" => Ok(Self::Ranking),
+            other => Err(Error::Metadata(format!("unknown model_kind `{other}`"))),
+        }
+    }
+}
+
+/// A matrix-factorisation model loaded from an artifact.
+///
+/// Factor matrices borrow the artifact's bytes when they are 4-byte aligned (the normal case:
+/// safetensors aligns its data section) and are copied only otherwise.
+#[derive(Debug)]
+pub struct Model<'a> {
+    pub(crate) kind: ModelKind,
+    pub(crate) dim: usize,
+    pub(crate) global_bias: f32,
+    pub(crate) user_factors: Cow<'a, [f32]>,
+    pub(crate) item_factors: Cow<'a, [f32]>,
+    pub(crate) user_bias: Cow<'a, [f32]>,
+    pub(crate) item_bias: Cow<'a, [f32]>,
+    pub(crate) users: StrTable<'a>,
+    pub(crate) items: StrTable<'a>,
+    pub(crate) seen_indptr: Cow<'a, [u32]>,
+    pub(crate) seen_indices: Cow<'a, [u32]>,
+    pub(crate) seen_values: Cow<'a, [f32]>,
+    pub(crate) popularity: Cow<'a, [u32]>,
+    pub(crate) item_category: Option<Cow<'a, [u32]>>,
+    pub(crate) categories: Option<StrTable<'a>>,
+    pub(crate) projection: Option<Cow<'a, [f32]>>,
+    pub(crate) rating_range: Option<(f32, f32)>,
+    pub(crate) metadata: HashMap<String, String>,
+    /// Lazily computed L2 norms of item factors (for cosine similarity).
+    pub(crate) item_norms: OnceLock<Vec<f32>>,
+    /// Lazily computed Gram matrix `VᵀV` of item factors (for implicit fold-in).
+    pub(crate) item_gram: OnceLock<Vec<f64>>,
+}
+
+/// Summary facts about a model, for `/health`, `info()` and `trainer inspect`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    /// Artifact format version.
+    pub format_version: u32,
+    /// Rating or ranking.
+    pub kind: ModelKind,
+    /// Factor dimension.
+    pub dim: usize,
+    /// Number of users.
+    pub num_users: usize,
+    /// Number of items.
+    pub num_items: usize,
+    /// Number of stored (user, item) interactions.
+    pub num_interactions: usize,
+    /// Category names, if the model has categories.
+    pub categories: Vec<String>,
+    /// Creation time written by the trainer (RFC 3339), if present.
+    pub created_at: Option<String>,
+    /// The clamp range for predicted ratings, if any.
+    pub rating_range: Option<(f32, f32)>,
+    /// Whether the model carries a 2-D item projection.
+    pub has_projection: bool,
+}
+
+fn tensor<'a>(st: &SafeTensors<'a>, name: &'static str) -> Result<Option<safetensors::tensor::TensorView<'a>>> {
+    match st.tensor(name) {
+        Ok(t) => Ok(Some(t)),
+        Err(safetensors::SafeTensorError::TensorNotFound(_)) => Ok(None),
+        Err(e) => Err(Error::Format(e.to_string())),
+    }
+}
+
+fn dtype_name(d: Dtype) -> String {
+    format!("{d:?}")
+}
+
+/// Reads a tensor of `dtype` with exactly `shape`, zero-copy when aligned.
+fn typed<'a, T: bytemuck::Pod>(
+    st: &SafeTensors<'a>,
+    name: &'static str,
+    dtype: Dtype,
+    shape: &[usize],
+) -> Result<Option<Cow<'a, [T]>>> {
+    let Some(view) = tensor(st, name)? else {
+        return Ok(None);
+    };
+    if view.dtype() != dtype {
+        return Err(Error::Dtype { name, expected: dtype_name_static(dtype), got: dtype_name(view.dtype()) });
+    }
+    if view.shape() != shape {
+        return Err(Error::Shape { name, expected: shape.to_vec(), got: view.shape().to_vec() });
+    }
+    let data = view.data();
+    Ok(Some(match bytemuck::try_cast_slice::<u8, T>(data) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(bytemuck::pod_collect_to_vec(data)),
+    }))
+}
+
+fn dtype_name_static(d: Dtype) -> &'static str {
+    match d {
+        Dtype::F32 => "F32",
+        Dtype::U32 => "U32",
+        Dtype::U8 => "U8",
+        _ => "other",
+    }
+}
+
+fn required<T>(name: &'static str, v: Option<T>) -> Result<T> {
+    v.ok_or(Error::MissingTensor(name))
+}
+
+/// The shape of a 1-D tensor whose length is not known in advance.
+fn len_1d(st: &SafeTensors<'_>, name: &'static str) -> Result<usize> {
+    let view = required(name, tensor(st, name)?)?;
+    match view.shape() {
+        [n] => Ok(*n),
+        other => Err(Error::Shape { name, expected: vec![0], got: other.to_vec() }),
+    }
+}
+
+fn str_table<'a>(st: &SafeTensors<'a>, bytes: &'static str, offsets: &'static str, n: Option<usize>) -> Result<Option<StrTable<'a>>> {
+    let Some(bytes_view) = tensor(st, bytes)? else {
+        if tensor(st, offsets)?.is_some() {
+            return Err(Error::MissingTensor(bytes));
+        }
+        return Ok(None);
+    };
+    if bytes_view.dtype() != Dtype::U8 {
+        return Err(Error::Dtype { name: bytes, expected: "U8", got: dtype_name(bytes_view.dtype()) });
+    }
+    if bytes_view.shape().len() != 1 {
+        return Err(Error::Shape { name: bytes, expected: vec![bytes_view.data().len()], got: bytes_view.shape().to_vec() });
+    }
+    let count = match n {
+        Some(n) => n,
+        None => len_1d(st, offsets)?.checked_sub(1).ok_or(Error::Invalid(format!("`{offsets}` is empty")))?,
+    };
+    let offs = required(offsets, typed::<u32>(st, offsets, Dtype::U32, &[count + 1])?)?;
+    StrTable::new(bytes, bytes_view.data(), offs).map(Some)
+}
+
+fn check_finite(name: &'static str, values: &[f32]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::Invalid(format!("`{name}` holds a non-finite value at {i}"))),
+    }
+}
+
+fn check_indices(name: &'static str, values: &[u32], bound: usize) -> Result<()> {
+    match values.iter().position(|&v| v as usize >= bound) {
+        None => Ok(()),
+        Some(i) => Err(Error::Invalid(format!("`{name}`[{i}] = {} is out of range (< {bound})", values[i]))),
+    }
+}
+
+impl<'a> Model<'a> {
+    /// Loads and fully validates an artifact. Never panics on malformed input.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self> {
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(e.to_string()))?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Format(e.to_string()))?;
+
+        let meta = |key: &str| {
+            metadata.get(key).map(String::as_str).ok_or_else(|| Error::Metadata(format!("missing key `{key}`")))
+        };
+        if meta(names::META_FORMAT)? != names::FORMAT_NAME {
+            return Err(Error::Metadata(format!("`{}` is not `{}`", names::META_FORMAT, names::FORMAT_NAME)));
+        }
+        let version = meta(names::META_VERSION)?;
+        if version.parse::<u32>().ok() != Some(FORMAT_VERSION) {
+            return Err(Error::UnsupportedVersion { found: version.to_owned(), supported: FORMAT_VERSION });
+        }
+        let kind: ModelKind = meta(names::META_KIND)?.parse()?;
+        let dim: usize = meta(names::META_DIM)?
+            .parse()
+            .ok()
+            .filter(|&d| d > 0 && d <= 4096)
+            .ok_or_else(|| Error::Metadata("`dim` must be an integer in 1..=4096".into()))?;
+        let rating_range = match (metadata.get(names::META_RATING_MIN), metadata.get(names::META_RATING_MAX)) {
+            (Some(lo), Some(hi)) => {
+                let parse = |s: &str| s.parse::<f32>().ok().filter(|v| v.is_finite());
+                match (parse(lo), parse(hi)) {
+                    (Some(lo), Some(hi)) if lo <= hi => Some((lo, hi)),
+                    _ => return Err(Error::Metadata("bad rating range".into())),
+                }
+            }
+            (None, None) => None,
+            _ => return Err(Error::Metadata("rating_min and rating_max must come together".into())),
+        };
+
+        let num_users = len_1d(&st, names::USER_BIAS)?;
+        let num_items = len_1d(&st, names::ITEM_BIAS)?;
+        if num_items == 0 {
+            return Err(Error::Invalid("the model has no items".into()));
+        }
+        let user_factors = required(names::USER_FACTORS, typed(&st, names::USER_FACTORS, Dtype::F32, &[num_users, dim])?)?;
+        let item_factors = required(names::ITEM_FACTORS, typed(&st, names::ITEM_FACTORS, Dtype::F32, &[num_items, dim])?)?;
+        let user_bias = required(names::USER_BIAS, typed(&st, names::USER_BIAS, Dtype::F32, &[num_users])?)?;
+        let item_bias = required(names::ITEM_BIAS, typed(&st, names::ITEM_BIAS, Dtype::F32, &[num_items])?)?;
+        let global: Cow<'_, [f32]> = required(names::GLOBAL_BIAS, typed(&st, names::GLOBAL_BIAS, Dtype::F32, &[1])?)?;
+        let global_bias = global[0];
+        for (name, values) in [
+            (names::USER_FACTORS, &user_factors),
+            (names::ITEM_FACTORS, &item_factors),
+            (names::USER_BIAS, &user_bias),
+            (names::ITEM_BIAS, &item_bias),
+            (names::GLOBAL_BIAS, &global),
+        ] {
+            check_finite(name, values)?;
+        }
+
+        let users = required(names::USER_IDS_BYTES, str_table(&st, names::USER_IDS_BYTES, names::USER_IDS_OFFSETS, Some(num_users))?)?;
+        let items = required(names::ITEM_IDS_BYTES, str_table(&st, names::ITEM_IDS_BYTES, names::ITEM_IDS_OFFSETS, Some(num_items))?)?;
+
+        let seen_indptr: Cow<'_, [u32]> = required(names::SEEN_INDPTR, typed(&st, names::SEEN_INDPTR, Dtype::U32, &[num_users + 1])?)?;
+        if seen_indptr.first() != Some(&0) || seen_indptr.windows(2).any(|w| w[0] > w[1]) {
+            return Err(Error::Invalid(format!("`{}` must start at 0 and never decrease", names::SEEN_INDPTR)));
+        }
+        let nnz = seen_indptr.last().copied().unwrap_or(0) as usize;
+        let seen_indices: Cow<'_, [u32]> = required(names::SEEN_INDICES, typed(&st, names::SEEN_INDICES, Dtype::U32, &[nnz])?)?;
+        let seen_values: Cow<'_, [f32]> = required(names::SEEN_VALUES, typed(&st, names::SEEN_VALUES, Dtype::F32, &[nnz])?)?;
+        check_finite(names::SEEN_VALUES, &seen_values)?;
+        for (u, w) in seen_indptr.windows(2).enumerate() {
+            let row = &seen_indices[w[0] as usize..w[1] as usize];
+            if row.windows(2).any(|p| p[0] >= p[1]) {
+                return Err(Error::Invalid(format!("`{}` row {u} is not strictly increasing", names::SEEN_INDICES)));
+            }
+            if row.last().is_some_and(|&i| i as usize >= num_items) {
+                return Err(Error::Invalid(format!("`{}` row {u} has an item out of range", names::SEEN_INDICES)));
+            }
+        }
+
+        let popularity: Cow<'_, [u32]> = required(names::POPULARITY, typed(&st, names::POPULARITY, Dtype::U32, &[num_items])?)?;
+        let mut hit = vec![false; num_items];
+        for &i in popularity.iter() {
+            match hit.get_mut(i as usize) {
+                Some(h) if !*h => *h = true,
+                _ => return Err(Error::Invalid(format!("`{}` is not a permutation of the items", names::POPULARITY))),
+            }
+        }
+
+        let categories = str_table(&st, names::CATEGORY_BYTES, names::CATEGORY_OFFSETS, None)?;
+        let item_category = typed::<u32>(&st, names::ITEM_CATEGORY, Dtype::U32, &[num_items])?;
+        match (&categories, &item_category) {
+            (Some(c), Some(ic)) => check_indices(names::ITEM_CATEGORY, ic, c.len())?,
+            (None, None) => {}
+            _ => return Err(Error::Invalid("item categories and category names must come together".into())),
+        }
+        let projection = typed::<f32>(&st, names::ITEM_PROJECTION, Dtype::F32, &[num_items, 2])?;
+        if let Some(p) = &projection {
+            check_finite(names::ITEM_PROJECTION, p)?;
+        }
+
+        Ok(Self {
+            kind,
+            dim,
+            global_bias,
+            user_factors,
+            item_factors,
+            user_bias,
+            item_bias,
+            users,
+            items,
+            seen_indptr,
+            seen_indices,
+            seen_values,
+            popularity,
+            item_category,
+            categories,
+            projection,
+            rating_range,
+            metadata,
+            item_norms: OnceLock::new(),
+            item_gram: OnceLock::new(),
+        })
+    }
+
+    /// Rating or ranking.
+    pub fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
+    /// Factor dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of users.
+    pub fn num_users(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Number of items.
+    pub fn num_items(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The global bias (mean rating for rating models).
+    pub fn global_bias(&self) -> f32 {
+        self.global_bias
+    }
+
+    /// Dense index of a user ID.
+    pub fn user_index(&self, id: &str) -> Option<usize> {
+        self.users.find(id)
+    }
+
+    /// Dense index of an item ID.
+    pub fn item_index(&self, id: &str) -> Option<usize> {
+        self.items.find(id)
+    }
+
+    /// User ID at a dense index (`""` when out of range).
+    pub fn user_id(&self, index: usize) -> &'a str {
+        self.users.get(index)
+    }
+
+    /// Item ID at a dense index (`""` when out of range).
+    pub fn item_id(&self, index: usize) -> &'a str {
+        self.items.get(index)
+    }
+
+    /// Up to `limit` user IDs starting at `offset`, in ID order.
+    pub fn user_ids(&self, offset: usize, limit: usize) -> impl Iterator<Item = &'a str> + '_ {
+        (offset.min(self.num_users())..offset.saturating_add(limit).min(self.num_users())).map(|i| self.users.get(i))
+    }
+
+    /// Up to `limit` item IDs starting at `offset`, in ID order.
+    pub fn item_ids(&self, offset: usize, limit: usize) -> impl Iterator<Item = &'a str> + '_ {
+        (offset.min(self.num_items())..offset.saturating_add(limit).min(self.num_items())).map(|i| self.items.get(i))
+    }
+
+    /// The position of the first user ID strictly after `cursor`, for cursor pagination.
+    pub fn user_position_after(&self, cursor: &str) -> usize {
+        match self.users.search(cursor) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+
+    /// Category name of an item, if the model has categories.
+    pub fn item_category(&self, item: usize) -> Option<&'a str> {
+        let (names, cats) = (self.categories.as_ref()?, self.item_category.as_ref()?);
+        cats.get(item).map(|&c| names.get(c as usize))
+    }
+
+    /// All category names (empty if the model has none).
+    pub fn categories(&self) -> Vec<&'a str> {
+        self.categories.as_ref().map_or_else(Vec::new, |c| (0..c.len()).map(|i| c.get(i)).collect())
+    }
+
+    /// The 2-D projection of an item's factors, if the artifact has one.
+    pub fn item_projection(&self, item: usize) -> Option<[f32; 2]> {
+        let p = self.projection.as_ref()?;
+        Some([*p.get(2 * item)?, *p.get(2 * item + 1)?])
+    }
+
+    /// Items the user interacted with in training, with their values (rating or weight).
+    pub fn seen_items(&self, user: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let range = self.seen_range(user);
+        self.seen_indices[range.clone()].iter().zip(&self.seen_values[range]).map(|(&i, &v)| (i as usize, v))
+    }
+
+    pub(crate) fn seen_range(&self, user: usize) -> std::ops::Range<usize> {
+        match (self.seen_indptr.get(user), self.seen_indptr.get(user + 1)) {
+            (Some(&s), Some(&e)) => s as usize..e as usize,
+            _ => 0..0,
+        }
+    }
+
+    /// Items in popularity order, most popular first.
+    pub fn popular_items(&self) -> &[u32] {
+        &self.popularity
+    }
+
+    /// A metadata value, for example `created_at` or `info` (a JSON blob).
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).map(String::as_str)
+    }
+
+    /// The factor row of a user.
+    pub fn user_factors(&self, user: usize) -> Option<&[f32]> {
+        self.user_factors.get(user * self.dim..(user + 1) * self.dim)
+    }
+
+    /// The factor row of an item.
+    pub fn item_factors(&self, item: usize) -> Option<&[f32]> {
+        self.item_factors.get(item * self.dim..(item + 1) * self.dim)
+    }
+
+    /// A summary of the model.
+    pub fn info(&self) -> ModelInfo {
+        ModelInfo {
+            format_version: FORMAT_VERSION,
+            kind: self.kind,
+            dim: self.dim,
+            num_users: self.num_users(),
+            num_items: self.num_items(),
+            num_interactions: self.seen_indices.len(),
+            categories: self.categories().into_iter().map(str::to_owned).collect(),
+            created_at: self.metadata(names::META_CREATED_AT).map(str::to_owned),
+            rating_range: self.rating_range,
+            has_projection: self.projection.is_some(),
+        }
+    }
+}

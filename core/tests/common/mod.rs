@@ -1,0 +1,59 @@
+//! Deterministic fixture models for the core's tests.
+#![allow(dead_code)]
+
+use edgerec_core::{ModelBuilder, ModelKind};
+
+/// SplitMix64: a tiny seeded generator so fixtures need no RNG crate.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    /// Approximately standard normal (sum of uniforms).
+    pub fn normal(&mut self) -> f32 {
+        (0..12).map(|_| self.uniform()).sum::<f32>() - 6.0
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// A random model with shuffled, non-contiguous string IDs, categories and seen items.
+pub fn random_builder(kind: ModelKind, users: usize, items: usize, dim: usize, seed: u64) -> ModelBuilder {
+    let mut rng = Rng::new(seed);
+    let mut b = ModelBuilder::new(kind, dim);
+    b.global_bias = 3.5;
+    // Deliberately not in sorted order, so the builder's permutation is exercised.
+    b.user_ids = (0..users).map(|u| format!("U{}", 10_000 + (u * 7919) % 99_991)).collect();
+    let prefixes = ["TECH", "FASH", "SPRT"];
+    b.item_ids = (0..items).map(|i| format!("{}{}", prefixes[i % 3], 1000 + (i * 104_729) % 9_973)).collect();
+    b.item_categories = Some((0..items).map(|i| prefixes[i % 3].to_lowercase()).collect());
+    b.user_factors = (0..users * dim).map(|_| rng.normal() * 0.5).collect();
+    b.item_factors = (0..items * dim).map(|_| rng.normal() * 0.5).collect();
+    b.user_bias = (0..users).map(|_| rng.normal() * 0.2).collect();
+    b.item_bias = (0..items).map(|_| rng.normal() * 0.2).collect();
+    for u in 0..users {
+        for i in 0..items {
+            if rng.uniform() < 0.2 {
+                b.seen.push((u as u32, i as u32, 1.0 + rng.below(5) as f32));
+            }
+        }
+    }
+    b.item_projection = Some((0..items * 2).map(|_| rng.normal()).collect());
+    b.rating_range = Some((1.0, 5.0));
+    b.created_at = Some("2026-11-26T00:00:00Z".into());
+    b.info = Some(r#"{"fixture":true}"#.into());
+    b
+}

@@ -1,0 +1,155 @@
+//! Optimised queries against naive full sorts, round trips, and the loader under mutation.
+
+mod common;
+
+use edgerec_core::{Model, ModelKind, RecommendOptions, Source};
+use proptest::prelude::*;
+
+fn naive_top(scores: Vec<(usize, f32)>, n: usize) -> Vec<(usize, f32)> {
+    let mut all = scores;
+    all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    all.truncate(n);
+    all
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn recommend_matches_full_sort(
+        seed in any::<u64>(),
+        users in 1usize..12,
+        items in 1usize..80,
+        dim in 1usize..20,
+        top_n in 1usize..30,
+        exclude_rated in any::<bool>(),
+        excluded in proptest::collection::vec(0usize..80, 0..6),
+        category in proptest::option::of(0usize..3),
+        ranking in any::<bool>(),
+    ) {
+        let kind = if ranking { ModelKind::Ranking } else { ModelKind::Rating };
+        let b = common::random_builder(kind, users, items, dim, seed);
+        let bytes = b.build().unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        let user = (seed as usize) % users;
+        let user_id = model.user_id(user).to_owned();
+        let exclude_items: Vec<String> = excluded.iter().filter(|&&i| i < items).map(|&i| model.item_id(i).to_owned()).collect();
+        let known_categories = model.categories();
+        let categories = category.map(|c| vec![known_categories[c % known_categories.len()].to_owned()]);
+        let opts = RecommendOptions { top_n, exclude_rated, exclude_items: exclude_items.clone(), categories: categories.clone() };
+        let got = model.recommend(&user_id, &opts).unwrap();
+        prop_assert_eq!(got.source, Source::Personalized);
+
+        let seen: Vec<usize> = model.seen_items(user).map(|(i, _)| i).collect();
+        let candidates: Vec<(usize, f32)> = (0..items)
+            .filter(|i| !(exclude_rated && seen.contains(i)))
+            .filter(|i| !exclude_items.iter().any(|e| e == model.item_id(*i)))
+            .filter(|i| categories.as_ref().is_none_or(|c| c[0] == model.item_category(*i).unwrap()))
+            .map(|i| (i, model.score(user, i).unwrap()))
+            .collect();
+        let want = naive_top(candidates, top_n);
+        let got_idx: Vec<usize> = got.items.iter().map(|s| s.index).collect();
+        let want_idx: Vec<usize> = want.iter().map(|s| s.0).collect();
+        prop_assert_eq!(got_idx, want_idx);
+        for (g, w) in got.items.iter().zip(&want) {
+            let expected = if ranking { w.1 } else { w.1.clamp(1.0, 5.0) };
+            prop_assert_eq!(g.score.to_bits(), expected.to_bits());
+            prop_assert_eq!(g.item_id, model.item_id(w.0));
+        }
+    }
+
+    #[test]
+    fn similar_items_match_full_sort(seed in any::<u64>(), items in 2usize..80, dim in 1usize..20, n in 1usize..30) {
+        let b = common::random_builder(ModelKind::Rating, 3, items, dim, seed);
+        let bytes = b.build().unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        let item = (seed as usize) % items;
+        let q = model.item_factors(item).unwrap();
+        let norm = |v: &[f32]| edgerec_core::kernel::dot(v, v).sqrt();
+        let cands: Vec<(usize, f32)> = (0..items)
+            .filter(|&j| j != item)
+            .map(|j| {
+                let v = model.item_factors(j).unwrap();
+                let denom = norm(q) * norm(v);
+                (j, if denom > 0.0 { edgerec_core::kernel::dot(q, v) / denom } else { 0.0 })
+            })
+            .collect();
+        let want = naive_top(cands, n);
+        let got = model.similar_items(model.item_id(item), n).unwrap();
+        let got: Vec<(usize, u32)> = got.iter().map(|s| (s.index, s.score.to_bits())).collect();
+        let want: Vec<(usize, u32)> = want.iter().map(|s| (s.0, s.1.to_bits())).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn dot_matches_plain_loop(v in proptest::collection::vec((-10f32..10.0, -10f32..10.0), 0..200)) {
+        let (a, b): (Vec<f32>, Vec<f32>) = v.into_iter().unzip();
+        let plain: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+        let scale: f64 = a.iter().zip(&b).map(|(x, y)| f64::from((x * y).abs())).sum::<f64>() + 1.0;
+        prop_assert!((f64::from(edgerec_core::kernel::dot(&a, &b)) - plain).abs() <= 1e-5 * scale);
+    }
+
+    /// Random byte flips and truncations of a valid artifact never panic the loader, and a
+    /// model that still loads answers queries without panicking.
+    #[test]
+    fn loader_never_panics_on_mutations(
+        seed in any::<u64>(),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        cut in proptest::option::of(any::<prop::sample::Index>()),
+    ) {
+        let b = common::random_builder(ModelKind::Rating, 5, 17, 4, seed);
+        let mut bytes = b.build().unwrap();
+        for (pos, value) in &flips {
+            let p = pos.index(bytes.len());
+            bytes[p] = *value;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        if let Ok(model) = Model::from_bytes(&bytes) {
+            for u in 0..model.num_users() {
+                let _ = model.recommend(model.user_id(u), &RecommendOptions::default());
+            }
+            for i in 0..model.num_items() {
+                let _ = model.similar_items(model.item_id(i), 5);
+            }
+            let _ = model.recommend_for_interactions(&[(model.item_id(0), 5.0)], &RecommendOptions::default());
+        }
+    }
+}
+
+#[test]
+fn round_trip_scores_are_bit_identical() {
+    let b = common::random_builder(ModelKind::Rating, 30, 50, 16, 7);
+    let bytes = b.build().unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!((model.num_users(), model.num_items(), model.dim()), (30, 50, 16));
+    for (u, uid) in b.user_ids.iter().enumerate() {
+        let mu = model.user_index(uid).unwrap();
+        assert_eq!(model.user_factors(mu).unwrap(), &b.user_factors[u * 16..(u + 1) * 16]);
+        for (i, iid) in b.item_ids.iter().enumerate() {
+            let mi = model.item_index(iid).unwrap();
+            let expected = b.global_bias
+                + b.user_bias[u]
+                + b.item_bias[i]
+                + edgerec_core::kernel::dot(&b.user_factors[u * 16..(u + 1) * 16], &b.item_factors[i * 16..(i + 1) * 16]);
+            assert_eq!(model.score(mu, mi).unwrap().to_bits(), expected.to_bits());
+            assert_eq!(model.item_category(mi).unwrap(), b.item_categories.as_ref().unwrap()[i].as_str());
+            let p = b.item_projection.as_ref().unwrap();
+            assert_eq!(model.item_projection(mi).unwrap(), [p[2 * i], p[2 * i + 1]]);
+        }
+    }
+    // Seen items survive the permutation.
+    for &(u, i, v) in &b.seen {
+        let mu = model.user_index(&b.user_ids[u as usize]).unwrap();
+        let mi = model.item_index(&b.item_ids[i as usize]).unwrap();
+        assert!(model.seen_items(mu).any(|(j, w)| j == mi && w == v));
+    }
+    // The owned form answers the same.
+    let owned = edgerec_core::OwnedModel::from_vec(bytes.clone()).unwrap();
+    let uid = model.user_id(3);
+    assert_eq!(
+        owned.model().recommend(uid, &RecommendOptions::default()).unwrap(),
+        model.recommend(uid, &RecommendOptions::default()).unwrap()
+    );
+}
