@@ -91,7 +91,8 @@ impl ModelBuilder {
                 return bad(format!("{what} has {got} values, expected {want}"));
             }
         }
-        if u32::try_from(ni).is_err() || u32::try_from(nu).is_err() || u32::try_from(self.seen.len()).is_err() {
+        if u32::try_from(ni).is_err() || u32::try_from(nu).is_err() || u32::try_from(self.seen.len()).is_err()
+        {
             return bad("more than 2^32 users, items or interactions".into());
         }
 
@@ -120,8 +121,7 @@ impl ModelBuilder {
         if let Some(w) = seen.windows(2).find(|w| w[0].0 == w[1].0 && w[0].1 == w[1].1) {
             return bad(format!(
                 "seen has a duplicate pair ({}, {})",
-                self.user_ids[user_order[w[0].0 as usize]],
-                self.item_ids[item_order[w[0].1 as usize]]
+                self.user_ids[user_order[w[0].0 as usize]], self.item_ids[item_order[w[0].1 as usize]]
             ));
         }
         let mut indptr = vec![0u32; nu + 1];
@@ -136,7 +136,9 @@ impl ModelBuilder {
 
         // Popularity order: score descending, then ID order.
         let scores: Vec<f32> = match &self.item_popularity {
-            Some(p) if p.len() != ni => return bad(format!("item_popularity has {} values, expected {ni}", p.len())),
+            Some(p) if p.len() != ni => {
+                return bad(format!("item_popularity has {} values, expected {ni}", p.len()));
+            }
             Some(p) => permute_rows(p, &item_order, 1),
             None => {
                 let mut counts = vec![0f32; ni];
@@ -151,7 +153,9 @@ impl ModelBuilder {
 
         let categories = match &self.item_categories {
             None => None,
-            Some(c) if c.len() != ni => return bad(format!("item_categories has {} values, expected {ni}", c.len())),
+            Some(c) if c.len() != ni => {
+                return bad(format!("item_categories has {} values, expected {ni}", c.len()));
+            }
             Some(c) => {
                 let mut cnames: Vec<&str> = c.iter().map(String::as_str).collect();
                 cnames.sort_unstable();
@@ -168,7 +172,9 @@ impl ModelBuilder {
         };
         let projection = match &self.item_projection {
             None => None,
-            Some(p) if p.len() != 2 * ni => return bad(format!("item_projection has {} values, expected {}", p.len(), 2 * ni)),
+            Some(p) if p.len() != 2 * ni => {
+                return bad(format!("item_projection has {} values, expected {}", p.len(), 2 * ni));
+            }
             Some(p) => Some(permute_rows(p, &item_order, 2)),
         };
 
@@ -195,7 +201,12 @@ impl ModelBuilder {
         ];
         if let Some(((cat_bytes, cat_offsets), per_item)) = &categories {
             tensors.push((names::CATEGORY_BYTES, Dtype::U8, vec![cat_bytes.len()], cat_bytes));
-            tensors.push((names::CATEGORY_OFFSETS, Dtype::U32, vec![cat_offsets.len()], bytemuck::cast_slice(cat_offsets)));
+            tensors.push((
+                names::CATEGORY_OFFSETS,
+                Dtype::U32,
+                vec![cat_offsets.len()],
+                bytemuck::cast_slice(cat_offsets),
+            ));
             tensors.push((names::ITEM_CATEGORY, Dtype::U32, vec![ni], bytemuck::cast_slice(per_item)));
         }
         if let Some(p) = &projection {
@@ -204,7 +215,8 @@ impl ModelBuilder {
 
         let mut views = Vec::with_capacity(tensors.len());
         for (name, dtype, shape, data) in tensors {
-            let view = TensorView::new(dtype, shape, data).map_err(|e| Error::InvalidArgument(format!("{name}: {e}")))?;
+            let view = TensorView::new(dtype, shape, data)
+                .map_err(|e| Error::InvalidArgument(format!("{name}: {e}")))?;
             views.push((name, view));
         }
 

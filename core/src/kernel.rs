@@ -14,12 +14,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; LANES];
     let ca = a.chunks_exact(LANES);
     let cb = b.chunks_exact(LANES);
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
     for (x, y) in ca.zip(cb) {
         for k in 0..LANES {
             acc[k] += x[k] * y[k];
@@ -74,9 +69,7 @@ impl TopN {
             }
             self.kept.pop();
         }
-        let pos = self
-            .kept
-            .partition_point(|k| rank_order(k, &candidate) == Ordering::Less);
+        let pos = self.kept.partition_point(|k| rank_order(k, &candidate) == Ordering::Less);
         self.kept.insert(pos, candidate);
     }
 

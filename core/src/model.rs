@@ -98,7 +98,10 @@ pub struct ModelInfo {
     pub has_projection: bool,
 }
 
-fn tensor<'a>(st: &SafeTensors<'a>, name: &'static str) -> Result<Option<safetensors::tensor::TensorView<'a>>> {
+fn tensor<'a>(
+    st: &SafeTensors<'a>,
+    name: &'static str,
+) -> Result<Option<safetensors::tensor::TensorView<'a>>> {
     match st.tensor(name) {
         Ok(t) => Ok(Some(t)),
         Err(safetensors::SafeTensorError::TensorNotFound(_)) => Ok(None),
@@ -155,7 +158,12 @@ fn len_1d(st: &SafeTensors<'_>, name: &'static str) -> Result<usize> {
     }
 }
 
-fn str_table<'a>(st: &SafeTensors<'a>, bytes: &'static str, offsets: &'static str, n: Option<usize>) -> Result<Option<StrTable<'a>>> {
+fn str_table<'a>(
+    st: &SafeTensors<'a>,
+    bytes: &'static str,
+    offsets: &'static str,
+    n: Option<usize>,
+) -> Result<Option<StrTable<'a>>> {
     let Some(bytes_view) = tensor(st, bytes)? else {
         if tensor(st, offsets)?.is_some() {
             return Err(Error::MissingTensor(bytes));
@@ -166,7 +174,11 @@ fn str_table<'a>(st: &SafeTensors<'a>, bytes: &'static str, offsets: &'static st
         return Err(Error::Dtype { name: bytes, expected: "U8", got: dtype_name(bytes_view.dtype()) });
     }
     if bytes_view.shape().len() != 1 {
-        return Err(Error::Shape { name: bytes, expected: vec![bytes_view.data().len()], got: bytes_view.shape().to_vec() });
+        return Err(Error::Shape {
+            name: bytes,
+            expected: vec![bytes_view.data().len()],
+            got: bytes_view.shape().to_vec(),
+        });
     }
     let count = match n {
         Some(n) => n,
@@ -198,7 +210,10 @@ impl<'a> Model<'a> {
         let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Format(e.to_string()))?;
 
         let meta = |key: &str| {
-            metadata.get(key).map(String::as_str).ok_or_else(|| Error::Metadata(format!("missing key `{key}`")))
+            metadata
+                .get(key)
+                .map(String::as_str)
+                .ok_or_else(|| Error::Metadata(format!("missing key `{key}`")))
         };
         if meta(names::META_FORMAT)? != names::FORMAT_NAME {
             return Err(Error::Metadata(format!("`{}` is not `{}`", names::META_FORMAT, names::FORMAT_NAME)));
@@ -213,7 +228,8 @@ impl<'a> Model<'a> {
             .ok()
             .filter(|&d| d > 0 && d <= 4096)
             .ok_or_else(|| Error::Metadata("`dim` must be an integer in 1..=4096".into()))?;
-        let rating_range = match (metadata.get(names::META_RATING_MIN), metadata.get(names::META_RATING_MAX)) {
+        let rating_range = match (metadata.get(names::META_RATING_MIN), metadata.get(names::META_RATING_MAX))
+        {
             (Some(lo), Some(hi)) => {
                 let parse = |s: &str| s.parse::<f32>().ok().filter(|v| v.is_finite());
                 match (parse(lo), parse(hi)) {
@@ -230,11 +246,14 @@ impl<'a> Model<'a> {
         if num_items == 0 {
             return Err(Error::Invalid("the model has no items".into()));
         }
-        let user_factors = required(names::USER_FACTORS, typed(&st, names::USER_FACTORS, Dtype::F32, &[num_users, dim])?)?;
-        let item_factors = required(names::ITEM_FACTORS, typed(&st, names::ITEM_FACTORS, Dtype::F32, &[num_items, dim])?)?;
+        let user_factors =
+            required(names::USER_FACTORS, typed(&st, names::USER_FACTORS, Dtype::F32, &[num_users, dim])?)?;
+        let item_factors =
+            required(names::ITEM_FACTORS, typed(&st, names::ITEM_FACTORS, Dtype::F32, &[num_items, dim])?)?;
         let user_bias = required(names::USER_BIAS, typed(&st, names::USER_BIAS, Dtype::F32, &[num_users])?)?;
         let item_bias = required(names::ITEM_BIAS, typed(&st, names::ITEM_BIAS, Dtype::F32, &[num_items])?)?;
-        let global: Cow<'_, [f32]> = required(names::GLOBAL_BIAS, typed(&st, names::GLOBAL_BIAS, Dtype::F32, &[1])?)?;
+        let global: Cow<'_, [f32]> =
+            required(names::GLOBAL_BIAS, typed(&st, names::GLOBAL_BIAS, Dtype::F32, &[1])?)?;
         let global_bias = global[0];
         for (name, values) in [
             (names::USER_FACTORS, &user_factors),
@@ -246,33 +265,57 @@ impl<'a> Model<'a> {
             check_finite(name, values)?;
         }
 
-        let users = required(names::USER_IDS_BYTES, str_table(&st, names::USER_IDS_BYTES, names::USER_IDS_OFFSETS, Some(num_users))?)?;
-        let items = required(names::ITEM_IDS_BYTES, str_table(&st, names::ITEM_IDS_BYTES, names::ITEM_IDS_OFFSETS, Some(num_items))?)?;
+        let users = required(
+            names::USER_IDS_BYTES,
+            str_table(&st, names::USER_IDS_BYTES, names::USER_IDS_OFFSETS, Some(num_users))?,
+        )?;
+        let items = required(
+            names::ITEM_IDS_BYTES,
+            str_table(&st, names::ITEM_IDS_BYTES, names::ITEM_IDS_OFFSETS, Some(num_items))?,
+        )?;
 
-        let seen_indptr: Cow<'_, [u32]> = required(names::SEEN_INDPTR, typed(&st, names::SEEN_INDPTR, Dtype::U32, &[num_users + 1])?)?;
+        let seen_indptr: Cow<'_, [u32]> =
+            required(names::SEEN_INDPTR, typed(&st, names::SEEN_INDPTR, Dtype::U32, &[num_users + 1])?)?;
         if seen_indptr.first() != Some(&0) || seen_indptr.windows(2).any(|w| w[0] > w[1]) {
-            return Err(Error::Invalid(format!("`{}` must start at 0 and never decrease", names::SEEN_INDPTR)));
+            return Err(Error::Invalid(format!(
+                "`{}` must start at 0 and never decrease",
+                names::SEEN_INDPTR
+            )));
         }
         let nnz = seen_indptr.last().copied().unwrap_or(0) as usize;
-        let seen_indices: Cow<'_, [u32]> = required(names::SEEN_INDICES, typed(&st, names::SEEN_INDICES, Dtype::U32, &[nnz])?)?;
-        let seen_values: Cow<'_, [f32]> = required(names::SEEN_VALUES, typed(&st, names::SEEN_VALUES, Dtype::F32, &[nnz])?)?;
+        let seen_indices: Cow<'_, [u32]> =
+            required(names::SEEN_INDICES, typed(&st, names::SEEN_INDICES, Dtype::U32, &[nnz])?)?;
+        let seen_values: Cow<'_, [f32]> =
+            required(names::SEEN_VALUES, typed(&st, names::SEEN_VALUES, Dtype::F32, &[nnz])?)?;
         check_finite(names::SEEN_VALUES, &seen_values)?;
         for (u, w) in seen_indptr.windows(2).enumerate() {
             let row = &seen_indices[w[0] as usize..w[1] as usize];
             if row.windows(2).any(|p| p[0] >= p[1]) {
-                return Err(Error::Invalid(format!("`{}` row {u} is not strictly increasing", names::SEEN_INDICES)));
+                return Err(Error::Invalid(format!(
+                    "`{}` row {u} is not strictly increasing",
+                    names::SEEN_INDICES
+                )));
             }
             if row.last().is_some_and(|&i| i as usize >= num_items) {
-                return Err(Error::Invalid(format!("`{}` row {u} has an item out of range", names::SEEN_INDICES)));
+                return Err(Error::Invalid(format!(
+                    "`{}` row {u} has an item out of range",
+                    names::SEEN_INDICES
+                )));
             }
         }
 
-        let popularity: Cow<'_, [u32]> = required(names::POPULARITY, typed(&st, names::POPULARITY, Dtype::U32, &[num_items])?)?;
+        let popularity: Cow<'_, [u32]> =
+            required(names::POPULARITY, typed(&st, names::POPULARITY, Dtype::U32, &[num_items])?)?;
         let mut hit = vec![false; num_items];
         for &i in popularity.iter() {
             match hit.get_mut(i as usize) {
                 Some(h) if !*h => *h = true,
-                _ => return Err(Error::Invalid(format!("`{}` is not a permutation of the items", names::POPULARITY))),
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "`{}` is not a permutation of the items",
+                        names::POPULARITY
+                    )));
+                }
             }
         }
 
@@ -359,12 +402,14 @@ impl<'a> Model<'a> {
 
     /// Up to `limit` user IDs starting at `offset`, in ID order.
     pub fn user_ids(&self, offset: usize, limit: usize) -> impl Iterator<Item = &'a str> + '_ {
-        (offset.min(self.num_users())..offset.saturating_add(limit).min(self.num_users())).map(|i| self.users.get(i))
+        (offset.min(self.num_users())..offset.saturating_add(limit).min(self.num_users()))
+            .map(|i| self.users.get(i))
     }
 
     /// Up to `limit` item IDs starting at `offset`, in ID order.
     pub fn item_ids(&self, offset: usize, limit: usize) -> impl Iterator<Item = &'a str> + '_ {
-        (offset.min(self.num_items())..offset.saturating_add(limit).min(self.num_items())).map(|i| self.items.get(i))
+        (offset.min(self.num_items())..offset.saturating_add(limit).min(self.num_items()))
+            .map(|i| self.items.get(i))
     }
 
     /// The position of the first user ID strictly after `cursor`, for cursor pagination.

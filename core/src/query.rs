@@ -124,7 +124,9 @@ impl<'a> Model<'a> {
 
     fn allowed_category(&self, filter: &Filter, item: usize) -> bool {
         match (&filter.allowed, &self.item_category) {
-            (Some(allowed), Some(cats)) => cats.get(item).is_some_and(|&c| allowed.get(c as usize).copied().unwrap_or(false)),
+            (Some(allowed), Some(cats)) => {
+                cats.get(item).is_some_and(|&c| allowed.get(c as usize).copied().unwrap_or(false))
+            }
             _ => true,
         }
     }
@@ -166,7 +168,13 @@ impl<'a> Model<'a> {
         top.into_sorted()
     }
 
-    fn popular(&self, filter: &Filter, top_n: usize, reason: String, unknown_items: Vec<String>) -> Recommendations<'a> {
+    fn popular(
+        &self,
+        filter: &Filter,
+        top_n: usize,
+        reason: String,
+        unknown_items: Vec<String>,
+    ) -> Recommendations<'a> {
         let base = match self.kind {
             ModelKind::Rating => self.global_bias,
             ModelKind::Ranking => 0.0,
@@ -175,7 +183,9 @@ impl<'a> Model<'a> {
             .popularity
             .iter()
             .map(|&i| i as usize)
-            .filter(|&i| filter.excluded.binary_search(&(i as u32)).is_err() && self.allowed_category(filter, i))
+            .filter(|&i| {
+                filter.excluded.binary_search(&(i as u32)).is_err() && self.allowed_category(filter, i)
+            })
             .take(top_n)
             .map(|i| ScoredItem {
                 item_id: self.item_id(i),
@@ -209,7 +219,12 @@ impl<'a> Model<'a> {
         let filter = self.filter(opts, seen)?;
         let bias = self.user_bias.get(user).copied().unwrap_or(0.0);
         let picked = self.rank(factors, bias, &filter, opts.top_n);
-        Ok(Recommendations { items: self.scored(picked, true), source: Source::Personalized, reason: None, unknown_items: Vec::new() })
+        Ok(Recommendations {
+            items: self.scored(picked, true),
+            source: Source::Personalized,
+            reason: None,
+            unknown_items: Vec::new(),
+        })
     }
 
     /// Computes a user vector from `(item_id, value)` interactions by regularised least

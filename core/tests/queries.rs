@@ -132,7 +132,10 @@ fn round_trip_scores_are_bit_identical() {
             let expected = b.global_bias
                 + b.user_bias[u]
                 + b.item_bias[i]
-                + edgerec_core::kernel::dot(&b.user_factors[u * 16..(u + 1) * 16], &b.item_factors[i * 16..(i + 1) * 16]);
+                + edgerec_core::kernel::dot(
+                    &b.user_factors[u * 16..(u + 1) * 16],
+                    &b.item_factors[i * 16..(i + 1) * 16],
+                );
             assert_eq!(model.score(mu, mi).unwrap().to_bits(), expected.to_bits());
             assert_eq!(model.item_category(mi).unwrap(), b.item_categories.as_ref().unwrap()[i].as_str());
             let p = b.item_projection.as_ref().unwrap();

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# EdgeRec's whole test suite: the README's test command and what CI runs.
+# Installs what it needs (scripts/setup.sh), then runs every stage; stops at the first failure.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+source scripts/setup.sh
+
+stage() { log "$1"; shift; "$@"; }
+started=$(date +%s)
+
+stage "format" cargo fmt --all --check
+stage "clippy (native)" cargo clippy --workspace --all-targets --locked -- -D warnings
+stage "clippy (wasm32)" cargo clippy -p edgerec-core -p edgerec-wasm -p edgerec-worker --target wasm32-unknown-unknown --locked -- -D warnings
+stage "core builds for wasm32" cargo build -p edgerec-core --target wasm32-unknown-unknown --locked
+
+# A throwaway MariaDB for the trainer's integration tests, stopped on exit.
+source tests/mariadb.sh
+mariadb_start
+trap mariadb_stop EXIT
+
+stage "cargo test" cargo test --workspace --locked
+stage "python interop" .venv/bin/python tests/python/interop.py
+
+log "all stages passed in $(( $(date +%s) - started )) s"
