@@ -91,6 +91,7 @@ proptest! {
 
     /// Random byte flips and truncations of a valid artifact never panic the loader, and a
     /// model that still loads answers queries without panicking.
+    #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn loader_never_panics_on_mutations(
         seed in any::<u64>(),
