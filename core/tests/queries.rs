@@ -13,7 +13,7 @@ fn naive_top(scores: Vec<(usize, f32)>, n: usize) -> Vec<(usize, f32)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn recommend_matches_full_sort(
@@ -91,7 +91,6 @@ proptest! {
 
     /// Random byte flips and truncations of a valid artifact never panic the loader, and a
     /// model that still loads answers queries without panicking.
-    #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn loader_never_panics_on_mutations(
         seed in any::<u64>(),
