@@ -1,0 +1,191 @@
+/* tslint:disable */
+/* eslint-disable */
+
+/** The argument of `recommend()`. */
+export interface RecommendRequest {
+    userId: string;
+    /** 1..=1000, default 10. */
+    topN?: number;
+    /** Leave out items the user rated in training (default true). */
+    excludeRated?: boolean;
+    excludeItems?: string[];
+    /** Only these categories; `null` or absent means all. */
+    categories?: string[] | null;
+}
+
+/** One rating or click of an anonymous visitor. */
+export interface Interaction {
+    itemId: string;
+    /** A rating for rating models, a behaviour weight for ranking models. */
+    rating: number;
+}
+
+/** The argument of `recommendFor()`. */
+export interface RecommendForRequest {
+    interactions: Interaction[];
+    /** 1..=1000, default 10. */
+    topN?: number;
+    /** Leave out the items the visitor interacted with (default true). */
+    excludeRated?: boolean;
+    excludeItems?: string[];
+    categories?: string[] | null;
+}
+
+/** How a list was produced. */
+export type Source = "personalized" | "fold_in" | "popular";
+
+export interface ScoredItem {
+    itemId: string;
+    index: number;
+    /** Predicted rating, preference score, or cosine similarity for `similar()`. */
+    score: number;
+    category: string | null;
+}
+
+export interface Recommendations {
+    /** Best first. */
+    items: ScoredItem[];
+    source: Source;
+    /** Why the popular items were returned, when they were. */
+    reason: string | null;
+    /** Interaction item IDs the model does not know. */
+    unknownItems: string[];
+}
+
+export interface ItemSummary {
+    itemId: string;
+    index: number;
+    category: string | null;
+}
+
+export interface RatedItem {
+    itemId: string;
+    index: number;
+    rating: number;
+    category: string | null;
+}
+
+export interface MapPoint {
+    itemId: string;
+    index: number;
+    x: number;
+    y: number;
+    category: string | null;
+}
+
+export interface ItemMap {
+    categories: string[];
+    /** One point per item, in index order. */
+    points: MapPoint[];
+}
+
+export interface ModelInfo {
+    formatVersion: number;
+    kind: "rating" | "ranking";
+    dim: number;
+    numUsers: number;
+    numItems: number;
+    numInteractions: number;
+    categories: string[];
+    createdAt: string | null;
+    ratingRange: [number, number] | null;
+    hasProjection: boolean;
+    modelBytes: number;
+}
+
+
+
+/**
+ * A model loaded from artifact bytes, answering queries in the caller's thread.
+ *
+ * In JavaScript: `new Recommender(bytes)` with a `Uint8Array`; call `free()` when done.
+ */
+export class Recommender {
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Facts about the loaded model.
+     */
+    info(): ModelInfo;
+    /**
+     * The 2-D item map stored in the artifact, or `null` when it has none.
+     */
+    itemMap(): ItemMap | null;
+    /**
+     * Up to `limit` items from position `offset`, in ID order, with their categories.
+     */
+    items(offset: number, limit: number): ItemSummary[];
+    /**
+     * Loads a model from the bytes of a `.safetensors` artifact. Throws an `Error` that says
+     * what is wrong with a missing, truncated or corrupt file.
+     */
+    constructor(bytes: Uint8Array | number[]);
+    /**
+     * The items a known user rated in training, in index order. Throws for an unknown user.
+     */
+    rated(userId: string): RatedItem[];
+    /**
+     * Top-N items for an anonymous visitor, folded in from their interactions with no
+     * retraining. With no known items it returns the popular items and says why.
+     */
+    recommendFor(request: RecommendForRequest): Recommendations;
+    /**
+     * Top-N items for a known user. An unknown user gets the popular items, with
+     * `source: "popular"` and a `reason`.
+     */
+    recommend(request: RecommendRequest): Recommendations;
+    /**
+     * The `n` items most similar to `itemId` (cosine similarity of item factors).
+     */
+    similar(itemId: string, n: number): ScoredItem[];
+    /**
+     * Up to `limit` user IDs from position `offset`, in ID order.
+     */
+    users(offset: number, limit: number): string[];
+}
+
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+export interface InitOutput {
+    readonly memory: WebAssembly.Memory;
+    readonly __wbg_recommender_free: (a: number, b: number) => void;
+    readonly recommender_info: (a: number) => [number, number, number];
+    readonly recommender_itemMap: (a: number) => [number, number, number];
+    readonly recommender_items: (a: number, b: number, c: number) => [number, number, number];
+    readonly recommender_new: (a: number, b: number) => [number, number, number];
+    readonly recommender_rated: (a: number, b: number, c: number) => [number, number, number];
+    readonly recommender_recommend: (a: number, b: any) => [number, number, number];
+    readonly recommender_recommendFor: (a: number, b: any) => [number, number, number];
+    readonly recommender_similar: (a: number, b: number, c: number, d: number) => [number, number, number];
+    readonly recommender_users: (a: number, b: number, c: number) => [number, number, number];
+    readonly __wbindgen_malloc: (a: number, b: number) => number;
+    readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
+    readonly __wbindgen_free: (a: number, b: number, c: number) => void;
+    readonly __wbindgen_exn_store: (a: number) => void;
+    readonly __externref_table_alloc: () => number;
+    readonly __wbindgen_externrefs: WebAssembly.Table;
+    readonly __externref_table_dealloc: (a: number) => void;
+    readonly __wbindgen_start: () => void;
+}
+
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+/**
+ * Instantiates the given `module`, which can either be bytes or
+ * a precompiled `WebAssembly.Module`.
+ *
+ * @param {{ module: SyncInitInput }} module - Passing `SyncInitInput` directly is deprecated.
+ *
+ * @returns {InitOutput}
+ */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+
+/**
+ * If `module_or_path` is {RequestInfo} or {URL}, makes a request and
+ * for everything else, calls `WebAssembly.instantiate` directly.
+ *
+ * @param {{ module_or_path: InitInput | Promise<InitInput> }} module_or_path - Passing `InitInput` directly is deprecated.
+ *
+ * @returns {Promise<InitOutput>}
+ */
+export default function __wbg_init (module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<InitOutput>;

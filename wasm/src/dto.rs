@@ -1,0 +1,255 @@
+//! The shapes that cross the JavaScript boundary, and their translation to and from core types.
+//!
+//! Requests are read strictly: unknown keys are errors (checked against each request's
+//! `FIELDS`, since serde-wasm-bindgen reads only the declared keys), so a typo such as `topn`
+//! is reported instead of silently ignored. Responses borrow from the model and serialize with
+//! camelCase keys. The TypeScript declarations in `typings.rs` describe the same shapes.
+
+use edgerec_core::{Model, ModelInfo, RecommendOptions, Recommendations, ScoredItem, Source};
+use serde::{Deserialize, Serialize};
+
+fn default_top_n() -> usize {
+    RecommendOptions::default().top_n
+}
+
+fn default_exclude_rated() -> bool {
+    RecommendOptions::default().exclude_rated
+}
+
+/// The argument of `recommend()`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecommendRequest {
+    /// The user to recommend for. An unknown user gets the popularity fallback.
+    pub user_id: String,
+    /// How many items (default 10).
+    #[serde(default = "default_top_n")]
+    pub top_n: usize,
+    /// Leave out items the user rated in training (default true).
+    #[serde(default = "default_exclude_rated")]
+    pub exclude_rated: bool,
+    /// Item IDs to leave out.
+    #[serde(default)]
+    pub exclude_items: Vec<String>,
+    /// Only these categories (default: all).
+    #[serde(default)]
+    pub categories: Option<Vec<String>>,
+}
+
+impl RecommendRequest {
+    /// The keys a request object may have.
+    pub const FIELDS: &'static [&'static str] =
+        &["userId", "topN", "excludeRated", "excludeItems", "categories"];
+
+    /// The core options this request asks for.
+    pub fn options(&self) -> RecommendOptions {
+        RecommendOptions {
+            top_n: self.top_n,
+            exclude_rated: self.exclude_rated,
+            exclude_items: self.exclude_items.clone(),
+            categories: self.categories.clone(),
+        }
+    }
+}
+
+/// One interaction of an anonymous visitor.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Interaction {
+    /// The item the visitor rated or clicked.
+    pub item_id: String,
+    /// The rating (rating models) or behaviour weight (ranking models).
+    pub rating: f32,
+}
+
+/// The argument of `recommendFor()`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecommendForRequest {
+    /// The visitor's interactions, folded in against the item factors.
+    pub interactions: Vec<Interaction>,
+    /// How many items (default 10).
+    #[serde(default = "default_top_n")]
+    pub top_n: usize,
+    /// Leave out the items the visitor interacted with (default true).
+    #[serde(default = "default_exclude_rated")]
+    pub exclude_rated: bool,
+    /// Item IDs to leave out.
+    #[serde(default)]
+    pub exclude_items: Vec<String>,
+    /// Only these categories (default: all).
+    #[serde(default)]
+    pub categories: Option<Vec<String>>,
+}
+
+impl RecommendForRequest {
+    /// The keys a request object may have.
+    pub const FIELDS: &'static [&'static str] =
+        &["interactions", "topN", "excludeRated", "excludeItems", "categories"];
+
+    /// The core options this request asks for.
+    pub fn options(&self) -> RecommendOptions {
+        RecommendOptions {
+            top_n: self.top_n,
+            exclude_rated: self.exclude_rated,
+            exclude_items: self.exclude_items.clone(),
+            categories: self.categories.clone(),
+        }
+    }
+
+    /// The interactions as the core takes them.
+    pub fn interactions(&self) -> Vec<(&str, f32)> {
+        self.interactions.iter().map(|i| (i.item_id.as_str(), i.rating)).collect()
+    }
+}
+
+/// A scored item, with its category for display.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScoredItemOut<'m> {
+    /// Item ID.
+    pub item_id: &'m str,
+    /// Dense item index.
+    pub index: usize,
+    /// The core's score: a predicted rating, a preference score or a cosine similarity.
+    pub score: f32,
+    /// The item's category, if the model has categories.
+    pub category: Option<&'m str>,
+}
+
+impl<'m> ScoredItemOut<'m> {
+    /// Translates a core item, looking up its category.
+    pub fn new(model: &Model<'m>, item: ScoredItem<'m>) -> Self {
+        Self {
+            item_id: item.item_id,
+            index: item.index,
+            score: item.score,
+            category: model.item_category(item.index),
+        }
+    }
+}
+
+/// The answer of `recommend()` and `recommendFor()`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecommendationsOut<'m> {
+    /// Best first.
+    pub items: Vec<ScoredItemOut<'m>>,
+    /// `"personalized"`, `"fold_in"` or `"popular"`.
+    pub source: Source,
+    /// Why the popularity fallback was used, when it was.
+    pub reason: Option<String>,
+    /// Interaction item IDs the model does not know.
+    pub unknown_items: Vec<String>,
+}
+
+impl<'m> RecommendationsOut<'m> {
+    /// Translates a core answer.
+    pub fn new(model: &Model<'m>, recs: Recommendations<'m>) -> Self {
+        Self {
+            items: recs.items.into_iter().map(|i| ScoredItemOut::new(model, i)).collect(),
+            source: recs.source,
+            reason: recs.reason,
+            unknown_items: recs.unknown_items,
+        }
+    }
+}
+
+/// An item in a page of `items()`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemOut<'m> {
+    /// Item ID.
+    pub item_id: &'m str,
+    /// Dense item index.
+    pub index: usize,
+    /// The item's category, if the model has categories.
+    pub category: Option<&'m str>,
+}
+
+/// An item a known user rated in training, from `rated()`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RatedItemOut<'m> {
+    /// Item ID.
+    pub item_id: &'m str,
+    /// Dense item index.
+    pub index: usize,
+    /// The stored rating (rating models) or interaction weight (ranking models).
+    pub rating: f32,
+    /// The item's category, if the model has categories.
+    pub category: Option<&'m str>,
+}
+
+/// One point of the item map.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MapPointOut<'m> {
+    /// Item ID.
+    pub item_id: &'m str,
+    /// Dense item index.
+    pub index: usize,
+    /// First projection coordinate.
+    pub x: f32,
+    /// Second projection coordinate.
+    pub y: f32,
+    /// The item's category, if the model has categories.
+    pub category: Option<&'m str>,
+}
+
+/// The answer of `itemMap()`: the artifact's 2-D projection of the item factors.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemMapOut<'m> {
+    /// All category names, in the model's order.
+    pub categories: Vec<&'m str>,
+    /// One point per item, in index order.
+    pub points: Vec<MapPointOut<'m>>,
+}
+
+/// The answer of `info()`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfoOut {
+    /// Artifact format version.
+    pub format_version: u32,
+    /// `"rating"` or `"ranking"`.
+    pub kind: edgerec_core::ModelKind,
+    /// Factor dimension.
+    pub dim: usize,
+    /// Number of users.
+    pub num_users: usize,
+    /// Number of items.
+    pub num_items: usize,
+    /// Number of stored (user, item) interactions.
+    pub num_interactions: usize,
+    /// Category names (empty if the model has none).
+    pub categories: Vec<String>,
+    /// Creation time written by the trainer, if present.
+    pub created_at: Option<String>,
+    /// `[min, max]` of predicted ratings, if the model clamps them.
+    pub rating_range: Option<(f32, f32)>,
+    /// Whether `itemMap()` has points.
+    pub has_projection: bool,
+    /// Size of the artifact in bytes.
+    pub model_bytes: usize,
+}
+
+impl InfoOut {
+    /// Translates the core's summary.
+    pub fn new(info: ModelInfo, model_bytes: usize) -> Self {
+        Self {
+            format_version: info.format_version,
+            kind: info.kind,
+            dim: info.dim,
+            num_users: info.num_users,
+            num_items: info.num_items,
+            num_interactions: info.num_interactions,
+            categories: info.categories,
+            created_at: info.created_at,
+            rating_range: info.rating_range,
+            has_projection: info.has_projection,
+            model_bytes,
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The `Recommender` class: a loaded model and the methods JavaScript calls on it.
+
+use edgerec_core::OwnedModel;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::prelude::*;
+
+use crate::dto::{
+    InfoOut, ItemMapOut, ItemOut, MapPointOut, RatedItemOut, RecommendForRequest, RecommendRequest,
+    RecommendationsOut, ScoredItemOut,
+};
+use crate::{Error, Result};
+
+/// A model loaded from artifact bytes, answering queries in the caller's thread.
+///
+/// In JavaScript: `new Recommender(bytes)` with a `Uint8Array`; call `free()` when done.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Recommender {
+    model: OwnedModel,
+}
+
+/// Reads a request object, rejecting keys outside `fields` (serde-wasm-bindgen reads only the
+/// declared keys, so `deny_unknown_fields` alone would not see a typo).
+fn from_js<T: DeserializeOwned>(method: &'static str, fields: &[&str], value: JsValue) -> Result<T> {
+    if value.is_object() && !js_sys::Array::is_array(&value) {
+        let keys = js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>());
+        if let Some(key) = keys.iter().filter_map(|k| k.as_string()).find(|k| !fields.contains(&k.as_str())) {
+            let expected = fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+            return Err(Error::Request {
+                method,
+                message: format!("unknown field `{key}`, expected one of {expected}"),
+            });
+        }
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| Error::Request { method, message: e.to_string() })
+}
+
+fn to_js<T: Serialize>(method: &'static str, value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| Error::Output { method, message: e.to_string() })
+}
+
+/// The native API: the same translation, without JavaScript values.
+impl Recommender {
+    /// Loads and validates an artifact.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
+        OwnedModel::from_vec(bytes).map(|model| Self { model }).map_err(Error::Load)
+    }
+
+    /// `recommend()`.
+    pub fn recommend_request(&self, req: &RecommendRequest) -> Result<RecommendationsOut<'_>> {
+        let model = self.model.model();
+        let recs = model.recommend(&req.user_id, &req.options()).map_err(Error::query("recommend"))?;
+        Ok(RecommendationsOut::new(model, recs))
+    }
+
+    /// `recommendFor()`.
+    pub fn recommend_for_request(&self, req: &RecommendForRequest) -> Result<RecommendationsOut<'_>> {
+        let model = self.model.model();
+        let recs = model
+            .recommend_for_interactions(&req.interactions(), &req.options())
+            .map_err(Error::query("recommendFor"))?;
+        Ok(RecommendationsOut::new(model, recs))
+    }
+
+    /// `similar()`.
+    pub fn similar_request(&self, item_id: &str, n: usize) -> Result<Vec<ScoredItemOut<'_>>> {
+        let model = self.model.model();
+        let items = model.similar_items(item_id, n).map_err(Error::query("similar"))?;
+        Ok(items.into_iter().map(|i| ScoredItemOut::new(model, i)).collect())
+    }
+
+    /// `users()`.
+    pub fn users_page(&self, offset: usize, limit: usize) -> Vec<&str> {
+        self.model.model().user_ids(offset, limit).collect()
+    }
+
+    /// `items()`.
+    pub fn items_page(&self, offset: usize, limit: usize) -> Vec<ItemOut<'_>> {
+        let model = self.model.model();
+        let start = offset.min(model.num_items());
+        model
+            .item_ids(offset, limit)
+            .enumerate()
+            .map(|(k, item_id)| ItemOut {
+                item_id,
+                index: start + k,
+                category: model.item_category(start + k),
+            })
+            .collect()
+    }
+
+    /// `rated()`.
+    pub fn rated_request(&self, user_id: &str) -> Result<Vec<RatedItemOut<'_>>> {
+        let model = self.model.model();
+        let user = model.user_index(user_id).ok_or_else(|| Error::Query {
+            method: "rated",
+            source: edgerec_core::Error::UnknownUser { id: user_id.to_owned() },
+        })?;
+        Ok(model
+            .seen_items(user)
+            .map(|(index, rating)| RatedItemOut {
+                item_id: model.item_id(index),
+                index,
+                rating,
+                category: model.item_category(index),
+            })
+            .collect())
+    }
+
+    /// `itemMap()`: `None` when the artifact carries no projection.
+    pub fn item_map(&self) -> Option<ItemMapOut<'_>> {
+        let model = self.model.model();
+        let points = (0..model.num_items())
+            .map(|index| {
+                let [x, y] = model.item_projection(index)?;
+                Some(MapPointOut {
+                    item_id: model.item_id(index),
+                    index,
+                    x,
+                    y,
+                    category: model.item_category(index),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(ItemMapOut { categories: model.categories(), points })
+    }
+
+    /// `info()`.
+    pub fn model_info(&self) -> InfoOut {
+        InfoOut::new(self.model.model().info(), self.model.bytes().len())
+    }
+}
+
+/// The JavaScript API.
+#[wasm_bindgen]
+impl Recommender {
+    /// Loads a model from the bytes of a `.safetensors` artifact. Throws an `Error` that says
+    /// what is wrong with a missing, truncated or corrupt file.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: Vec<u8>) -> Result<Recommender, JsError> {
+        Ok(Self::from_bytes(bytes)?)
+    }
+
+    /// Top-N items for a known user. An unknown user gets the popular items, with
+    /// `source: "popular"` and a `reason`.
+    #[wasm_bindgen(js_name = recommend, unchecked_return_type = "Recommendations")]
+    pub fn js_recommend(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RecommendRequest")] request: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let req: RecommendRequest = from_js("recommend", RecommendRequest::FIELDS, request)?;
+        Ok(to_js("recommend", &self.recommend_request(&req)?)?)
+    }
+
+    /// Top-N items for an anonymous visitor, folded in from their interactions with no
+    /// retraining. With no known items it returns the popular items and says why.
+    #[wasm_bindgen(js_name = recommendFor, unchecked_return_type = "Recommendations")]
+    pub fn js_recommend_for(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RecommendForRequest")] request: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let req: RecommendForRequest = from_js("recommendFor", RecommendForRequest::FIELDS, request)?;
+        Ok(to_js("recommendFor", &self.recommend_for_request(&req)?)?)
+    }
+
+    /// The `n` items most similar to `itemId` (cosine similarity of item factors).
+    #[wasm_bindgen(js_name = similar, unchecked_return_type = "ScoredItem[]")]
+    pub fn js_similar(
+        &self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        n: u32,
+    ) -> Result<JsValue, JsError> {
+        Ok(to_js("similar", &self.similar_request(item_id, n as usize)?)?)
+    }
+
+    /// Up to `limit` user IDs from position `offset`, in ID order.
+    #[wasm_bindgen(js_name = users, unchecked_return_type = "string[]")]
+    pub fn js_users(&self, offset: u32, limit: u32) -> Result<JsValue, JsError> {
+        Ok(to_js("users", &self.users_page(offset as usize, limit as usize))?)
+    }
+
+    /// Up to `limit` items from position `offset`, in ID order, with their categories.
+    #[wasm_bindgen(js_name = items, unchecked_return_type = "ItemSummary[]")]
+    pub fn js_items(&self, offset: u32, limit: u32) -> Result<JsValue, JsError> {
+        Ok(to_js("items", &self.items_page(offset as usize, limit as usize))?)
+    }
+
+    /// The items a known user rated in training, in index order. Throws for an unknown user.
+    #[wasm_bindgen(js_name = rated, unchecked_return_type = "RatedItem[]")]
+    pub fn js_rated(&self, #[wasm_bindgen(js_name = userId)] user_id: &str) -> Result<JsValue, JsError> {
+        Ok(to_js("rated", &self.rated_request(user_id)?)?)
+    }
+
+    /// The 2-D item map stored in the artifact, or `null` when it has none.
+    #[wasm_bindgen(js_name = itemMap, unchecked_return_type = "ItemMap | null")]
+    pub fn js_item_map(&self) -> Result<JsValue, JsError> {
+        Ok(to_js("itemMap", &self.item_map())?)
+    }
+
+    /// Facts about the loaded model.
+    #[wasm_bindgen(js_name = info, unchecked_return_type = "ModelInfo")]
+    pub fn js_info(&self) -> Result<JsValue, JsError> {
+        Ok(to_js("info", &self.model_info())?)
+    }
+}

@@ -1,0 +1,165 @@
+//! The bindings as JavaScript sees them, run in Node by `wasm-bindgen-test-runner`:
+//! plain camelCase objects out, JavaScript `Error`s with readable messages for bad input.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use edgerec_core::{ModelBuilder, ModelKind};
+use edgerec_wasm::Recommender;
+use serde_json::{Value, json};
+use wasm_bindgen::{JsCast, JsError, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Three users and four items in two categories, with a projection.
+fn model_bytes() -> Vec<u8> {
+    let mut b = ModelBuilder::new(ModelKind::Rating, 2);
+    b.global_bias = 3.5;
+    b.rating_range = Some((1.0, 5.0));
+    b.user_ids = vec!["U1".into(), "U2".into(), "U3".into()];
+    b.item_ids = vec!["FASH1".into(), "SPRT1".into(), "TECH1".into(), "TECH2".into()];
+    b.item_categories = Some(vec!["fashion".into(), "sports".into(), "tech".into(), "tech".into()]);
+    b.user_factors = vec![1.0, 0.0, 0.0, 1.0, 0.5, 0.5];
+    b.item_factors = vec![0.0, 1.0, 0.2, 0.6, 1.0, 0.0, 0.9, 0.1];
+    b.user_bias = vec![0.0; 3];
+    b.item_bias = vec![0.0, 0.1, 0.0, -0.1];
+    b.item_projection = Some(vec![0.0, 1.0, 0.5, 0.5, 1.0, 0.0, 0.9, 0.1]);
+    b.seen = vec![(0, 2, 5.0), (1, 0, 4.0)];
+    b.build().unwrap()
+}
+
+fn recommender() -> Recommender {
+    Recommender::new(model_bytes()).map_err(JsValue::from).unwrap()
+}
+
+fn js(v: Value) -> JsValue {
+    js_sys::JSON::parse(&v.to_string()).unwrap()
+}
+
+fn rust(v: JsValue) -> Value {
+    serde_wasm_bindgen::from_value(v).unwrap()
+}
+
+/// The thrown value must be a real JavaScript `Error`; returns its message.
+fn error_message(e: JsError) -> String {
+    let v = JsValue::from(e);
+    let err: &js_sys::Error = v.dyn_ref().expect("a JavaScript Error");
+    String::from(err.message())
+}
+
+#[wasm_bindgen_test]
+fn recommend_returns_camel_case_plain_objects() {
+    let r = recommender();
+    let out = rust(r.js_recommend(js(json!({"userId": "U1", "topN": 2}))).unwrap());
+    assert_eq!(out["source"], "personalized");
+    assert_eq!(out["reason"], Value::Null);
+    assert_eq!(out["unknownItems"], json!([]));
+    let items = out["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    // U1 rated TECH1, which is excluded by default; TECH2 is the best of the rest.
+    assert_eq!(items[0]["itemId"], "TECH2");
+    assert_eq!(items[0]["category"], "tech");
+    assert!(items[0]["score"].as_f64().unwrap() > items[1]["score"].as_f64().unwrap());
+}
+
+#[wasm_bindgen_test]
+fn recommend_honours_exclude_rated_and_categories() {
+    let r = recommender();
+    let req = json!({"userId": "U1", "topN": 1, "excludeRated": false});
+    let out = rust(r.js_recommend(js(req)).unwrap());
+    assert_eq!(out["items"][0]["itemId"], "TECH1");
+    let req = json!({"userId": "U1", "topN": 4, "categories": ["sports"], "excludeItems": ["TECH2"]});
+    let out = rust(r.js_recommend(js(req)).unwrap());
+    assert_eq!(out["items"].as_array().unwrap().len(), 1);
+    assert_eq!(out["items"][0]["itemId"], "SPRT1");
+}
+
+#[wasm_bindgen_test]
+fn unknown_user_gets_popular_items_with_a_reason() {
+    let out = rust(recommender().js_recommend(js(json!({"userId": "nobody"}))).unwrap());
+    assert_eq!(out["source"], "popular");
+    assert!(out["reason"].as_str().unwrap().contains("nobody"));
+}
+
+#[wasm_bindgen_test]
+fn bad_requests_throw_errors_that_name_the_problem() {
+    let r = recommender();
+    let cases = [
+        (json!({"topN": 3}), "missing field `userId`"),
+        (json!({"userId": "U1", "topn": 3}), "unknown field `topn`, expected one of `userId`"),
+        (json!({"userId": "U1", "topN": 2.5}), "recommend(): invalid request"),
+        (json!({"userId": "U1", "topN": -1}), "recommend(): invalid request"),
+        (json!({"userId": "U1", "topN": 0}), "n must be in 1..=1000"),
+        (json!({"userId": "U1", "topN": "ten"}), "recommend(): invalid request"),
+        (json!({"userId": "U1", "categories": ["food"]}), "unknown category `food`"),
+    ];
+    for (req, expected) in cases {
+        let msg = error_message(r.js_recommend(js(req.clone())).unwrap_err());
+        assert!(msg.contains(expected), "{req}: {msg}");
+    }
+    let msg = error_message(r.js_recommend(JsValue::UNDEFINED).unwrap_err());
+    assert!(msg.starts_with("recommend(): invalid request"), "{msg}");
+}
+
+#[wasm_bindgen_test]
+fn corrupt_and_empty_models_throw_readable_errors() {
+    for bytes in [Vec::new(), b"definitely not a model".to_vec(), model_bytes()[..100].to_vec()] {
+        let msg = error_message(Recommender::new(bytes).unwrap_err());
+        assert!(msg.starts_with("could not load the model: "), "{msg}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn recommend_for_folds_in_and_reports_unknown_items() {
+    let r = recommender();
+    let req = json!({
+        "interactions": [{"itemId": "FASH1", "rating": 5}, {"itemId": "SPRT1", "rating": 4}, {"itemId": "NOPE", "rating": 1}],
+        "topN": 2
+    });
+    let out = rust(r.js_recommend_for(js(req)).unwrap());
+    assert_eq!(out["source"], "fold_in");
+    assert_eq!(out["unknownItems"], json!(["NOPE"]));
+    let ids: Vec<&str> =
+        out["items"].as_array().unwrap().iter().map(|i| i["itemId"].as_str().unwrap()).collect();
+    assert!(!ids.contains(&"FASH1") && !ids.contains(&"SPRT1"), "{ids:?}");
+
+    let empty = rust(r.js_recommend_for(js(json!({"interactions": []}))).unwrap());
+    assert_eq!(empty["source"], "popular");
+    let msg =
+        error_message(r.js_recommend_for(js(json!({"interactions": [{"itemId": "FASH1"}]}))).unwrap_err());
+    assert!(msg.contains("missing field `rating`"), "{msg}");
+}
+
+#[wasm_bindgen_test]
+fn similar_items_and_errors() {
+    let r = recommender();
+    let out = rust(r.js_similar("TECH1", 2).unwrap());
+    assert_eq!(out[0]["itemId"], "TECH2");
+    assert_eq!(out.as_array().unwrap().len(), 2);
+    assert_eq!(error_message(r.js_similar("NOPE", 2).unwrap_err()), "similar(): unknown item `NOPE`");
+    assert!(error_message(r.js_similar("TECH1", 0).unwrap_err()).contains("n must be in 1..=1000"));
+}
+
+#[wasm_bindgen_test]
+fn pages_rated_items_map_and_info() {
+    let r = recommender();
+    assert_eq!(rust(r.js_users(1, 10).unwrap()), json!(["U2", "U3"]));
+    assert_eq!(rust(r.js_users(10, 10).unwrap()), json!([]));
+    let items = rust(r.js_items(3, 5).unwrap());
+    assert_eq!(items, json!([{"itemId": "TECH2", "index": 3, "category": "tech"}]));
+    assert_eq!(
+        rust(r.js_rated("U2").unwrap()),
+        json!([{"itemId": "FASH1", "index": 0, "rating": 4, "category": "fashion"}])
+    );
+    assert!(error_message(r.js_rated("nobody").unwrap_err()).contains("unknown user `nobody`"));
+
+    let map = rust(r.js_item_map().unwrap());
+    assert_eq!(map["categories"], json!(["fashion", "sports", "tech"]));
+    assert_eq!(map["points"][2], json!({"itemId": "TECH1", "index": 2, "x": 1, "y": 0, "category": "tech"}));
+
+    let info = rust(r.js_info().unwrap());
+    assert_eq!(info["numUsers"], 3);
+    assert_eq!(info["numItems"], 4);
+    assert_eq!(info["kind"], "rating");
+    assert_eq!(info["ratingRange"], json!([1, 5]));
+    assert_eq!(info["hasProjection"], true);
+    assert_eq!(info["modelBytes"], model_bytes().len());
+}
