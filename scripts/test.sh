@@ -22,4 +22,5 @@ trap mariadb_stop EXIT
 stage "cargo test" cargo test --workspace --locked
 stage "python interop" .venv/bin/python tests/python/interop.py
 
+stage "web: wasm bindings, parity, chromium e2e" tests/web/run.sh
 log "all stages passed in $(( $(date +%s) - started )) s"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The web stage of scripts/test.sh: builds the browser package, then
+#   1. wasm-bindgen-test tests of the bindings, in Node (wasm-bindgen-test-runner);
+#   2. parity: the built wasm answers a set of requests exactly like the native core;
+#   3. end to end: the page in Debian's headless Chromium (playwright-core) on a loopback server.
+# Screenshots go to tests/artifacts/ (gitignored). Honours CARGO_TARGET_DIR.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+say() { printf '\033[1;36m  -- %s\033[0m\n' "$*" >&2; }
+
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
+WORK="$target_dir/web-test"
+mkdir -p "$WORK" tests/artifacts
+
+say "build web/pkg (cargo, wasm-bindgen, wasm-opt) and check the committed typings"
+wasm/build.sh
+
+say "wasm-bindgen-test: the bindings in Node"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p edgerec-wasm --target wasm32-unknown-unknown --locked
+
+say "fixture model"
+cargo run -q -p edgerec-core --example fixture --locked -- "$WORK/fixture.safetensors"
+
+say "parity: wasm (web/pkg) against native"
+node tests/web/parity-requests.mjs >"$WORK/requests.json"
+cargo run -q -p edgerec-wasm --example parity --locked -- \
+  "$WORK/fixture.safetensors" "$WORK/requests.json" "$WORK/expected.json"
+PARITY_MODEL="$WORK/fixture.safetensors" PARITY_REQUESTS="$WORK/requests.json" \
+  PARITY_EXPECTED="$WORK/expected.json" node --test tests/web/parity.test.mjs
+
+say "end to end: headless Chromium"
+E2E_MODEL="$WORK/fixture.safetensors" ARTIFACTS="$ROOT/tests/artifacts" \
+  node --test --test-concurrency=1 tests/web/e2e.test.mjs
+say "screenshots: tests/artifacts/page-*.png"
