@@ -16,6 +16,8 @@ pub struct Cli {
 enum Command {
     /// Generate realistic demo behaviour data into a file or MySQL.
     Generate(data::generate::GenerateArgs),
+    /// Load the data (file or MySQL) and print the validation report; writes nothing else.
+    DataReport(data::report::DataReportArgs),
 }
 
 impl Cli {
@@ -23,6 +25,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Generate(args) => data::generate::run(&args),
+            Command::DataReport(args) => data::report::run(&args),
         }
     }
 }
