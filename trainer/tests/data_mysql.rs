@@ -160,21 +160,10 @@ fn checksum(url: &str, table: &str) -> (i64, String) {
 fn rerun_is_idempotent_and_never_silently_duplicates() {
     let Some(url) = db_url("rerun_is_idempotent_and_never_silently_duplicates") else { return };
     exec(&url, &["DROP TABLE IF EXISTS idem_interactions, idem_items"]);
-    let base = [
-        "generate",
-        "--database-url",
-        &url,
-        "--table",
-        "idem_interactions",
-        "--items-table",
-        "idem_items",
-        "--users",
-        "50",
-        "--items",
-        "30",
-        "--interactions",
-        "1000",
-    ];
+    let target =
+        ["generate", "--database-url", &url, "--table", "idem_interactions", "--items-table", "idem_items"];
+    let sizes = ["--users", "50", "--items", "30", "--interactions", "1000"];
+    let base: Vec<&str> = target.iter().chain(&sizes).copied().collect();
     let with =
         |extra: &[&'static str]| -> Vec<&str> { base.iter().copied().chain(extra.iter().copied()).collect() };
     run_ok(&with(&[]));
@@ -201,12 +190,43 @@ fn rerun_is_idempotent_and_never_silently_duplicates() {
     assert_ne!(replaced, first);
     run_ok(&with(&["--seed", "7", "--if-exists", "replace"]));
     assert_eq!(checksum(&url, "idem_interactions"), replaced);
-    let leftovers: Vec<String> = query(
-        &url,
-        "SELECT TABLE_NAME FROM information_schema.TABLES \
+    let leftovers = || -> Vec<String> {
+        query(
+            &url,
+            "SELECT TABLE_NAME FROM information_schema.TABLES \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'idem%edgerec%'",
-    );
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+        )
+    };
+    assert!(leftovers().is_empty(), "{:?}", leftovers());
+
+    // A replace killed in the middle of its bulk load leaves the table as it was.
+    let big_sizes = ["--users", "5000", "--items", "900", "--interactions", "400000"];
+    let big: Vec<&str> =
+        target.iter().chain(&big_sizes).chain(&["--if-exists", "replace"]).copied().collect();
+    let mut child =
+        Command::new(TRAINER).args(&big).stderr(Stdio::null()).spawn().expect("spawns the trainer");
+    let started = std::time::Instant::now();
+    loop {
+        let staging: Vec<i64> = query(
+            &url,
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME = 'idem_interactions__edgerec_staging'",
+        );
+        if staging == [1] {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "no staging table appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    child.kill().expect("kills the trainer");
+    let status = child.wait().expect("waits");
+    assert!(!status.success(), "killed before it finished");
+    assert_eq!(checksum(&url, "idem_interactions"), replaced, "an interrupted replace changed it");
+    // The next run drops the leftover staging table.
+    run_ok(&with(&["--seed", "7", "--if-exists", "replace"]));
+    assert_eq!(checksum(&url, "idem_interactions"), replaced);
+    assert!(leftovers().is_empty(), "{:?}", leftovers());
 
     // Append is explicit: it adds every row again, items stay unique.
     run_ok(&with(&["--seed", "7", "--if-exists", "append"]));
