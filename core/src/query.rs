@@ -389,6 +389,11 @@ impl<'a> Model<'a> {
         })
     }
 
+    /// Like [`Model::predict`], by dense indices.
+    pub fn predict_index(&self, user: usize, item: usize) -> Option<f32> {
+        self.score(user, item).map(|s| self.report(s))
+    }
+
     /// The predicted rating (clamped to the rating scale) or ranking score of (user, item).
     pub fn predict(&self, user_id: &str, item_id: &str) -> Result<f32> {
         let user = self.user_index(user_id).ok_or_else(|| Error::UnknownUser { id: user_id.to_owned() })?;

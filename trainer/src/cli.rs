@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::data;
+use crate::train::run::{AnalyzeCommand, EvaluateCommand, InspectCommand, RecommendCommand, TrainCommand};
 
 /// EdgeRec trainer: generate demo data, train matrix factorisation, evaluate and export.
 #[derive(Debug, Parser)]
@@ -16,6 +17,16 @@ pub struct Cli {
 enum Command {
     /// Generate realistic demo behaviour data into a file or MySQL.
     Generate(data::generate::GenerateArgs),
+    /// Train a matrix-factorisation model, evaluate it against baselines, and export it.
+    Train(Box<TrainCommand>),
+    /// Evaluate an exported model on a dataset, scoring through the serving core.
+    Evaluate(Box<EvaluateCommand>),
+    /// Print a user's recommendations from a model artifact.
+    Recommend(RecommendCommand),
+    /// Summarise a model artifact.
+    Inspect(InspectCommand),
+    /// User groups, k-means clusters with purity, and a 2-D item map from a model.
+    Analyze(AnalyzeCommand),
     /// Load the data (file or MySQL) and print the validation report; writes nothing else.
     DataReport(data::report::DataReportArgs),
 }
@@ -25,6 +36,11 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Generate(args) => data::generate::run(&args),
+            Command::Train(cmd) => cmd.run(),
+            Command::Evaluate(cmd) => cmd.run(),
+            Command::Recommend(cmd) => cmd.run(),
+            Command::Inspect(cmd) => cmd.run(),
+            Command::Analyze(cmd) => cmd.run(),
             Command::DataReport(args) => data::report::run(&args),
         }
     }

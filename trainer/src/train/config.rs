@@ -1,0 +1,254 @@
+//! Training configuration: parsed CLI flags become one validated [`TrainConfig`].
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+use crate::data::Behavior;
+
+/// What the model learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// Explicit ratings: squared error with L2 regularisation.
+    Rating,
+    /// Implicit feedback: BPR, a pairwise loss with sampled negatives.
+    Ranking,
+}
+
+/// How the validation split is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitKind {
+    /// A random fraction of each user's interactions.
+    Random,
+    /// The latest fraction of each user's interactions by timestamp.
+    Time,
+}
+
+/// The sparse optimiser applied to the rows a batch touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Plain SGD.
+    Sgd,
+    /// Adagrad: per-coordinate learning rates.
+    Adagrad,
+    /// Lazy Adam: moments and step counts kept per row, updated only when the row is touched.
+    Adam,
+}
+
+/// Where the batch arithmetic runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// The CPU (always available).
+    Cpu,
+    /// An NVIDIA GPU (needs a build with `--features cuda`).
+    Cuda,
+}
+
+/// Hyperparameters and run settings for `trainer train`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    /// Rating (explicit MSE) or ranking (implicit BPR).
+    #[arg(long, value_enum, default_value_t = Objective::Rating)]
+    pub objective: Objective,
+    /// Factor dimension.
+    #[arg(long, default_value_t = 64)]
+    pub dim: usize,
+    /// Maximum number of epochs (early stopping may end sooner).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// L2 regularisation per sample.
+    #[arg(long)]
+    pub reg: Option<f64>,
+    /// Interactions per batch.
+    #[arg(long, default_value_t = 1024)]
+    pub batch_size: usize,
+    /// Sampled negatives per positive (ranking).
+    #[arg(long, default_value_t = 4)]
+    pub negatives: usize,
+    /// Sparse optimiser.
+    #[arg(long, value_enum)]
+    pub optimizer: Option<Optimizer>,
+    /// Standard deviation of the initial factors.
+    #[arg(long, default_value_t = 0.1)]
+    pub init_std: f64,
+    /// Random seed: same seed, same data, same result (on CPU).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Validation split.
+    #[arg(long, value_enum, default_value_t = SplitKind::Random)]
+    pub split: SplitKind,
+    /// Fraction of each user's interactions held out for validation.
+    #[arg(long, default_value_t = 0.2)]
+    pub val_fraction: f64,
+    /// Stop after this many epochs without improvement of the validation metric (0: never).
+    #[arg(long, default_value_t = 3)]
+    pub patience: usize,
+    /// K-fold cross-validation: report each metric's mean ± std over K folds, export nothing.
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// After early stopping, retrain on all data for the best number of epochs before export.
+    #[arg(long)]
+    pub refit: bool,
+    /// Behaviour weights for ranking, e.g. `view=1,click=2,cart=3,purchase=5`.
+    #[arg(long, default_value = "view=1,click=2,cart=4,purchase=6")]
+    pub behavior_weights: String,
+    /// Users sampled for ranking metrics (0: all users).
+    #[arg(long, default_value_t = 2000)]
+    pub eval_users: usize,
+    /// Device for the batch arithmetic.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+}
+
+/// A validated training configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainConfig {
+    /// Objective.
+    pub objective: Objective,
+    /// Factor dimension.
+    pub dim: usize,
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// L2 regularisation.
+    pub reg: f64,
+    /// Batch size.
+    pub batch_size: usize,
+    /// Negatives per positive.
+    pub negatives: usize,
+    /// Optimiser.
+    pub optimizer: Optimizer,
+    /// Initial factor standard deviation.
+    pub init_std: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Split kind.
+    pub split: SplitKind,
+    /// Validation fraction.
+    pub val_fraction: f64,
+    /// Early-stopping patience.
+    pub patience: usize,
+    /// Cross-validation folds.
+    pub folds: Option<usize>,
+    /// Retrain on all data before export.
+    pub refit: bool,
+    /// Behaviour weights.
+    pub behavior_weights: BTreeMap<String, f32>,
+    /// Users sampled for ranking metrics.
+    pub eval_users: usize,
+    /// Device.
+    pub device: DeviceKind,
+}
+
+/// Defaults tuned per objective (see docs/BENCHMARKS.md for how they were chosen).
+struct Defaults {
+    epochs: usize,
+    lr: f64,
+    reg: f64,
+    optimizer: Optimizer,
+}
+
+fn defaults(objective: Objective) -> Defaults {
+    match objective {
+        Objective::Rating => Defaults { epochs: 60, lr: 0.05, reg: 0.1, optimizer: Optimizer::Adagrad },
+        Objective::Ranking => Defaults { epochs: 30, lr: 0.05, reg: 0.002, optimizer: Optimizer::Adagrad },
+    }
+}
+
+impl TrainConfig {
+    /// Validates the flags before any work starts; errors name the flag.
+    pub fn from_args(a: &TrainArgs) -> anyhow::Result<Self> {
+        let d = defaults(a.objective);
+        let cfg = Self {
+            objective: a.objective,
+            dim: a.dim,
+            epochs: a.epochs.unwrap_or(d.epochs),
+            lr: a.lr.unwrap_or(d.lr),
+            reg: a.reg.unwrap_or(d.reg),
+            batch_size: a.batch_size,
+            negatives: a.negatives,
+            optimizer: a.optimizer.unwrap_or(d.optimizer),
+            init_std: a.init_std,
+            seed: a.seed,
+            split: a.split,
+            val_fraction: a.val_fraction,
+            patience: a.patience,
+            folds: a.folds,
+            refit: a.refit,
+            behavior_weights: parse_weights(&a.behavior_weights).context("--behavior-weights")?,
+            eval_users: a.eval_users,
+            device: a.device,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.dim == 0 || self.dim > 4096 {
+            bail!("--dim must be in 1..=4096, got {}", self.dim);
+        }
+        if self.epochs == 0 {
+            bail!("--epochs must be at least 1");
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            bail!("--lr must be a positive number, got {}", self.lr);
+        }
+        if !(self.reg.is_finite() && self.reg >= 0.0) {
+            bail!("--reg must be a non-negative number, got {}", self.reg);
+        }
+        if self.batch_size == 0 {
+            bail!("--batch-size must be at least 1");
+        }
+        if self.objective == Objective::Ranking && self.negatives == 0 {
+            bail!("--negatives must be at least 1 for the ranking objective");
+        }
+        if !(self.init_std.is_finite() && self.init_std >= 0.0) {
+            bail!("--init-std must be a non-negative number, got {}", self.init_std);
+        }
+        if !(self.val_fraction.is_finite() && (0.0..1.0).contains(&self.val_fraction)) {
+            bail!("--val-fraction must be in [0, 1), got {}", self.val_fraction);
+        }
+        if let Some(k) = self.folds
+            && !(2..=20).contains(&k)
+        {
+            bail!("--folds must be in 2..=20, got {k}");
+        }
+        if self.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
+            bail!(
+                "--device cuda was requested, but this trainer was built without CUDA support; \
+                 rebuild with `cargo build --release -p edgerec-trainer --features cuda`"
+            );
+        }
+        Ok(())
+    }
+
+    /// The weight of an interaction for the ranking objective.
+    pub fn weight(&self, behavior: Option<Behavior>) -> f32 {
+        behavior.and_then(|b| self.behavior_weights.get(b.as_str()).copied()).unwrap_or(1.0)
+    }
+}
+
+fn parse_weights(spec: &str) -> anyhow::Result<BTreeMap<String, f32>> {
+    let mut out = BTreeMap::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = part.split_once('=').with_context(|| format!("`{part}` is not name=weight"))?;
+        let behavior = Behavior::parse(name)
+            .with_context(|| format!("unknown behaviour `{name}` (view, click, cart, purchase)"))?;
+        let weight: f32 =
+            value.trim().parse().with_context(|| format!("weight `{value}` is not a number"))?;
+        if !(weight.is_finite() && weight > 0.0) {
+            bail!("weight for `{name}` must be positive, got {weight}");
+        }
+        out.insert(behavior.as_str().to_owned(), weight);
+    }
+    Ok(out)
+}

@@ -1,0 +1,227 @@
+//! Metrics, computed through `edgerec-core` (the same code that serves), and baselines.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use edgerec_core::{Model, ModelKind, RecommendOptions};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::config::{Objective, TrainConfig};
+use super::export;
+use super::params::{Factors, Table};
+use crate::data::{Dataset, Interaction};
+
+/// The cut-off of the top-N metrics.
+pub const K: usize = 10;
+
+/// Quality figures of one model on one test set.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Metrics {
+    /// Root mean squared error of predicted ratings (rating data only).
+    pub rmse: Option<f64>,
+    /// Mean absolute error of predicted ratings.
+    pub mae: Option<f64>,
+    /// Hit rate at 10: the share of users with at least one held-out item in their top 10.
+    pub hr: f64,
+    /// Recall at 10: held-out items found in the top 10, over the user's held-out items.
+    pub recall: f64,
+    /// NDCG at 10 with binary relevance.
+    pub ndcg: f64,
+    /// Share of the catalogue that appears in any evaluated user's top 10.
+    pub coverage: f64,
+    /// Users evaluated for the top-N metrics.
+    pub users: usize,
+    /// Test pairs scored for RMSE/MAE.
+    pub pairs: usize,
+    /// Test pairs whose user or item the model does not know.
+    pub skipped_unknown: usize,
+}
+
+/// Test pairs as core indices, with their ratings.
+pub struct TestSet {
+    pairs: Vec<(usize, usize, f32)>,
+    skipped_unknown: usize,
+}
+
+impl TestSet {
+    /// Maps a dataset's interactions to `model`'s indices (by ID), skipping unknown IDs.
+    pub fn new(model: &Model<'_>, data: &Dataset, rows: &[Interaction]) -> Self {
+        let users: Vec<Option<usize>> = data.user_ids.iter().map(|id| model.user_index(id)).collect();
+        let items: Vec<Option<usize>> = data.item_ids.iter().map(|id| model.item_index(id)).collect();
+        let mut pairs = Vec::with_capacity(rows.len());
+        let mut skipped_unknown = 0;
+        for x in rows {
+            match (users[x.user as usize], items[x.item as usize]) {
+                (Some(u), Some(i)) => pairs.push((u, i, x.rating)),
+                _ => skipped_unknown += 1,
+            }
+        }
+        Self { pairs, skipped_unknown }
+    }
+}
+
+/// Computes metrics for `model` on `test`: RMSE/MAE when `ratings` is set, and full-ranking
+/// top-10 metrics over all items the user has not seen in training (the model's seen items),
+/// for up to `max_users` users sampled with `seed` (0: all).
+pub fn metrics(
+    model: &Model<'_>,
+    test: &TestSet,
+    ratings: bool,
+    max_users: usize,
+    seed: u64,
+) -> anyhow::Result<Metrics> {
+    let mut m =
+        Metrics { pairs: test.pairs.len(), skipped_unknown: test.skipped_unknown, ..Metrics::default() };
+    if ratings && !test.pairs.is_empty() {
+        let (mut se, mut ae) = (0.0f64, 0.0f64);
+        for &(u, i, r) in &test.pairs {
+            let err = f64::from(model.predict_index(u, i).context("test pair out of range")? - r);
+            se += err * err;
+            ae += err.abs();
+        }
+        m.rmse = Some((se / test.pairs.len() as f64).sqrt());
+        m.mae = Some(ae / test.pairs.len() as f64);
+    }
+    let mut relevant: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &(u, i, _) in &test.pairs {
+        relevant.entry(u).or_default().push(i);
+    }
+    let mut users: Vec<usize> = relevant.keys().copied().collect();
+    if max_users > 0 && users.len() > max_users {
+        users.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        users.truncate(max_users);
+    }
+    let opts = RecommendOptions { top_n: K, exclude_rated: true, ..RecommendOptions::default() };
+    let mut shown = vec![false; model.num_items()];
+    let (mut hr, mut recall, mut ndcg) = (0.0, 0.0, 0.0);
+    for &u in &users {
+        let mut rel = relevant[&u].clone();
+        rel.sort_unstable();
+        rel.dedup();
+        let recs = model.recommend_index(u, &opts)?;
+        let mut hits = 0usize;
+        let mut dcg = 0.0;
+        for (rank, s) in recs.items.iter().enumerate() {
+            shown[s.index] = true;
+            if rel.binary_search(&s.index).is_ok() {
+                hits += 1;
+                dcg += 1.0 / (rank as f64 + 2.0).log2();
+            }
+        }
+        let ideal: f64 = (0..rel.len().min(K)).map(|r| 1.0 / (r as f64 + 2.0).log2()).sum();
+        hr += f64::from(u8::from(hits > 0));
+        recall += hits as f64 / rel.len() as f64;
+        ndcg += dcg / ideal;
+    }
+    let n = users.len().max(1) as f64;
+    m.users = users.len();
+    m.hr = hr / n;
+    m.recall = recall / n;
+    m.ndcg = ndcg / n;
+    m.coverage = shown.iter().filter(|&&s| s).count() as f64 / model.num_items().max(1) as f64;
+    Ok(m)
+}
+
+/// Evaluates weights during training: builds an in-memory artifact and scores it through
+/// the core, on the validation interactions.
+pub struct Evaluator<'d> {
+    data: &'d Dataset,
+    train: &'d [Interaction],
+    val: &'d [Interaction],
+}
+
+impl<'d> Evaluator<'d> {
+    /// An evaluator of `val`, excluding `train` interactions from the rankings.
+    pub fn new(data: &'d Dataset, train: &'d [Interaction], val: &'d [Interaction]) -> Self {
+        Self { data, train, val }
+    }
+
+    /// The metrics of `f` on the validation set.
+    pub fn metrics(&self, f: &Factors, cfg: &TrainConfig) -> anyhow::Result<Metrics> {
+        let seen = self.train.iter().map(|x| (x.user, x.item, export::seen_value(cfg, x)));
+        let range = match cfg.objective {
+            Objective::Rating => export::rating_range(self.train),
+            Objective::Ranking => None,
+        };
+        let bytes = export::builder(f, export::kind(cfg.objective), self.data, seen, range).build()?;
+        let model = Model::from_bytes(&bytes)?;
+        let test = TestSet::new(&model, self.data, self.val);
+        metrics(&model, &test, cfg.objective == Objective::Rating, cfg.eval_users, cfg.seed)
+    }
+
+    /// The baselines' metrics on the validation set: global mean, biases only, most popular.
+    pub fn baselines(&self, cfg: &TrainConfig) -> anyhow::Result<BTreeMap<&'static str, Metrics>> {
+        let (nu, ni) = (self.data.num_users(), self.data.num_items());
+        let rating = cfg.objective == Objective::Rating;
+        let mut out = BTreeMap::new();
+        let zero =
+            |rows| Table::new(rows, 1, 0.0, super::config::Optimizer::Sgd, &mut ChaCha8Rng::seed_from_u64(0));
+        let blank = || Factors {
+            user: zero(nu),
+            item: zero(ni),
+            user_bias: zero(nu),
+            item_bias: zero(ni),
+            global: 0.0,
+        };
+        let seen = || self.train.iter().map(|x| (x.user, x.item, x.rating));
+        let range = export::rating_range(self.train);
+        let score = |f: &Factors, kind: ModelKind, ratings: bool| -> anyhow::Result<Metrics> {
+            let bytes = export::builder(f, kind, self.data, seen(), range).build()?;
+            let model = Model::from_bytes(&bytes)?;
+            metrics(&model, &TestSet::new(&model, self.data, self.val), ratings, cfg.eval_users, cfg.seed)
+        };
+        if rating {
+            let mut mean = blank();
+            mean.global = mean_rating(self.train);
+            out.insert("global_mean", score(&mean, ModelKind::Rating, true)?);
+            let biases = fit_biases(self.train, nu, ni, mean.global);
+            out.insert("biases_only", score(&biases, ModelKind::Rating, true)?);
+        }
+        let mut popular = blank();
+        for x in self.train {
+            popular.item_bias.data[x.item as usize] += 1.0;
+        }
+        out.insert("most_popular", score(&popular, ModelKind::Ranking, false)?);
+        Ok(out)
+    }
+}
+
+fn mean_rating(rows: &[Interaction]) -> f32 {
+    (rows.iter().map(|x| f64::from(x.rating)).sum::<f64>() / rows.len().max(1) as f64) as f32
+}
+
+/// Regularised user and item biases by alternating least squares (Surprise's baseline:
+/// 10 rounds, λ_item = 10, λ_user = 15).
+pub fn fit_biases(rows: &[Interaction], users: usize, items: usize, mu: f32) -> Factors {
+    let zero =
+        |rows| Table::new(rows, 1, 0.0, super::config::Optimizer::Sgd, &mut ChaCha8Rng::seed_from_u64(0));
+    let mut f = Factors {
+        user: zero(users),
+        item: zero(items),
+        user_bias: zero(users),
+        item_bias: zero(items),
+        global: mu,
+    };
+    for _ in 0..10 {
+        let (mut sum, mut cnt) = (vec![0f64; items], vec![0f64; items]);
+        for x in rows {
+            sum[x.item as usize] += f64::from(x.rating - mu - f.user_bias.data[x.user as usize]);
+            cnt[x.item as usize] += 1.0;
+        }
+        for i in 0..items {
+            f.item_bias.data[i] = (sum[i] / (10.0 + cnt[i])) as f32;
+        }
+        let (mut sum, mut cnt) = (vec![0f64; users], vec![0f64; users]);
+        for x in rows {
+            sum[x.user as usize] += f64::from(x.rating - mu - f.item_bias.data[x.item as usize]);
+            cnt[x.user as usize] += 1.0;
+        }
+        for u in 0..users {
+            f.user_bias.data[u] = (sum[u] / (15.0 + cnt[u])) as f32;
+        }
+    }
+    f
+}
