@@ -23,4 +23,5 @@ stage "cargo test" cargo test --workspace --locked
 stage "python interop" .venv/bin/python tests/python/interop.py
 
 stage "web: wasm bindings, parity, chromium e2e" tests/web/run.sh
+stage "worker e2e (workerd)" tests/worker/run.sh
 log "all stages passed in $(( $(date +%s) - started )) s"

@@ -1,0 +1,56 @@
+// Shared helpers for the Worker's end-to-end tests. run.sh starts `wrangler dev` and sets:
+//   EDGEREC_URL   base URL of the running Worker
+//   EDGEREC_MODE  open (no API key, CORS *), keyed (API key and an origin list) or corrupt
+//   EDGEREC_API_KEY, EDGEREC_ALLOWED_ORIGIN  for keyed mode
+import assert from 'node:assert/strict';
+
+export const BASE = process.env.EDGEREC_URL ?? 'http://127.0.0.1:8787';
+export const MODE = process.env.EDGEREC_MODE ?? 'open';
+export const API_KEY = process.env.EDGEREC_API_KEY ?? '';
+export const ALLOWED_ORIGIN = process.env.EDGEREC_ALLOWED_ORIGIN ?? '';
+
+/** fetch against the Worker; returns { res, text, json } (json is undefined if not JSON). */
+export async function call(path, init = {}) {
+  const res = await fetch(BASE + path, { redirect: 'manual', ...init });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { res, text, json };
+}
+
+/** POST a JSON body (a string is sent as is). */
+export function post(path, body, headers = {}) {
+  return call(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** Asserts the error body shape {"error":{"code","message"}} and the status. */
+export function assertError(r, status, code) {
+  assert.equal(r.res.status, status, `status for ${r.res.url}: ${r.text}`);
+  assert.match(r.res.headers.get('content-type') ?? '', /^application\/json/);
+  assert.equal(typeof r.json?.error?.code, 'string', r.text);
+  assert.equal(typeof r.json?.error?.message, 'string', r.text);
+  assert.deepEqual(Object.keys(r.json), ['error']);
+  if (code) assert.equal(r.json.error.code, code, r.text);
+}
+
+/** Asserts the seed's recommendation shape. */
+export function assertRecommendations(json, n) {
+  assert.deepEqual(Object.keys(json).slice(0, 3), ['user_id', 'recommendations', 'total_count']);
+  assert.equal(json.total_count, json.recommendations.length);
+  if (n !== undefined) assert.equal(json.total_count, n);
+  json.recommendations.forEach((r, i) => {
+    assert.deepEqual(Object.keys(r), ['rank', 'item_id', 'predicted_rating']);
+    assert.equal(r.rank, i + 1);
+    assert.equal(typeof r.item_id, 'string');
+    assert.equal(typeof r.predicted_rating, 'number');
+    assert.ok(Math.abs(r.predicted_rating * 1e4 - Math.round(r.predicted_rating * 1e4)) < 1e-6, 'four decimals');
+  });
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# End-to-end tests of the Worker in the real runtime (workerd via `wrangler dev`), offline.
+#
+# 1. builds the Worker three ways with worker-build: the fixture model, a corrupt model and
+#    (for the size check) the demo model, each into its own folder under target/worker-e2e/;
+# 2. for each of three modes (open, keyed, corrupt) starts `wrangler dev` on a free loopback
+#    port (setsid; its process group is killed on exit) and runs `node --test tests/worker/`;
+# 3. builds the deployable bundle with `wrangler deploy --dry-run --outdir` and prints its size.
+#
+# Idempotent; safe to rerun. Honours CARGO_TARGET_DIR. Sources scripts/setup.sh when run alone.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+if [ -z "${WASM_BINDGEN_BIN:-}" ] || [ -z "${ESBUILD_BIN:-}" ]; then
+  source scripts/setup.sh
+fi
+export CI=1 WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+export XDG_CONFIG_HOME="${XDG_CONFIG_HOME:-$ROOT/target/xdg}"
+# The bundles are built here explicitly; wrangler must not rebuild build/ (see wrangler.toml).
+export EDGEREC_PREBUILT=1
+
+WORK="$ROOT/target/worker-e2e"
+WORKER="$ROOT/worker"
+WRANGLER="$ROOT/node_modules/.bin/wrangler"
+PROFILE_ARGS=(--release)
+mkdir -p "$WORK"
+log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
+
+server_pgid=""
+devvars_backup=""
+cleanup() {
+  stop_server
+  rm -f "$WORKER/.dev.vars"
+  if [ -n "$devvars_backup" ]; then mv "$devvars_backup" "$WORKER/.dev.vars"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# build NAME MODEL: worker-build with MODEL bundled, into $WORK/bundle-NAME.
+build() {
+  local name=$1 model=$2
+  log "worker-build ${PROFILE_ARGS[*]} with $(basename "$model") -> target/worker-e2e/bundle-$name"
+  (cd "$WORKER" && EDGEREC_MODEL="$model" worker-build "${PROFILE_ARGS[@]}" --out-dir "$WORK/bundle-$name" >"$WORK/build-$name.log" 2>&1) \
+    || { tail -40 "$WORK/build-$name.log"; return 1; }
+}
+
+# start_server NAME: wrangler dev on the bundle NAME; sets PORT and server_pgid.
+start_server() {
+  local name=$1
+  PORT=$(free_port)
+  local inspector
+  inspector=$(free_port)
+  log "wrangler dev (bundle $name) on 127.0.0.1:$PORT"
+  (cd "$WORKER" && exec setsid "$WRANGLER" dev -c "$WORKER/wrangler.toml" "$WORK/bundle-$name/index.js" --ip 127.0.0.1 --port "$PORT" \
+    --inspector-port "$inspector" --persist-to "$WORK/state" --log-level warn \
+    >"$WORK/wrangler-$name.log" 2>&1) &
+  server_pgid=$!
+  for _ in $(seq 1 120); do
+    if curl -s -o /dev/null "http://127.0.0.1:$PORT/openapi.json"; then
+      # The first request compiles the wasm; make it before the tests so timeouts stay small.
+      curl -s -o /dev/null "http://127.0.0.1:$PORT/health" || true
+      return 0
+    fi
+    if ! kill -0 "$server_pgid" 2>/dev/null; then break; fi
+    sleep 0.5
+  done
+  cat "$WORK/wrangler-$name.log" >&2
+  echo "wrangler dev did not become ready" >&2
+  return 1
+}
+
+stop_server() {
+  if [ -n "$server_pgid" ]; then
+    kill -TERM -- "-$server_pgid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 -- "-$server_pgid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL -- "-$server_pgid" 2>/dev/null || true
+    wait "$server_pgid" 2>/dev/null || true
+    server_pgid=""
+  fi
+}
+
+run_tests() {
+  local mode=$1
+  log "node --test tests/worker/ (mode $mode)"
+  EDGEREC_URL="http://127.0.0.1:$PORT" EDGEREC_MODE=$mode node --test tests/worker/
+}
+
+# Models: the core's deterministic fixture, a truncated copy of it, and the demo's model.
+log "fixture model"
+cargo run -q --locked -p edgerec-core --example fixture -- "$WORK/fixture.safetensors" 1000 600 64 42
+head -c 4096 "$WORK/fixture.safetensors" >"$WORK/corrupt.safetensors"
+
+if [ -f "$WORKER/.dev.vars" ]; then
+  devvars_backup="$WORK/dev.vars.backup"
+  mv "$WORKER/.dev.vars" "$devvars_backup"
+fi
+
+# Corrupt first, so the crate ends up built with the good model.
+build corrupt "$WORK/corrupt.safetensors"
+start_server corrupt
+run_tests corrupt
+stop_server
+
+build fixture "$WORK/fixture.safetensors"
+start_server fixture
+run_tests open
+stop_server
+
+api_key="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+allowed_origin="https://allowed.example"
+printf 'API_KEY=%s\nALLOWED_ORIGINS=%s, https://other.example\n' "$api_key" "$allowed_origin" >"$WORKER/.dev.vars"
+start_server fixture
+EDGEREC_API_KEY=$api_key EDGEREC_ALLOWED_ORIGIN=$allowed_origin run_tests keyed
+stop_server
+rm -f "$WORKER/.dev.vars"
+
+# The deployable bundle, with the demo's model when the trainer has made it.
+demo="$ROOT/web/models/demo.safetensors"
+if [ -f "$demo" ]; then
+  build demo "$demo"
+  bundle=demo
+else
+  log "no web/models/demo.safetensors yet: sizing the bundle with the fixture model"
+  bundle=fixture
+fi
+log "wrangler deploy --dry-run (bundle $bundle)"
+rm -rf "$WORK/deploy"
+(cd "$WORKER" && "$WRANGLER" deploy -c "$WORKER/wrangler.toml" "$WORK/bundle-$bundle/index.js" --dry-run --outdir "$WORK/deploy" >"$WORK/deploy.log" 2>&1) \
+  || { cat "$WORK/deploy.log"; exit 1; }
+grep -E 'Total Upload' "$WORK/deploy.log" || true
+raw=$(cat "$WORK"/deploy/*.js "$WORK"/deploy/*.wasm | wc -c)
+gz=$(cat "$WORK"/deploy/*.js "$WORK"/deploy/*.wasm | gzip -9 | wc -c)
+log "deployable bundle ($bundle model): $raw bytes raw, $gz bytes gzipped (target <= 1 MB, free plan 3 MB)"
+if [ "$gz" -gt 3145728 ]; then
+  echo "the bundle is over Cloudflare's 3 MB free-plan limit" >&2
+  exit 1
+fi

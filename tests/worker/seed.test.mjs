@@ -1,0 +1,53 @@
+// The seed README's example requests, verbatim (only the host changes), against the Worker.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { BASE, MODE, post, call, assertRecommendations } from './lib.mjs';
+
+const sh = (cmd) => execFileSync('sh', ['-c', cmd.replaceAll('http://localhost:8000', BASE)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+
+describe('seed README examples', { skip: MODE !== 'open' }, () => {
+  test('curl http://localhost:8000/health', () => {
+    const json = JSON.parse(sh('curl -s http://localhost:8000/health'));
+    assert.equal(json.status, 'healthy');
+    assert.equal(json.model_loaded, true);
+    assert.equal(json.num_users, 1000);
+    assert.equal(json.num_items, 600);
+  });
+
+  test('curl -X POST /recommend {"user_id": "U10001", "top_n": 5}', () => {
+    const out = sh(`curl -X POST "http://localhost:8000/recommend" \\
+     -H "Content-Type: application/json" \\
+     -d '{"user_id": "U10001", "top_n": 5}'`);
+    const json = JSON.parse(out);
+    assert.equal(json.user_id, 'U10001');
+    assertRecommendations(json, 5);
+    assert.equal(json.fallback, undefined);
+  });
+
+  test('requests.post(json={"user_id": "U10001", "top_n": 5, "exclude_rated": True})', async () => {
+    // Python's requests sends exactly this body and header for json=data.
+    const r = await post('/recommend', '{"user_id": "U10001", "top_n": 5, "exclude_rated": true}');
+    assert.equal(r.res.status, 200);
+    assertRecommendations(r.json, 5);
+  });
+
+  test('API doc: POST /recommend with top_n 10', async () => {
+    const r = await post('/recommend', `{
+  "user_id": "U10001",
+  "top_n": 10,
+  "exclude_rated": true
+}`);
+    assert.equal(r.res.status, 200);
+    assert.deepEqual(Object.keys(r.json), ['user_id', 'recommendations', 'total_count']);
+    assertRecommendations(r.json, 10);
+  });
+
+  test('API doc: GET /users', async () => {
+    const r = await call('/users');
+    assert.equal(r.res.status, 200);
+    assert.equal(r.json.total_users, 1000);
+    assert.equal(r.json.user_ids.length, 100, 'the seed shows the first 100');
+    assert.equal(r.json.user_ids[0], 'U10001');
+  });
+});

@@ -1,0 +1,26 @@
+//! `GET /openapi.json` (OpenAPI 3.1) and `GET /docs` (a self-contained HTML page, no CDN).
+
+use crate::http::Reply;
+
+const OPENAPI: &str = include_str!("openapi.json");
+const PAGE: &str = include_str!("docs.html");
+
+pub fn openapi() -> Reply {
+    Reply {
+        status: 200,
+        content_type: "application/json",
+        body: OPENAPI.to_owned(),
+        cache_control: "public, max-age=3600",
+        work: None,
+    }
+}
+
+pub fn page() -> Reply {
+    Reply {
+        status: 200,
+        content_type: "text/html; charset=utf-8",
+        body: PAGE.to_owned(),
+        cache_control: "public, max-age=3600",
+        work: None,
+    }
+}

@@ -1,0 +1,74 @@
+//! `GET /health`: the seed's shape plus the model's version, creation time and provenance.
+
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::http::Reply;
+use crate::store::{self, Status};
+
+#[derive(Serialize)]
+struct Health<'a> {
+    status: &'static str,
+    model_loaded: bool,
+    num_users: usize,
+    num_items: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<ModelFacts<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_error: Option<&'a str>,
+    /// Linear memory of this isolate's wasm instance, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wasm_memory_bytes: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct ModelFacts<'a> {
+    version: &'a str,
+    created_at: Option<&'a str>,
+    format_version: u32,
+    kind: &'static str,
+    dim: usize,
+    categories: Vec<&'a str>,
+    source: &'static str,
+    location: &'a str,
+    bytes: usize,
+}
+
+/// 200 with the model's facts, or 503 saying why no model is loaded.
+pub fn get(status: &Status) -> Result<Reply, ApiError> {
+    let wasm_memory_bytes = store::wasm_memory_bytes();
+    match status {
+        Status::Ready(ready) => {
+            let (m, p) = (ready.model, ready.provenance);
+            Reply::json(&Health {
+                status: "healthy",
+                model_loaded: true,
+                num_users: m.num_users(),
+                num_items: m.num_items(),
+                model: Some(ModelFacts {
+                    version: &p.version,
+                    created_at: m.metadata("created_at"),
+                    format_version: edgerec_core::FORMAT_VERSION,
+                    kind: m.kind().as_str(),
+                    dim: m.dim(),
+                    categories: m.categories(),
+                    source: p.source,
+                    location: &p.location,
+                    bytes: p.bytes,
+                }),
+                model_error: None,
+                wasm_memory_bytes,
+            })
+        }
+        Status::Unavailable(reason) => Ok(Reply::json(&Health {
+            status: "unhealthy",
+            model_loaded: false,
+            num_users: 0,
+            num_items: 0,
+            model: None,
+            model_error: Some(reason),
+            wasm_memory_bytes,
+        })?
+        .with_status(503)),
+    }
+}

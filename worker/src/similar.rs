@@ -1,0 +1,44 @@
+//! `GET /items/{item_id}/similar?n=10`: the nearest items by cosine similarity of factors.
+
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::http::{self, Reply};
+use crate::store::Ready;
+
+/// Largest `n`.
+const MAX_N: usize = 100;
+
+#[derive(Serialize)]
+struct Similar<'a> {
+    item_id: &'a str,
+    similar_items: Vec<Neighbour<'a>>,
+    total_count: usize,
+}
+
+#[derive(Serialize)]
+struct Neighbour<'a> {
+    rank: usize,
+    item_id: &'a str,
+    similarity: f64,
+}
+
+pub fn get(ready: Ready, item_id: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
+    http::check_id("item_id", item_id)?;
+    let n = http::int_param(query, "n", 10, 1, MAX_N)?;
+    let model = ready.model;
+    let items = model.similar_items(item_id, n)?;
+    let similar_items: Vec<Neighbour<'_>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Neighbour {
+            rank: i + 1,
+            item_id: s.item_id,
+            similarity: crate::recommend::round4(s.score),
+        })
+        .collect();
+    let work = format!("cosine similarity over {} items, d={}", model.num_items(), model.dim());
+    Ok(Reply::json(&Similar { item_id, total_count: similar_items.len(), similar_items })?
+        .cacheable("public, max-age=300")
+        .with_work(work))
+}
