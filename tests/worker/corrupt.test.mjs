@@ -1,17 +1,17 @@
-// A bundle built with a corrupt (truncated) model: /health reports it, the API routes answer
-// 503 with a JSON error, the rest still works, and nothing crash-loops.
+// A bundle built with a corrupt (truncated) model, or with none: /health reports it, the API
+// routes answer 503 with a JSON error, the rest still works, and nothing crash-loops.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MODE, call, post, assertError } from './lib.mjs';
 
-describe('corrupt model', { skip: MODE !== 'corrupt' }, () => {
+describe(`${MODE} model`, { skip: MODE !== 'corrupt' && MODE !== 'missing' }, () => {
   test('/health reports the model as not loaded, with the reason', async () => {
     const r = await call('/health');
     assert.equal(r.res.status, 503);
     assert.equal(r.json.status, 'unhealthy');
     assert.equal(r.json.model_loaded, false);
     assert.equal(r.json.num_users, 0);
-    assert.match(r.json.model_error, /invalid/);
+    assert.match(r.json.model_error, MODE === 'corrupt' ? /bundled model .* is invalid/ : /no model was bundled/);
   });
 
   test('the API routes answer 503 model_unavailable', async () => {

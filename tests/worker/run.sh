@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end tests of the Worker in the real runtime (workerd via `wrangler dev`), offline.
 #
-# 1. builds the Worker three ways with worker-build: the fixture model, a corrupt model and
-#    (for the size check) the demo model, each into its own folder under target/worker-e2e/;
-# 2. for each of three modes (open, keyed, corrupt) starts `wrangler dev` on a free loopback
-#    port (setsid; its process group is killed on exit) and runs `node --test tests/worker/`;
+# 1. builds the Worker with worker-build, each bundle into its own folder under
+#    target/worker-e2e/: with a corrupt model, the fixture model, no model, and (for the size
+#    check) the demo's model;
+# 2. for each mode starts `wrangler dev` on a free loopback port (setsid; its process group is
+#    killed on exit) and runs `node --test tests/worker/` with EDGEREC_MODE set:
+#    corrupt, open (every endpoint, the seed's examples, the bad-request table), keyed (API key
+#    and an origin list in worker/.dev.vars), missing, and r2 (the model in a local R2 bucket);
 # 3. builds the deployable bundle with `wrangler deploy --dry-run --outdir` and prints its size.
 #
 # Idempotent; safe to rerun. Honours CARGO_TARGET_DIR. Sources scripts/setup.sh when run alone.
@@ -55,7 +58,7 @@ start_server() {
   local inspector
   inspector=$(free_port)
   log "wrangler dev (bundle $name) on 127.0.0.1:$PORT"
-  (cd "$WORKER" && exec setsid "$WRANGLER" dev -c "$WORKER/wrangler.toml" "$WORK/bundle-$name/index.js" --ip 127.0.0.1 --port "$PORT" \
+  (cd "$WORKER" && exec setsid "$WRANGLER" dev -c "${CONFIG:-$WORKER/wrangler.toml}" "$WORK/bundle-$name/index.js" --ip 127.0.0.1 --port "$PORT" \
     --inspector-port "$inspector" --persist-to "$WORK/state" --log-level warn \
     >"$WORK/wrangler-$name.log" 2>&1) &
   server_pgid=$!
@@ -117,6 +120,35 @@ start_server fixture
 EDGEREC_API_KEY=$api_key EDGEREC_ALLOWED_ORIGIN=$allowed_origin run_tests keyed
 stop_server
 rm -f "$WORKER/.dev.vars"
+
+# No bundled model (an empty file counts as missing): /health says so; then the same bundle
+# with the model in a local R2 bucket, through a config that binds it.
+build empty /dev/null
+start_server empty
+run_tests missing
+stop_server
+
+r2_config="$WORK/wrangler-r2.toml"
+cat >"$r2_config" <<TOML
+name = "edgerec-e2e-r2"
+main = "$WORK/bundle-empty/index.js"
+compatibility_date = "$(sed -n 's/^compatibility_date = "\(.*\)"/\1/p' "$WORKER/wrangler.toml")"
+
+[vars]
+ALLOWED_ORIGINS = "*"
+MODEL_R2_BINDING = "MODELS"
+MODEL_R2_KEY = "fixture.safetensors"
+
+[[r2_buckets]]
+binding = "MODELS"
+bucket_name = "edgerec-e2e"
+TOML
+log "wrangler r2 object put (local) edgerec-e2e/fixture.safetensors"
+"$WRANGLER" r2 object put edgerec-e2e/fixture.safetensors --file "$WORK/fixture.safetensors" --local \
+  --persist-to "$WORK/state" -c "$r2_config" >"$WORK/r2-put.log" 2>&1 || { cat "$WORK/r2-put.log"; exit 1; }
+CONFIG=$r2_config start_server empty
+run_tests r2
+stop_server
 
 # The deployable bundle, with the demo's model when the trainer has made it.
 demo="$ROOT/web/models/demo.safetensors"
