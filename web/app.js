@@ -6,6 +6,7 @@ import init, { Recommender } from './pkg/edgerec_wasm.js';
 const DEFAULT_MODEL = 'models/demo.safetensors';
 const SIMILAR_N = 8;
 const LIST_LIMIT = 40;
+const MAP_MAX_DOTS = 5000;
 const PALETTE = ['#2563eb', '#e07b00', '#0f9d74', '#c2418f', '#0ea5c6', '#d14b1f', '#7c5cd6', '#6b7280'];
 
 const $ = (id) => document.getElementById(id);
@@ -27,7 +28,8 @@ const svg = (tag, attrs = {}) => {
   return node;
 };
 
-/** What the page exposes for tests and the curious: timings and the last answers. */
+/** What the page exposes for tests and the curious: timings (performance.now(), so
+ * milliseconds since navigation start) and the last answers. */
 const state = {
   rec: null,
   info: null,
@@ -39,7 +41,7 @@ const state = {
   visitor: new Map(), // itemId → rating
   recs: null,
   similarTo: null,
-  mapDots: new Map(), // itemId → circle
+  mapDots: new Map(), // itemId → {cx, cy, fill, label} in map coordinates
   timings: { start: performance.now() },
 };
 window.edgerec = state;
@@ -123,7 +125,7 @@ function setup() {
   const t = state.timings;
   $('timings').textContent =
     `Model fetched in ${ms(t.fetched - t.start)}, loaded in ${ms(t.loaded - t.fetched)}; ` +
-    `first recommendation ${ms(t.firstRecommendation - t.start)} after the page started.`;
+    `first recommendation ${ms(t.firstRecommendation)} after navigation start.`;
 }
 
 const ms = (x) => (x < 10 ? `${x.toFixed(2)} ms` : `${Math.round(x)} ms`);
@@ -393,28 +395,30 @@ function renderMap() {
     $('map-empty').hidden = false;
     return;
   }
-  const xs = map.points.map((p) => p.x);
-  const ys = map.points.map((p) => p.y);
-  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const p of map.points) {
+    [x0, x1, y0, y1] = [Math.min(x0, p.x), Math.max(x1, p.x), Math.min(y0, p.y), Math.max(y1, p.y)];
+  }
   const pad = 14;
   const sx = (x) => pad + ((x - x0) / ((x1 - x0) || 1)) * (400 - 2 * pad);
   const sy = (y) => 300 - pad - ((y - y0) / ((y1 - y0) || 1)) * (300 - 2 * pad);
   const base = svg('g', { class: 'dots' });
   const top = svg('g', { class: 'dots-top' });
-  for (const p of map.points) {
-    const c = svg('circle', {
-      cx: sx(p.x).toFixed(1),
-      cy: sy(p.y).toFixed(1),
-      r: 2.6,
-      fill: state.categoryColor.get(p.category) ?? '#9ca3af',
-      'data-item': p.itemId,
-    });
+  // Every item gets a position; very large catalogues draw an even sample of them as dots
+  // (highlights are always drawn).
+  const stride = Math.max(1, Math.ceil(map.points.length / MAP_MAX_DOTS));
+  map.points.forEach((p, k) => {
+    const fill = state.categoryColor.get(p.category) ?? '#9ca3af';
+    const label = `${p.itemId}${p.category ? ` (${p.category})` : ''}`;
+    const pos = { cx: sx(p.x).toFixed(1), cy: sy(p.y).toFixed(1), fill, label };
+    state.mapDots.set(p.itemId, pos);
+    if (k % stride !== 0) return;
+    const c = svg('circle', { cx: pos.cx, cy: pos.cy, r: 2.6, fill, 'data-item': p.itemId });
     const title = svg('title');
-    title.textContent = `${p.itemId}${p.category ? ` (${p.category})` : ''}`;
+    title.textContent = label;
     c.append(title);
     base.append(c);
-    state.mapDots.set(p.itemId, c);
-  }
+  });
   box.replaceChildren(svg('rect', { class: 'map-bg', x: 0, y: 0, width: 400, height: 300, rx: 10 }), base, top);
   state.mapTop = top;
   $('map-legend').replaceChildren(
@@ -430,9 +434,9 @@ function highlightMap() {
   const ring = (itemId, cls, r) => {
     const dot = state.mapDots.get(itemId);
     if (!dot) return;
-    const c = svg('circle', { cx: dot.getAttribute('cx'), cy: dot.getAttribute('cy'), r, class: cls, fill: dot.getAttribute('fill'), 'data-item': itemId });
+    const c = svg('circle', { cx: dot.cx, cy: dot.cy, r, class: cls, fill: dot.fill, 'data-item': itemId });
     const title = svg('title');
-    title.textContent = dot.textContent;
+    title.textContent = dot.label;
     c.append(title);
     top.append(c);
   };
