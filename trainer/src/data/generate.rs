@@ -8,11 +8,11 @@
 //! temporary file and renamed, so an interrupted run leaves no partial file.
 //!
 //! **MySQL** (`--database-url` or `DATABASE_URL`): an interactions table
-//! (`id` BIGINT auto-increment primary key, `user_id`/`item_id` VARCHAR(64) in `utf8mb4_bin`,
+//! (`id` BIGINT auto-increment primary key, `user_id`/`item_id` ASCII VARCHAR(64), binary collation,
 //! `rating` TINYINT UNSIGNED, `behavior` ENUM, `timestamp` DATETIME in UTC) and an items table
 //! (`item_id` primary key, `category`). Rows are streamed from memory with
 //! `LOAD DATA LOCAL INFILE` into staging tables without secondary indexes; the indexes
-//! (`(user_id, item_id)`, `item_id`, `timestamp`, items' `category`) are built after the load,
+//! (`(user_id, item_id)`, `item_id`, items' `category`) are built after the load,
 //! and one atomic `RENAME TABLE` swaps the new tables in. An interrupted run therefore leaves the
 //! tables as they were (a leftover staging table is dropped by the next run). `--if-exists
 //! append` instead loads into the existing tables inside one transaction.
@@ -244,8 +244,8 @@ fn interactions_ddl(table: &TableName, comment: &str) -> String {
     format!(
         "CREATE TABLE {} (\
            `id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, \
-           `user_id` VARCHAR(64) NOT NULL, \
-           `item_id` VARCHAR(64) NOT NULL, \
+           `user_id` VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, \
+           `item_id` VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, \
            `rating` TINYINT UNSIGNED NOT NULL, \
            `behavior` ENUM('view','click','cart','purchase') NOT NULL, \
            `timestamp` DATETIME NOT NULL, \
@@ -258,7 +258,7 @@ fn interactions_ddl(table: &TableName, comment: &str) -> String {
 fn items_ddl(table: &TableName) -> String {
     format!(
         "CREATE TABLE {} (\
-           `item_id` VARCHAR(64) NOT NULL, \
+           `item_id` VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, \
            `category` VARCHAR(32) NOT NULL, \
            PRIMARY KEY (`item_id`)\
          ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
@@ -414,7 +414,7 @@ async fn load_into_mysql(
     let summary = stream_interactions(&mut conn, &stage, generator).await?;
     conn.query_drop(format!(
         "ALTER TABLE {} ADD INDEX `idx_user_item` (`user_id`, `item_id`), \
-         ADD INDEX `idx_item` (`item_id`), ADD INDEX `idx_timestamp` (`timestamp`)",
+         ADD INDEX `idx_item` (`item_id`)",
         stage.quoted()
     ))
     .await

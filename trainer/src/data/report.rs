@@ -9,7 +9,7 @@ pub struct DataReportArgs {
     pub data: DataArgs,
 
     /// Print the report as JSON on stdout instead of text on stderr.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub json: bool,
 }
 
