@@ -411,7 +411,14 @@ async fn load_into_mysql(
     conn.query_drop(setup).await.context("dropping leftover staging tables")?;
     conn.query_drop(interactions_ddl(&stage, &sig)).await.with_context(|| format!("creating {stage}"))?;
     conn.query_drop(items_ddl(&items_stage)).await.with_context(|| format!("creating {items_stage}"))?;
+    let mut clock = Instant::now();
+    let mut steps = Vec::new();
+    let mut lap = |name: &'static str| {
+        steps.push(format!("{name} {:.2} s", clock.elapsed().as_secs_f64()));
+        clock = Instant::now();
+    };
     let summary = stream_interactions(&mut conn, &stage, generator).await?;
+    lap("generate+LOAD DATA");
     conn.query_drop(format!(
         "ALTER TABLE {} ADD INDEX `idx_user_item` (`user_id`, `item_id`), \
          ADD INDEX `idx_item` (`item_id`)",
@@ -419,6 +426,7 @@ async fn load_into_mysql(
     ))
     .await
     .with_context(|| format!("indexing {stage}"))?;
+    lap("indexes");
     set_infile(&mut conn, items_filler(generator));
     conn.query_drop(load_items_sql(&items_stage, false))
         .await
@@ -443,6 +451,8 @@ async fn load_into_mysql(
     conn.query_drop(format!("DROP TABLE IF EXISTS {}, {}", old.quoted(), items_old.quoted()))
         .await
         .context("dropping the replaced tables")?;
+    lap("items+swap");
+    eprintln!("  steps: {}", steps.join(", "));
     let _ = conn.disconnect().await;
     Ok(Some(summary))
 }
