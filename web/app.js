@@ -109,22 +109,30 @@ function setup() {
 
   renderFacts();
   renderCategoryFilter();
-  renderMap();
   bindControls();
 
   const wanted = new URLSearchParams(location.search).get('user');
-  const first = wanted && rec.users(0, info.numUsers).includes(wanted) ? wanted : state.users[0];
+  const first = wanted && state.users.includes(wanted) ? wanted : state.users[0];
   $('status').hidden = true;
   $('app').hidden = false;
   renderUserResults('');
-  renderRateList('');
-  selectUser(first, { focus: false });
-
+  if (first) {
+    selectUser(first, { focus: false });
+  } else {
+    // A model with no known users: only the new-visitor mode makes sense.
+    $('tab-user').disabled = true;
+    setMode('visitor');
+  }
+  // The first list is in the DOM: the page's "time to first recommendation".
   state.timings.firstRecommendation = performance.now();
+
+  renderMap();
+  highlightMap();
+  renderRateList('');
   document.body.dataset.state = 'ready';
   const t = state.timings;
   $('timings').textContent =
-    `Model fetched in ${ms(t.fetched - t.start)}, loaded in ${ms(t.loaded - t.fetched)}; ` +
+    `Model and wasm fetched in ${ms(t.fetched - t.start)}, model validated in ${ms(t.loaded - t.fetched)}; ` +
     `first recommendation ${ms(t.firstRecommendation)} after navigation start.`;
 }
 
@@ -220,6 +228,7 @@ function selectUser(userId, { focus = true } = {}) {
 }
 
 function setMode(mode) {
+  if (mode === 'user' && !state.userId) return;
   state.mode = mode;
   for (const [tab, pane, m] of [['tab-user', 'pane-user', 'user'], ['tab-visitor', 'pane-visitor', 'visitor']]) {
     const on = m === mode;
