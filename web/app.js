@@ -117,7 +117,7 @@ function setup() {
   $('app').hidden = false;
   renderUserResults('');
   if (first) {
-    selectUser(first, { focus: false });
+    selectUser(first, { reveal: false });
   } else {
     // A model with no known users: only the new-visitor mode makes sense.
     $('tab-user').disabled = true;
@@ -210,7 +210,7 @@ function refresh() {
   }
 }
 
-function selectUser(userId, { focus = true } = {}) {
+function selectUser(userId, { focus = false, reveal = true } = {}) {
   state.userId = userId;
   $('recs-for').textContent = userId;
   for (const b of $('user-results').querySelectorAll('button')) {
@@ -224,7 +224,11 @@ function selectUser(userId, { focus = true } = {}) {
     ...(best.length > LIST_LIMIT ? [el('li', { class: 'more' }, `and ${best.length - LIST_LIMIT} more`)] : []),
   );
   refresh();
-  if (focus) $('recs-heading').focus({ preventScroll: true });
+  if (focus) $('recs-heading').focus();
+  else if (reveal && matchMedia('(max-width: 720px)').matches) {
+    // One column on a phone: bring the new list into view.
+    $('recs-heading').scrollIntoView({ block: 'start' });
+  }
 }
 
 function setMode(mode) {
@@ -465,7 +469,7 @@ function bindControls() {
     const q = e.target.value.trim();
     const exact = state.users.find((u) => u.toLowerCase() === q.toLowerCase());
     const pick = exact ?? renderUserResults(q)[0];
-    if (pick) selectUser(pick);
+    if (pick) selectUser(pick, { focus: true });
   });
   $('user-results').addEventListener('click', (e) => {
     const b = e.target.closest('button[data-user]');

@@ -148,6 +148,10 @@ test('phone width: one column, no horizontal scrolling', async () => {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
   assert.equal(await page.locator('#recs-list li').count(), 10);
+  const chip = page.locator('#user-results button').nth(1);
+  const user = await chip.getAttribute('data-user');
+  await chip.click();
+  await page.waitForFunction((u) => document.querySelector('#recs-for').textContent === u, user);
   await page.screenshot({ path: join(ARTIFACTS, 'page-phone.png'), fullPage: true });
   await context.close();
 });
