@@ -163,3 +163,31 @@ fn pages_rated_items_map_and_info() {
     assert_eq!(info["hasProjection"], true);
     assert_eq!(info["modelBytes"], model_bytes().len());
 }
+
+/// Damaged artifacts: every call returns a value or throws an `Error`; none traps (a trap would
+/// abort this test run).
+#[wasm_bindgen_test]
+fn damaged_models_never_trap() {
+    let good = model_bytes();
+    let (mut loaded, mut rejected) = (0, 0);
+    for k in 0..400usize {
+        let mut bytes = good.clone();
+        let at = (k * 7919) % bytes.len();
+        bytes[at] ^= [0xA5, 0xFF, 0x01, 0x80][k % 4];
+        if k % 5 == 0 {
+            bytes.truncate((k * 131) % good.len());
+        }
+        let Ok(r) = Recommender::new(bytes) else {
+            rejected += 1;
+            continue;
+        };
+        loaded += 1;
+        let _ = r.js_recommend(js(json!({"userId": "U1", "topN": 3})));
+        let _ = r.js_recommend_for(js(json!({"interactions": [{"itemId": "FASH1", "rating": 5}]})));
+        let _ = r.js_similar("TECH1", 3);
+        let _ = r.js_rated("U2");
+        let _ = r.js_item_map();
+        let _ = r.js_info();
+    }
+    assert!(rejected > 0 && loaded > 0 && loaded + rejected == 400, "loaded {loaded}, rejected {rejected}");
+}
