@@ -1,0 +1,77 @@
+//! The translation layer natively (no JavaScript): request defaults, response shapes, error
+//! messages. `tests/bindings.rs` checks the same through the JS boundary in Node.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use edgerec_core::{ModelBuilder, ModelKind};
+use edgerec_wasm::Recommender;
+use edgerec_wasm::dto::{RecommendForRequest, RecommendRequest};
+use serde_json::{Value, json};
+
+fn model(projection: bool) -> Recommender {
+    let mut b = ModelBuilder::new(ModelKind::Rating, 2);
+    b.global_bias = 3.5;
+    b.rating_range = Some((1.0, 5.0));
+    b.user_ids = vec!["U1".into(), "U2".into()];
+    b.item_ids = vec!["A".into(), "B".into(), "C".into()];
+    b.user_factors = vec![1.0, 0.0, 0.0, 1.0];
+    b.item_factors = vec![1.0, 0.0, 0.0, 1.0, 0.5, 0.5];
+    b.user_bias = vec![0.0; 2];
+    b.item_bias = vec![0.0; 3];
+    b.seen = vec![(0, 0, 5.0)];
+    if projection {
+        b.item_projection = Some(vec![0.0, 0.0, 1.0, 1.0, 0.5, 0.5]);
+    }
+    Recommender::from_bytes(b.build().unwrap()).unwrap()
+}
+
+#[test]
+fn request_defaults_follow_the_core() {
+    let req: RecommendRequest = serde_json::from_value(json!({"userId": "U1"})).unwrap();
+    assert_eq!(req.options(), edgerec_core::RecommendOptions::default());
+    let req: RecommendForRequest =
+        serde_json::from_value(json!({"interactions": [{"itemId": "A", "rating": 4.5}]})).unwrap();
+    assert_eq!(req.interactions(), vec![("A", 4.5)]);
+    assert_eq!(req.options(), edgerec_core::RecommendOptions::default());
+}
+
+#[test]
+fn responses_serialize_with_camel_case_keys() {
+    let r = model(false);
+    let req = RecommendRequest {
+        user_id: "U1".into(),
+        top_n: 2,
+        exclude_rated: true,
+        exclude_items: vec![],
+        categories: None,
+    };
+    let out: Value = serde_json::to_value(r.recommend_request(&req).unwrap()).unwrap();
+    assert_eq!(out["source"], "personalized");
+    assert_eq!(out["unknownItems"], json!([]));
+    assert_eq!(out["items"][0]["itemId"], "C");
+    assert_eq!(out["items"][0]["category"], Value::Null);
+    let info: Value = serde_json::to_value(r.model_info()).unwrap();
+    assert_eq!(info["numItems"], 3);
+    assert_eq!(info["hasProjection"], false);
+    assert!(r.item_map().is_none(), "no projection, no map");
+    assert_eq!(model(true).item_map().unwrap().points.len(), 3);
+}
+
+#[test]
+fn pages_keep_dense_indices() {
+    let r = model(false);
+    let page: Vec<(String, usize)> =
+        r.items_page(1, 10).iter().map(|i| (i.item_id.to_owned(), i.index)).collect();
+    assert_eq!(page, vec![("B".to_owned(), 1), ("C".to_owned(), 2)]);
+    assert!(r.items_page(usize::MAX, usize::MAX).is_empty());
+    assert_eq!(r.users_page(0, 1), vec!["U1"]);
+}
+
+#[test]
+fn errors_name_the_method_and_the_problem() {
+    let r = model(false);
+    assert_eq!(r.similar_request("Z", 3).unwrap_err().to_string(), "similar(): unknown item `Z`");
+    assert_eq!(r.rated_request("nobody").unwrap_err().to_string(), "rated(): unknown user `nobody`");
+    let e = Recommender::from_bytes(b"nope".to_vec()).unwrap_err().to_string();
+    assert!(e.starts_with("could not load the model: not a valid safetensors file"), "{e}");
+}
