@@ -17,7 +17,10 @@ fn db_url(test: &str) -> Option<String> {
     match std::env::var("EDGEREC_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            eprintln!(
+            // Straight to the stderr handle: libtest's capture hides `eprintln!` of passing tests.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED: {test}: EDGEREC_TEST_DATABASE_URL is unset; run scripts/test.sh, which \
                  starts MariaDB"
             );
