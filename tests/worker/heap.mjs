@@ -1,28 +1,30 @@
 // Prints the Worker isolate's JS heap through wrangler dev's inspector (Runtime.getHeapUsage;
 // it excludes wasm linear memory, which /health reports as wasm_memory_bytes).
-// Usage: node --experimental-websocket tests/worker/heap.mjs INSPECTOR_PORT
-const port = process.argv[2] ?? '9229';
-const withTimeout = (p, ms, what) =>
-  Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: no reply in ${ms} ms`)), ms))]);
+// Usage: node tests/worker/heap.mjs INSPECTOR_PORT [--gc]
+// --gc first asks for a full GC (HeapProfiler.collectGarbage never replies in workerd, so it is
+// sent, given 2 s, and not awaited). Uses the `ws` package that wrangler brings: Node's built-in
+// WebSocket fails the inspector's handshake. Every wait has a timeout.
+import WebSocket from '../../node_modules/ws/wrapper.mjs';
 
-let url = `ws://127.0.0.1:${port}/ws`;
-try {
-  const targets = await withTimeout(fetch(`http://127.0.0.1:${port}/json`).then((r) => r.json()), 3000, '/json');
-  if (targets[0]?.webSocketDebuggerUrl) url = targets[0].webSocketDebuggerUrl;
-} catch {
-  // fall back to /ws
-}
-const ws = new WebSocket(url);
-await withTimeout(new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; }), 5000, 'connect');
-let id = 0;
-const pending = new Map();
-ws.onmessage = (ev) => {
-  const msg = JSON.parse(ev.data);
-  if (msg.id && pending.has(msg.id)) pending.get(msg.id)(msg);
+const port = process.argv[2] ?? '9229';
+const gc = process.argv.includes('--gc');
+const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+const fail = (why) => {
+  console.error(`inspector: ${why}`);
+  process.exit(1);
 };
-const send = (method, params = {}) =>
-  withTimeout(new Promise((resolve) => { const i = ++id; pending.set(i, resolve); ws.send(JSON.stringify({ id: i, method, params })); }), 5000, method);
-const heap = await send('Runtime.getHeapUsage');
-console.log(JSON.stringify({ inspector: url, ...heap.result }));
-ws.close();
-process.exit(0);
+setTimeout(() => fail('no reply in 15 s'), 15000);
+ws.on('error', (e) => fail(e.message));
+ws.on('unexpected-response', (_req, res) => fail(`handshake answered ${res.statusCode}`));
+ws.on('open', () => {
+  if (gc) ws.send(JSON.stringify({ id: 2, method: 'HeapProfiler.collectGarbage' }));
+  setTimeout(() => ws.send(JSON.stringify({ id: 1, method: 'Runtime.getHeapUsage' })), gc ? 2000 : 0);
+});
+ws.on('message', (data) => {
+  const msg = JSON.parse(String(data));
+  if (msg.id !== 1) return;
+  const { usedSize, totalSize } = msg.result ?? {};
+  console.log(JSON.stringify({ after_gc: gc, js_heap_used_bytes: usedSize, js_heap_total_bytes: totalSize }));
+  ws.close();
+  process.exit(0);
+});
