@@ -25,6 +25,8 @@ URL=$EDGEREC_TEST_DATABASE_URL
 # Runs a command under /usr/bin/time -v and prints a table row; stops the script if it fails.
 measure() {
   local name=$1 step=$2 n=$3; shift 3
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
   if ! /usr/bin/time -v "$@" >"$OUT/$name.stdout" 2>"$OUT/$name.time"; then
     echo "FAILED: $*" >&2; tail -5 "$OUT/$name.time" >&2; exit 1
   fi
@@ -32,12 +34,12 @@ measure() {
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$OUT/$name.time" |
     awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
   rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$OUT/$name.time")
-  printf '| %s | %s | %s | %s | %s |\n' "$step" "$n" "$wall" \
-    "$(awk -v n="$n" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')" "$rss"
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$step" "$n" "$wall" \
+    "$(awk -v n="$n" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')" "$rss" "$load"
 }
 
-echo "| step | rows | wall s | rows/s | max RSS MiB |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| step | rows | wall s | rows/s | max RSS MiB | load avg before |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for spec in $SIZES; do
   n=${spec%%:*}
   users=$(( n / 50 > 1000 ? n / 50 : 1000 ))
