@@ -1,1 +1,53 @@
-fn main() {}
+//! `recommend` top-10 latency over 600 and 100,000 items at d = 64, fold-in, similar items,
+//! and artifact load time. Run: `cargo bench -p edgerec-core --bench recommend`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use edgerec_core::{Model, ModelKind, RecommendOptions};
+
+fn model_bytes(items: usize) -> Vec<u8> {
+    let mut b = common::random_builder(ModelKind::Rating, 1000, items, 64, 7);
+    // Keep the seen lists realistic (about 50 per user) at any catalogue size.
+    b.seen.retain(|&(_, i, _)| (i as usize) < 250);
+    b.build().expect("fixture builds")
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("recommend_top10_d64");
+    for items in [600usize, 100_000] {
+        let bytes = model_bytes(items);
+        let model = Model::from_bytes(&bytes).expect("fixture loads");
+        let opts = RecommendOptions::default();
+        let users: Vec<&str> = model.user_ids(0, 1000).collect();
+        group.bench_with_input(BenchmarkId::from_parameter(items), &items, |b, _| {
+            let mut k = 0;
+            b.iter(|| {
+                k = (k + 1) % users.len();
+                black_box(model.recommend(users[k], &opts).expect("known user"))
+            })
+        });
+    }
+    group.finish();
+
+    let bytes = model_bytes(100_000);
+    c.bench_function("load_100k_items_d64", |b| {
+        b.iter(|| black_box(Model::from_bytes(&bytes).expect("loads")))
+    });
+
+    let bytes = model_bytes(600);
+    let model = Model::from_bytes(&bytes).expect("fixture loads");
+    let interactions: Vec<(&str, f32)> = (0..10).map(|i| (model.item_id(i * 7), 4.0)).collect();
+    c.bench_function("fold_in_recommend_10_interactions_600_items", |b| {
+        b.iter(|| black_box(model.recommend_for_interactions(&interactions, &RecommendOptions::default())))
+    });
+    c.bench_function("similar_items_600", |b| {
+        b.iter(|| black_box(model.similar_items(model.item_id(3), 10)))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -38,7 +38,7 @@ pub fn random_builder(kind: ModelKind, users: usize, items: usize, dim: usize, s
     // Deliberately not in sorted order, so the builder's permutation is exercised.
     b.user_ids = (0..users).map(|u| format!("U{}", 10_000 + (u * 7919) % 99_991)).collect();
     let prefixes = ["TECH", "FASH", "SPRT"];
-    b.item_ids = (0..items).map(|i| format!("{}{}", prefixes[i % 3], 1000 + (i * 104_729) % 9_973)).collect();
+    b.item_ids = (0..items).map(|i| format!("{}{}", prefixes[i % 3], 100_000 + i * 7)).collect();
     b.item_categories = Some((0..items).map(|i| prefixes[i % 3].to_lowercase()).collect());
     b.user_factors = (0..users * dim).map(|_| rng.normal() * 0.5).collect();
     b.item_factors = (0..items * dim).map(|_| rng.normal() * 0.5).collect();

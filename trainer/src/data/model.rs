@@ -28,7 +28,8 @@
 //!   (largest remainders, at least one per user while the total allows), so activity is skewed.
 //!
 //! **Interactions.** For each of user `u`'s interactions: pick a category from `u`'s choice
-//! probabilities; with probability 0.5 restrict to `u`'s favourite cluster in it; pick an item
+//! probabilities; with probability 0.8 restrict to `u`'s favourite cluster in it (users have a
+//! niche, which is what makes personalised ranking worth having); pick an item
 //! by popularity within that set. An item `u` already has is redrawn (up to 8 tries), except that
 //! 3 % of interactions deliberately repeat a seen item (a repeat view); so a few duplicate
 //! (user, item) pairs exist, as in real logs, and the loader resolves them.
@@ -90,7 +91,7 @@ const CLUSTERS: usize = 4;
 const LATENT_SD: f64 = 0.5;
 const OWN_AFFINITY: f64 = 0.6;
 const CLUSTER_BONUS: f64 = 0.5;
-const FAVOURITE_CLUSTER_P: f64 = 0.5;
+const FAVOURITE_CLUSTER_P: f64 = 0.8;
 const REPEAT_P: f64 = 0.03;
 const ZIPF_EXPONENT: f64 = 0.9;
 const GROUP_SHARES: [f64; 3] = [0.40, 0.35, 0.25];

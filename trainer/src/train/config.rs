@@ -71,7 +71,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1024)]
     pub batch_size: usize,
     /// Sampled negatives per positive (ranking).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 8)]
     pub negatives: usize,
     /// Sparse optimiser.
     #[arg(long, value_enum)]
@@ -160,7 +160,7 @@ struct Defaults {
 fn defaults(objective: Objective) -> Defaults {
     match objective {
         Objective::Rating => Defaults { epochs: 60, lr: 0.05, reg: 0.1, optimizer: Optimizer::Adagrad },
-        Objective::Ranking => Defaults { epochs: 30, lr: 0.05, reg: 0.002, optimizer: Optimizer::Adagrad },
+        Objective::Ranking => Defaults { epochs: 40, lr: 0.05, reg: 0.05, optimizer: Optimizer::Adagrad },
     }
 }
 
