@@ -46,7 +46,7 @@
 //!
 //! **Best achievable RMSE.** Noise plus rounding leave about `sqrt(0.6² + 1/12) ≈ 0.67` before
 //! clipping; clipping at 1 and 5 lowers it a little. The Bayes-optimal predictor
-//! `E[rating | s]` (computed exactly, since ε is Gaussian) scores **RMSE ≈ 0.64 on the default
+//! `E[rating | s]` (computed exactly, since ε is Gaussian) scores **RMSE ≈ 0.63 on the default
 //! data** (seed 42, 50,000 rows; `trainer generate` prints the figure for every run as
 //! `oracle RMSE`). No model can beat it on held-out rows, except by chance.
 //!
