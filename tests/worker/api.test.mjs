@@ -15,8 +15,8 @@ describe('endpoints', { skip: MODE !== 'open' }, () => {
     const h = r.json;
     assert.deepEqual(Object.keys(h).slice(0, 4), ['status', 'model_loaded', 'num_users', 'num_items']);
     assert.equal(h.status, 'healthy');
-    assert.equal(h.model.created_at, '2026-11-26T00:00:00Z');
-    assert.match(h.model.version, /^[0-9a-f]{16}$/);
+    assert.equal(h.created_at, '2026-11-26T00:00:00Z');
+    assert.match(h.model_version, /^[0-9a-f]{16}$/);
     assert.equal(h.model.format_version, 1);
     assert.equal(h.model.source, 'bundled');
     assert.deepEqual(h.model.categories, ['fashion', 'sports', 'tech']);

@@ -12,6 +12,12 @@ struct Health<'a> {
     model_loaded: bool,
     num_users: usize,
     num_items: usize,
+    /// FNV-1a 64 of the artifact's bytes: identifies the exact model served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_version: Option<&'a str>,
+    /// The trainer's creation time (RFC 3339), when the artifact records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     model: Option<ModelFacts<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -23,8 +29,6 @@ struct Health<'a> {
 
 #[derive(Serialize)]
 struct ModelFacts<'a> {
-    version: &'a str,
-    created_at: Option<&'a str>,
     format_version: u32,
     kind: &'static str,
     dim: usize,
@@ -45,9 +49,9 @@ pub fn get(status: &Status) -> Result<Reply, ApiError> {
                 model_loaded: true,
                 num_users: m.num_users(),
                 num_items: m.num_items(),
+                model_version: Some(&p.version),
+                created_at: m.metadata("created_at"),
                 model: Some(ModelFacts {
-                    version: &p.version,
-                    created_at: m.metadata("created_at"),
                     format_version: edgerec_core::FORMAT_VERSION,
                     kind: m.kind().as_str(),
                     dim: m.dim(),
@@ -65,6 +69,8 @@ pub fn get(status: &Status) -> Result<Reply, ApiError> {
             model_loaded: false,
             num_users: 0,
             num_items: 0,
+            model_version: None,
+            created_at: None,
             model: None,
             model_error: Some(reason),
             wasm_memory_bytes,

@@ -186,3 +186,60 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
+        q.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn int_param_accepts_only_plain_integers_in_range() {
+        let q = |v: &str| int_param(&pairs(&[("n", v)]), "n", 10, 1, 100);
+        assert_eq!(int_param(&[], "n", 10, 1, 100), Ok(10));
+        assert_eq!(q("1"), Ok(1));
+        assert_eq!(q("100"), Ok(100));
+        for bad in ["0", "101", "-1", "+5", "1.5", "1e2", "", " 5", "abc", "99999999999999999999999"] {
+            assert_eq!(q(bad).map_err(|e| e.status), Err(400), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bool_param_is_strict() {
+        let q = |v: &str| bool_param(&pairs(&[("b", v)]), "b", true);
+        assert_eq!(q("false"), Ok(false));
+        assert_eq!(q("1"), Ok(true));
+        assert!(q("yes").is_err());
+    }
+
+    #[test]
+    fn the_last_query_value_wins() {
+        assert_eq!(query_param(&pairs(&[("n", "1"), ("n", "2")]), "n"), Some("2"));
+    }
+
+    #[test]
+    fn decode_segment_rejects_broken_escapes_and_invalid_utf8() {
+        assert_eq!(decode_segment("U10001").as_deref(), Ok("U10001"));
+        assert_eq!(decode_segment("new%20visitor").as_deref(), Ok("new visitor"));
+        assert_eq!(decode_segment("%E2%9C%93").as_deref(), Ok("✓"));
+        for bad in ["%", "%2", "%zz", "%FF%FE", "a%e2%9c"] {
+            assert!(decode_segment(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn check_id_bounds_the_length() {
+        assert!(check_id("id", "U1").is_ok());
+        assert!(check_id("id", "").is_err());
+        assert!(check_id("id", &"x".repeat(MAX_ID_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(constant_time_eq(b"key", b"key"));
+        assert!(!constant_time_eq(b"key", b"kex"));
+        assert!(!constant_time_eq(b"key", b"key2"));
+    }
+}

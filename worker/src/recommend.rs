@@ -142,3 +142,15 @@ fn answer(model: &Model<'_>, user_id: Option<&str>, recs: Recommendations<'_>) -
     };
     Ok(Reply::json(&answer)?.with_work(work))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::round4;
+
+    #[test]
+    fn scores_are_rounded_to_four_decimals() {
+        assert_eq!(round4(4.875_649), 4.8756);
+        assert_eq!(round4(5.0), 5.0);
+        assert_eq!(round4(-0.123_46), -0.1235);
+    }
+}

@@ -157,3 +157,29 @@ async fn answer(
         Route::Health | Route::OpenApi | Route::Docs => Err(ApiError::not_found("no such route")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Route;
+
+    #[test]
+    fn routes_match_exact_paths_only() {
+        assert_eq!(Route::parse("/health"), Ok(Some(Route::Health)));
+        assert_eq!(Route::parse("/recommend"), Ok(Some(Route::Recommend)));
+        assert_eq!(Route::parse("/recommend/U%2010001"), Ok(Some(Route::RecommendUser("U 10001".into()))));
+        assert_eq!(Route::parse("/items/TECH1001/similar"), Ok(Some(Route::Similar("TECH1001".into()))));
+        for none in ["/", "/health/", "/recommend/", "/items//similar", "/items/A/similar/x", "/docs.html"] {
+            assert_eq!(Route::parse(none), Ok(None), "{none}");
+        }
+        assert!(Route::parse("/recommend/%FF").is_err());
+    }
+
+    #[test]
+    fn methods_are_matched_as_raw_strings() {
+        assert!(Route::Recommend.allows("POST"));
+        assert!(!Route::Recommend.allows("post"));
+        assert!(!Route::Recommend.allows("GET"));
+        assert!(Route::Health.allows("HEAD"));
+        assert!(!Route::Health.allows("FOO"));
+    }
+}
