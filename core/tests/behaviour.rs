@@ -1,5 +1,7 @@
 //! Fallbacks, exclusions, filters, fold-in and load errors.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use edgerec_core::{Error, Model, ModelBuilder, ModelKind, RecommendOptions, Source};

@@ -1,5 +1,7 @@
 //! Optimised queries against naive full sorts, round trips, and the loader under mutation.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use edgerec_core::{Model, ModelKind, RecommendOptions, Source};

@@ -9,6 +9,8 @@
 //!   favourite of four taste clusters 80 % of the time. Most-popular cannot know either, so a
 //!   personalised ranker must reach at least twice its NDCG@10.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use clap::Parser;
 use edgerec_trainer::data::generate::dataset;
 use edgerec_trainer::data::model::GenConfig;

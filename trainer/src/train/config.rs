@@ -62,10 +62,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Learning rate.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// L2 regularisation per sample.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub reg: Option<f64>,
     /// Interactions per batch.
     #[arg(long, default_value_t = 1024)]

@@ -1,0 +1,195 @@
+//! The `trainer` binary end to end on a small generated file: train → artifact → evaluate,
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+//! recommend, inspect and analyze through the core; bad flags and divergence write nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn trainer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).output().expect("trainer runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = trainer(args);
+    assert!(out.status.success(), "trainer {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn fail(args: &[&str]) -> String {
+    let out = trainer(args);
+    assert!(!out.status.success(), "trainer {args:?} should fail");
+    String::from_utf8(out.stderr).expect("utf-8")
+}
+
+fn small_data(dir: &Path) -> PathBuf {
+    let path = dir.join("data.csv");
+    ok(&[
+        "generate",
+        "--users",
+        "150",
+        "--items",
+        "90",
+        "--interactions",
+        "4000",
+        "--seed",
+        "9",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    path
+}
+
+#[test]
+fn train_export_and_use_the_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let data = data.to_str().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let model = model.to_str().unwrap();
+    let report: serde_json::Value = serde_json::from_str(&ok(&[
+        "train", "--data", data, "--out", model, "--dim", "16", "--epochs", "5", "--json",
+    ]))
+    .unwrap();
+    assert_eq!(report["users"], 150);
+    assert!(report["metrics"]["rmse"].as_f64().unwrap() > 0.0);
+    for baseline in ["global_mean", "biases_only", "most_popular"] {
+        assert!(report["baselines"][baseline].is_object(), "{baseline} missing");
+    }
+    assert!(Path::new(&format!("{}", dir.path().join("m.loss.svg").display())).exists());
+
+    let inspect: serde_json::Value = serde_json::from_str(&ok(&["inspect", model, "--json"])).unwrap();
+    assert_eq!(inspect["model"]["num_users"], 150);
+    assert_eq!(inspect["model"]["kind"], "rating");
+    assert_eq!(inspect["info"]["data_fingerprint"], report["data_fingerprint"]);
+    assert!(inspect["model"]["has_projection"].as_bool().unwrap());
+
+    let eval: serde_json::Value =
+        serde_json::from_str(&ok(&["evaluate", "--model", model, "--data", data, "--json"])).unwrap();
+    assert!(eval["rmse"].as_f64().unwrap() > 0.0);
+    assert_eq!(eval["skipped_unknown"], 0);
+
+    let user = inspect_first_user(model);
+    let recs: serde_json::Value =
+        serde_json::from_str(&ok(&["recommend", "--model", model, "--user", &user, "-n", "7", "--json"]))
+            .unwrap();
+    assert_eq!(recs["items"].as_array().unwrap().len(), 7);
+    assert_eq!(recs["source"], "personalized");
+    let cold: serde_json::Value =
+        serde_json::from_str(&ok(&["recommend", "--model", model, "--user", "NOBODY", "--json"])).unwrap();
+    assert_eq!(cold["source"], "popular");
+
+    let map = dir.path().join("analysis.json");
+    let text = ok(&["analyze", "--model", model, "--out", map.to_str().unwrap()]);
+    assert!(text.contains("purity"), "{text}");
+    let analysis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
+    assert_eq!(analysis["item_map"].as_array().unwrap().len(), 90);
+}
+
+fn inspect_first_user(model: &str) -> String {
+    let bytes = std::fs::read(model).unwrap();
+    let m = edgerec_core::Model::from_bytes(&bytes).unwrap();
+    m.user_id(0).to_owned()
+}
+
+#[test]
+fn invalid_flags_are_rejected_before_any_work_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never.safetensors");
+    let out = out.to_str().unwrap();
+    // The data file does not exist: flag validation must come first.
+    for (flags, needle) in [
+        (vec!["--dim", "0"], "--dim"),
+        (vec!["--lr", "0"], "--lr"),
+        (vec!["--lr", "-1"], "--lr"),
+        (vec!["--batch-size", "0"], "--batch-size"),
+        (vec!["--folds", "1"], "--folds"),
+        (vec!["--behavior-weights", "view=1,teleport=3"], "--behavior-weights"),
+    ] {
+        let mut args = vec!["train", "--data", "/nonexistent.csv", "--out", out];
+        args.extend(flags);
+        let err = fail(&args);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    assert!(!Path::new(out).exists());
+}
+
+#[test]
+fn unknown_column_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let out = dir.path().join("never.safetensors");
+    let err = fail(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--rating-col",
+        "stars",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(err.contains("stars"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn diverging_training_stops_with_a_hint_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let out = dir.path().join("diverged.safetensors");
+    let err = fail(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "50",
+        "--reg",
+        "0",
+        "--epochs",
+        "5",
+    ]);
+    assert!(err.contains("diverged") && err.contains("--lr"), "{err}");
+    assert!(!out.exists(), "a failed run must not write an artifact");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("tmp"))
+    );
+}
+
+#[test]
+fn cross_validation_reports_mean_and_std() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let report: serde_json::Value = serde_json::from_str(&ok(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--folds",
+        "3",
+        "--dim",
+        "8",
+        "--epochs",
+        "3",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(report["folds"].as_array().unwrap().len(), 3);
+    let (mean, std) =
+        (report["summary"]["rmse"][0].as_f64().unwrap(), report["summary"]["rmse"][1].as_f64().unwrap());
+    assert!(mean > 0.5 && mean < 1.5 && std >= 0.0, "{mean} ± {std}");
+}
+
+#[test]
+fn cuda_without_the_feature_is_a_clear_error() {
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    let err = fail(&["train", "--data", "/nonexistent.csv", "--device", "cuda"]);
+    assert!(err.contains("--features cuda"), "{err}");
+}
