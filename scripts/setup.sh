@@ -43,10 +43,10 @@ if [ ! -x "$ROOT/node_modules/.bin/wrangler" ] || [ "$ROOT/package-lock.json" -n
 fi
 
 # Python virtualenv for the interop check and benchmarks.
-if [ ! -x "$ROOT/.venv/bin/python" ] || ! "$ROOT/.venv/bin/python" -c 'import safetensors, numpy' 2>/dev/null; then
-  log "python venv: safetensors, numpy"
+if [ ! -x "$ROOT/.venv/bin/python" ] || ! "$ROOT/.venv/bin/python" -c 'import safetensors, numpy, pyarrow' 2>/dev/null; then
+  log "python venv: safetensors, numpy, pyarrow"
   python3 -m venv "$ROOT/.venv"
-  "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check safetensors numpy
+  "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check safetensors numpy pyarrow
 fi
 
 # Offline tool locations for worker-build and wasm-opt (never download at run time).

@@ -22,6 +22,9 @@ trap mariadb_stop EXIT
 stage "cargo test" cargo test --workspace --locked
 stage "python interop" .venv/bin/python tests/python/interop.py
 
+stage "MovieLens-100k regression (5-fold RMSE <= 0.93)" tests/movielens/run.sh
+# The demo model, trained from generated data: the web and Worker stages test against it.
+stage "demo model (generate + train)" env TRAINER_PROFILE=dev scripts/demo-model.sh
 stage "web: wasm bindings, parity, chromium e2e" tests/web/run.sh
 stage "worker e2e (workerd)" tests/worker/run.sh
 log "all stages passed in $(( $(date +%s) - started )) s"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Generates the demo behaviour data and trains the demo model into web/models/demo.safetensors
+# (the model the Worker bundles and the web page loads).
+#
+# Data goes to target/demo/interactions.csv, or into MySQL when DATABASE_URL is set (training
+# then reads it back from MySQL). TRAINER_PROFILE=release|dev picks the build (default release).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+profile=${TRAINER_PROFILE:-release}
+cargo build -q --locked -p edgerec-trainer --profile "$profile"
+target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
+[ "$profile" = dev ] && bin="$target_dir/debug/trainer" || bin="$target_dir/$profile/trainer"
+mkdir -p target/demo web/models
+if [ -n "${DATABASE_URL:-}" ]; then
+  "$bin" generate --if-exists replace
+  source_args=()
+else
+  "$bin" generate --out target/demo/interactions.csv
+  source_args=(--data target/demo/interactions.csv)
+fi
+"$bin" train "${source_args[@]}" --out web/models/demo.safetensors
+"$bin" analyze --model web/models/demo.safetensors --out target/demo/analysis.json
