@@ -7,28 +7,59 @@ const LANES: usize = 16;
 
 /// Dot product written with independent accumulators so that LLVM vectorises it
 /// (SSE/AVX natively, `simd128` on wasm32 when enabled).
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
+    // Fixed-size chunks let LLVM drop bounds checks and keep LANES independent accumulators
+    // in vector registers.
+    let (ca, ta) = a[..n].as_chunks::<LANES>();
+    let (cb, tb) = b[..n].as_chunks::<LANES>();
     let mut acc = [0.0f32; LANES];
-    let ca = a.chunks_exact(LANES);
-    let cb = b.chunks_exact(LANES);
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
+    for (x, y) in ca.iter().zip(cb) {
         for k in 0..LANES {
             acc[k] += x[k] * y[k];
         }
     }
-    // Pairwise reduction keeps the result independent of accumulation order quirks.
-    let mut width = LANES / 2;
-    while width > 0 {
-        for k in 0..width {
-            acc[k] += acc[k + width];
+    let tail: f32 = ta.iter().zip(tb).map(|(x, y)| x * y).sum();
+    // Reduce lane-wise in groups of four (one SIMD register each), then across the four lanes.
+    // The order is fixed, so native and wasm agree bit for bit.
+    let mut quad = [0.0f32; 4];
+    for group in acc.as_chunks::<4>().0 {
+        for k in 0..4 {
+            quad[k] += group[k];
         }
-        width /= 2;
     }
-    acc[0] + tail
+    ((quad[0] + quad[2]) + (quad[1] + quad[3])) + tail
+}
+
+/// Calls `f(i, dot(query, row_i))` for every `dim`-wide row of `rows`, in order.
+///
+/// Common dimensions get a copy of the loop where the length is a constant, so the dot product
+/// is fully unrolled with the query kept in registers. Results are bit-identical to [`dot`].
+#[inline]
+pub(crate) fn for_each_dot(query: &[f32], rows: &[f32], dim: usize, mut f: impl FnMut(usize, f32)) {
+    #[inline(always)]
+    fn fixed<const D: usize>(query: &[f32], rows: &[f32], f: &mut impl FnMut(usize, f32)) -> bool {
+        let Ok(query) = <&[f32; D]>::try_from(query) else {
+            return false;
+        };
+        for (i, row) in rows.as_chunks::<D>().0.iter().enumerate() {
+            f(i, dot(query, row));
+        }
+        true
+    }
+    let done = match dim {
+        16 => fixed::<16>(query, rows, &mut f),
+        32 => fixed::<32>(query, rows, &mut f),
+        64 => fixed::<64>(query, rows, &mut f),
+        128 => fixed::<128>(query, rows, &mut f),
+        _ => false,
+    };
+    if !done && dim > 0 {
+        for (i, row) in rows.chunks_exact(dim).enumerate() {
+            f(i, dot(query, row));
+        }
+    }
 }
 
 /// A scored candidate. Higher scores win; equal scores break toward the lower index, so
@@ -63,6 +94,10 @@ impl TopN {
             return;
         }
         if self.kept.len() == self.n {
+            // Fast reject: most candidates score below the current n-th best.
+            if self.kept.last().is_some_and(|worst| candidate.score < worst.score) {
+                return;
+            }
             match self.kept.last() {
                 Some(worst) if rank_order(&candidate, worst) == Ordering::Less => {}
                 _ => return,

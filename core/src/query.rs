@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::kernel::{Scored, TopN, cholesky_solve, dot};
+use crate::kernel::{Scored, TopN, cholesky_solve, dot, for_each_dot};
 use crate::model::{Model, ModelKind};
 use crate::{Error, Result};
 
@@ -158,13 +158,14 @@ impl<'a> Model<'a> {
         };
         let mut top = TopN::new(top_n);
         let mut excluded = filter.excluded.iter().copied().peekable();
-        let rows = self.item_factors.chunks_exact(self.dim).zip(self.item_bias.iter());
-        for (i, (row, &b)) in rows.enumerate() {
+        let item_bias: &[f32] = &self.item_bias;
+        for_each_dot(factors, &self.item_factors, self.dim, |i, dot| {
             if excluded.next_if_eq(&(i as u32)).is_some() || !self.allowed_category(filter, i) {
-                continue;
+                return;
             }
-            top.push(Scored { score: base + b + dot(factors, row), index: i as u32 });
-        }
+            let b = item_bias.get(i).copied().unwrap_or(0.0);
+            top.push(Scored { score: base + b + dot, index: i as u32 });
+        });
         top.into_sorted()
     }
 
@@ -368,14 +369,14 @@ impl<'a> Model<'a> {
         let norms = self.item_norms();
         let qn = norms.get(item).copied().unwrap_or(0.0);
         let mut top = TopN::new(n);
-        for (j, (row, &nj)) in self.item_factors.chunks_exact(self.dim).zip(norms).enumerate() {
+        for_each_dot(query, &self.item_factors, self.dim, |j, dot| {
             if j == item {
-                continue;
+                return;
             }
-            let denom = qn * nj;
-            let score = if denom > 0.0 { dot(query, row) / denom } else { 0.0 };
+            let denom = qn * norms.get(j).copied().unwrap_or(0.0);
+            let score = if denom > 0.0 { dot / denom } else { 0.0 };
             top.push(Scored { score, index: j as u32 });
-        }
+        });
         Ok(self.scored(top.into_sorted(), false))
     }
 
