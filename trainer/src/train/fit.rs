@@ -109,8 +109,14 @@ struct Step<'c> {
 }
 
 impl Step<'_> {
-    fn var(&self, data: &[f32], rows: usize, cols: usize) -> anyhow::Result<Var> {
-        Ok(Var::from_tensor(&Tensor::from_slice(data, (rows, cols), &self.device)?)?)
+    /// A leaf variable holding `data` (moved, not copied, on the CPU).
+    fn var(&self, data: &mut Vec<f32>, rows: usize, cols: usize) -> anyhow::Result<Var> {
+        Ok(Var::from_vec(std::mem::take(data), (rows, cols), &self.device)?)
+    }
+
+    fn grad(grads: &candle_core::backprop::GradStore, v: &Var) -> anyhow::Result<Vec<f32>> {
+        let g = grads.get(v).context("missing gradient")?;
+        Ok(g.flatten_all()?.to_vec1::<f32>()?)
     }
 
     /// Squared-error batch: returns the summed squared error, and applies the gradient
@@ -121,34 +127,26 @@ impl Step<'_> {
         f.item.gather(&b.items, &mut b.gathered[1]);
         f.user_bias.gather(&b.users, &mut b.gathered[2]);
         f.item_bias.gather(&b.items, &mut b.gathered[3]);
-        let pu = self.var(&b.gathered[0], n, d)?;
-        let qi = self.var(&b.gathered[1], n, d)?;
-        let bu = self.var(&b.gathered[2], n, 1)?;
-        let bi = self.var(&b.gathered[3], n, 1)?;
+        let pu = self.var(&mut b.gathered[0], n, d)?;
+        let qi = self.var(&mut b.gathered[1], n, d)?;
+        let bu = self.var(&mut b.gathered[2], n, 1)?;
+        let bi = self.var(&mut b.gathered[3], n, 1)?;
         let target = Tensor::from_slice(&b.targets, (n, 1), &self.device)?;
         let dot = (pu.as_tensor() * qi.as_tensor())?.sum_keepdim(1)?;
         let pred = ((dot + bu.as_tensor())? + bi.as_tensor())?.affine(1.0, f64::from(f.global))?;
-        let sse = (candle_nn::loss::mse(&pred, &target)? * n as f64)?;
+        // Summed squared error: each sample's gradient lands on its own gathered rows. The L2
+        // penalty's gradient is added by the sparse update, only for the rows touched.
+        let sse = (pred - target)?.sqr()?.sum_all()?;
         let sse_value = f64::from(sse.to_scalar::<f32>()?);
         if !learn {
             return Ok(sse_value);
         }
-        let l2 = [&pu, &qi, &bu, &bi]
-            .iter()
-            .try_fold(Tensor::zeros((), candle_core::DType::F32, &self.device)?, |acc, v| {
-                acc + v.as_tensor().sqr()?.sum_all()?
-            })?;
-        let loss = (sse + (l2 * self.cfg.reg)?)?;
-        let grads = loss.backward()?;
-        let lr = self.cfg.lr as f32;
-        let grad = |v: &Var| -> anyhow::Result<Vec<f32>> {
-            let g = grads.get(v).context("missing gradient")?;
-            Ok(g.flatten_all()?.to_vec1::<f32>()?)
-        };
-        f.user.scatter(&b.users, &grad(&pu)?, lr);
-        f.item.scatter(&b.items, &grad(&qi)?, lr);
-        f.user_bias.scatter(&b.users, &grad(&bu)?, lr);
-        f.item_bias.scatter(&b.items, &grad(&bi)?, lr);
+        let grads = sse.backward()?;
+        let (lr, reg) = (self.cfg.lr as f32, self.cfg.reg as f32);
+        f.user.scatter(&b.users, &Self::grad(&grads, &pu)?, lr, reg);
+        f.item.scatter(&b.items, &Self::grad(&grads, &qi)?, lr, reg);
+        f.user_bias.scatter(&b.users, &Self::grad(&grads, &bu)?, lr, reg);
+        f.item_bias.scatter(&b.items, &Self::grad(&grads, &bi)?, lr, reg);
         Ok(sse_value)
     }
 
@@ -161,11 +159,11 @@ impl Step<'_> {
         f.item.gather(&b.negatives, &mut b.gathered[2]);
         f.item_bias.gather(&b.items, &mut b.gathered[3]);
         f.item_bias.gather(&b.negatives, &mut b.gathered[4]);
-        let pu = self.var(&b.gathered[0], n, d)?;
-        let qi = self.var(&b.gathered[1], n, d)?;
-        let qj = self.var(&b.gathered[2], n, d)?;
-        let bi = self.var(&b.gathered[3], n, 1)?;
-        let bj = self.var(&b.gathered[4], n, 1)?;
+        let pu = self.var(&mut b.gathered[0], n, d)?;
+        let qi = self.var(&mut b.gathered[1], n, d)?;
+        let qj = self.var(&mut b.gathered[2], n, d)?;
+        let bi = self.var(&mut b.gathered[3], n, 1)?;
+        let bj = self.var(&mut b.gathered[4], n, 1)?;
         let weight = Tensor::from_slice(&b.targets, (n, 1), &self.device)?;
         let diff = (qi.as_tensor() - qj.as_tensor())?;
         let x = ((pu.as_tensor() * diff)?.sum_keepdim(1)? + (bi.as_tensor() - bj.as_tensor())?)?;
@@ -176,23 +174,13 @@ impl Step<'_> {
         if !learn {
             return Ok(value);
         }
-        let l2 = [&pu, &qi, &qj, &bi, &bj]
-            .iter()
-            .try_fold(Tensor::zeros((), candle_core::DType::F32, &self.device)?, |acc, v| {
-                acc + v.as_tensor().sqr()?.sum_all()?
-            })?;
-        let loss = (data_loss + (l2 * self.cfg.reg)?)?;
-        let grads = loss.backward()?;
-        let lr = self.cfg.lr as f32;
-        let grad = |v: &Var| -> anyhow::Result<Vec<f32>> {
-            let g = grads.get(v).context("missing gradient")?;
-            Ok(g.flatten_all()?.to_vec1::<f32>()?)
-        };
-        f.user.scatter(&b.users, &grad(&pu)?, lr);
-        f.item.scatter(&b.items, &grad(&qi)?, lr);
-        f.item.scatter(&b.negatives, &grad(&qj)?, lr);
-        f.item_bias.scatter(&b.items, &grad(&bi)?, lr);
-        f.item_bias.scatter(&b.negatives, &grad(&bj)?, lr);
+        let grads = data_loss.backward()?;
+        let (lr, reg) = (self.cfg.lr as f32, self.cfg.reg as f32);
+        f.user.scatter(&b.users, &Self::grad(&grads, &pu)?, lr, reg);
+        f.item.scatter(&b.items, &Self::grad(&grads, &qi)?, lr, reg);
+        f.item.scatter(&b.negatives, &Self::grad(&grads, &qj)?, lr, reg);
+        f.item_bias.scatter(&b.items, &Self::grad(&grads, &bi)?, lr, reg);
+        f.item_bias.scatter(&b.negatives, &Self::grad(&grads, &bj)?, lr, reg);
         Ok(value)
     }
 }

@@ -58,18 +58,21 @@ impl Table {
         }
     }
 
-    /// Applies one gradient row to row `row`. Only this row's weights and state change.
-    pub fn apply(&mut self, row: usize, grad: &[f32], lr: f32) {
+    /// Applies one gradient row to row `row`, plus the gradient `2·reg·w` of the L2 penalty
+    /// `reg·|w|²`. Only this row's weights and state change.
+    pub fn apply(&mut self, row: usize, grad: &[f32], lr: f32, reg: f32) {
         let span = row * self.dim..(row + 1) * self.dim;
         let w = &mut self.data[span.clone()];
+        let decay = 2.0 * reg;
         match &mut self.state {
             State::Sgd => {
                 for (w, g) in w.iter_mut().zip(grad) {
-                    *w -= lr * g;
+                    *w -= lr * (g + decay * *w);
                 }
             }
             State::Adagrad { acc } => {
                 for ((w, a), g) in w.iter_mut().zip(&mut acc[span]).zip(grad) {
+                    let g = g + decay * *w;
                     *a += g * g;
                     *w -= lr * g / (a.sqrt() + EPS);
                 }
@@ -79,6 +82,7 @@ impl Table {
                 let t = steps[row] as i32;
                 let (c1, c2) = (1.0 - ADAM_BETA1.powi(t), 1.0 - ADAM_BETA2.powi(t));
                 for (((w, m), v), g) in w.iter_mut().zip(&mut m[span.clone()]).zip(&mut v[span]).zip(grad) {
+                    let g = g + decay * *w;
                     *m = ADAM_BETA1 * *m + (1.0 - ADAM_BETA1) * g;
                     *v = ADAM_BETA2 * *v + (1.0 - ADAM_BETA2) * g * g;
                     *w -= lr * (*m / c1) / ((*v / c2).sqrt() + EPS);
@@ -88,9 +92,9 @@ impl Table {
     }
 
     /// Applies per-sample gradient rows: sample `s` updates row `index[s]`.
-    pub fn scatter(&mut self, index: &[u32], grads: &[f32], lr: f32) {
+    pub fn scatter(&mut self, index: &[u32], grads: &[f32], lr: f32, reg: f32) {
         for (s, &r) in index.iter().enumerate() {
-            self.apply(r as usize, &grads[s * self.dim..(s + 1) * self.dim], lr);
+            self.apply(r as usize, &grads[s * self.dim..(s + 1) * self.dim], lr, reg);
         }
     }
 }
@@ -134,7 +138,7 @@ mod tests {
             let mut rng = ChaCha8Rng::seed_from_u64(1);
             let mut t = Table::new(5, 3, 0.1, opt, &mut rng);
             let before = t.data.clone();
-            t.scatter(&[2, 2, 4], &[1.0; 9], 0.1);
+            t.scatter(&[2, 2, 4], &[1.0; 9], 0.1, 0.01);
             for r in [0, 1, 3] {
                 assert_eq!(&t.data[r * 3..r * 3 + 3], &before[r * 3..r * 3 + 3], "{opt:?} row {r}");
             }
