@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::config::{Objective, TrainConfig};
 use super::export;
-use super::params::{Factors, Table};
+use super::params::Factors;
 use crate::data::{Dataset, Interaction};
 
 /// The cut-off of the top-N metrics.
@@ -157,15 +157,7 @@ impl<'d> Evaluator<'d> {
         let (nu, ni) = (self.data.num_users(), self.data.num_items());
         let rating = cfg.objective == Objective::Rating;
         let mut out = BTreeMap::new();
-        let zero =
-            |rows| Table::new(rows, 1, 0.0, super::config::Optimizer::Sgd, &mut ChaCha8Rng::seed_from_u64(0));
-        let blank = || Factors {
-            user: zero(nu),
-            item: zero(ni),
-            user_bias: zero(nu),
-            item_bias: zero(ni),
-            global: 0.0,
-        };
+        let blank = || Factors::zeros(nu, ni);
         let seen = || self.train.iter().map(|x| (x.user, x.item, x.rating));
         let range = export::rating_range(self.train);
         let score = |f: &Factors, kind: ModelKind, ratings: bool| -> anyhow::Result<Metrics> {
@@ -196,15 +188,8 @@ fn mean_rating(rows: &[Interaction]) -> f32 {
 /// Regularised user and item biases by alternating least squares (Surprise's baseline:
 /// 10 rounds, λ_item = 10, λ_user = 15).
 pub fn fit_biases(rows: &[Interaction], users: usize, items: usize, mu: f32) -> Factors {
-    let zero =
-        |rows| Table::new(rows, 1, 0.0, super::config::Optimizer::Sgd, &mut ChaCha8Rng::seed_from_u64(0));
-    let mut f = Factors {
-        user: zero(users),
-        item: zero(items),
-        user_bias: zero(users),
-        item_bias: zero(items),
-        global: mu,
-    };
+    let mut f = Factors::zeros(users, items);
+    f.global = mu;
     for _ in 0..10 {
         let (mut sum, mut cnt) = (vec![0f64; items], vec![0f64; items]);
         for x in rows {

@@ -115,6 +115,12 @@ pub struct Factors {
 }
 
 impl Factors {
+    /// All-zero weights of dimension 1 and a zero global bias: the starting point of the
+    /// baselines, which only fill in biases.
+    pub fn zeros(users: usize, items: usize) -> Self {
+        Self::new(users, items, 1, 0.0, Optimizer::Sgd, 0)
+    }
+
     /// Fresh weights for `users × items` at dimension `dim`.
     pub fn new(users: usize, items: usize, dim: usize, std: f64, optimizer: Optimizer, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
