@@ -159,7 +159,7 @@ struct Defaults {
 
 fn defaults(objective: Objective) -> Defaults {
     match objective {
-        Objective::Rating => Defaults { epochs: 30, lr: 0.05, reg: 0.1, optimizer: Optimizer::Adagrad },
+        Objective::Rating => Defaults { epochs: 20, lr: 0.05, reg: 0.1, optimizer: Optimizer::Adagrad },
         Objective::Ranking => Defaults { epochs: 40, lr: 0.05, reg: 0.05, optimizer: Optimizer::Adagrad },
     }
 }
