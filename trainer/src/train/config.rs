@@ -35,6 +35,12 @@ pub enum Optimizer {
     Sgd,
     /// Adagrad: per-coordinate learning rates.
     Adagrad,
+    /// Row-wise Adagrad: one accumulator per row, fed the row's mean squared gradient (as in
+    /// FBGEMM and TorchRec for embedding tables): no per-coordinate state to stream through
+    /// memory, and one square root per row. The default.
+    #[value(name = "rowwise-adagrad")]
+    #[serde(rename = "rowwise-adagrad")]
+    RowwiseAdagrad,
     /// Lazy Adam: moments and step counts kept per row, updated only when the row is touched.
     Adam,
 }
@@ -161,8 +167,12 @@ struct Defaults {
 
 fn defaults(objective: Objective) -> Defaults {
     match objective {
-        Objective::Rating => Defaults { epochs: 20, lr: 0.05, reg: 0.1, optimizer: Optimizer::Adagrad },
-        Objective::Ranking => Defaults { epochs: 40, lr: 0.05, reg: 0.01, optimizer: Optimizer::Adagrad },
+        Objective::Rating => {
+            Defaults { epochs: 20, lr: 0.05, reg: 0.1, optimizer: Optimizer::RowwiseAdagrad }
+        }
+        Objective::Ranking => {
+            Defaults { epochs: 40, lr: 0.05, reg: 0.01, optimizer: Optimizer::RowwiseAdagrad }
+        }
     }
 }
 
