@@ -5,13 +5,15 @@ use std::cmp::Ordering;
 
 use crate::{Error, Result};
 
-/// A validated table of strings: entry `i` is `bytes[offsets[i]..offsets[i + 1]]`.
+/// A validated table of strings: entry `i` is `text[offsets[i]..offsets[i + 1]]`.
 ///
 /// Entries are strictly increasing in byte order, so lookups are binary searches and the
-/// table needs no hash map (and no allocation) after loading.
+/// table needs no hash map (and no allocation) after loading. The UTF-8 is validated once, as
+/// a whole, and every offset is checked to be a character boundary, so reading an entry
+/// back never re-validates it.
 #[derive(Debug, Clone)]
 pub(crate) struct StrTable<'a> {
-    bytes: &'a [u8],
+    text: &'a str,
     offsets: Cow<'a, [u32]>,
 }
 
@@ -31,17 +33,20 @@ impl<'a> StrTable<'a> {
                 bytes.len()
             )));
         }
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            Error::Invalid(format!("`{name}` is not valid UTF-8 (at byte {})", e.valid_up_to()))
+        })?;
         let mut previous: Option<&[u8]> = None;
         for (i, w) in offsets.windows(2).enumerate() {
             let (start, end) = (w[0] as usize, w[1] as usize);
-            let Some(entry) = bytes.get(start..end) else {
-                return Err(Error::Invalid(format!("`{name}` offsets decrease at entry {i}")));
+            let Some(entry) = text.get(start..end) else {
+                return Err(Error::Invalid(format!(
+                    "`{name}` entry {i} is not valid UTF-8 (its offsets decrease or split a character)"
+                )));
             };
+            let entry = entry.as_bytes();
             if entry.is_empty() {
                 return Err(Error::Invalid(format!("`{name}` entry {i} is empty")));
-            }
-            if std::str::from_utf8(entry).is_err() {
-                return Err(Error::Invalid(format!("`{name}` entry {i} is not valid UTF-8")));
             }
             if let Some(prev) = previous {
                 match prev.cmp(entry) {
@@ -59,24 +64,23 @@ impl<'a> StrTable<'a> {
             }
             previous = Some(entry);
         }
-        Ok(Self { bytes, offsets })
+        Ok(Self { text, offsets })
     }
 
     pub(crate) fn len(&self) -> usize {
         self.offsets.len() - 1
     }
 
-    fn raw(&self, i: usize) -> &'a [u8] {
-        let (start, end) = match (self.offsets.get(i), self.offsets.get(i + 1)) {
-            (Some(&s), Some(&e)) => (s as usize, e as usize),
-            _ => return &[],
-        };
-        self.bytes.get(start..end).unwrap_or(&[])
-    }
-
     /// Entry `i`; out-of-range indices give `""` (callers only pass validated indices).
     pub(crate) fn get(&self, i: usize) -> &'a str {
-        std::str::from_utf8(self.raw(i)).unwrap_or("")
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&start), Some(&end)) => self.text.get(start as usize..end as usize).unwrap_or(""),
+            _ => "",
+        }
+    }
+
+    fn raw(&self, i: usize) -> &'a [u8] {
+        self.get(i).as_bytes()
     }
 
     /// Index of `key`, if present.

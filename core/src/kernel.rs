@@ -3,48 +3,57 @@
 
 use std::cmp::Ordering;
 
-const LANES: usize = 16;
+use wide::f32x4;
 
-/// Dot product written with independent accumulators so that LLVM vectorises it
-/// (SSE/AVX natively, `simd128` on wasm32 when enabled).
+/// Floats per loop step: four 4-lane vectors, so four independent accumulator chains hide the
+/// latency of the additions.
+const STEP: usize = 16;
+
+/// Dot product in explicit 4-lane vectors (`wide`: SSE2 natively, `simd128` on wasm32 when
+/// that target feature is enabled, plain arrays otherwise), with four accumulators.
+///
+/// The order of every addition is fixed, so native and wasm results agree bit for bit. Left to
+/// itself, LLVM vectorised the plain-array version of this loop poorly: two lanes wide, or
+/// across rows with strided loads once inlined into a loop over rows.
 #[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    // Fixed-size chunks let LLVM drop bounds checks and keep LANES independent accumulators
-    // in vector registers.
-    let (ca, ta) = a[..n].as_chunks::<LANES>();
-    let (cb, tb) = b[..n].as_chunks::<LANES>();
-    let mut acc = [0.0f32; LANES];
+    let (ca, ta) = a[..n].as_chunks::<STEP>();
+    let (cb, tb) = b[..n].as_chunks::<STEP>();
+    let mut acc = [f32x4::ZERO; 4];
     for (x, y) in ca.iter().zip(cb) {
-        for k in 0..LANES {
-            acc[k] += x[k] * y[k];
+        let (x, y) = (x.as_chunks::<4>().0, y.as_chunks::<4>().0);
+        for v in 0..4 {
+            acc[v] += f32x4::new(x[v]) * f32x4::new(y[v]);
         }
     }
     let tail: f32 = ta.iter().zip(tb).map(|(x, y)| x * y).sum();
-    // Reduce lane-wise in groups of four (one SIMD register each), then across the four lanes.
-    // The order is fixed, so native and wasm agree bit for bit.
-    let mut quad = [0.0f32; 4];
-    for group in acc.as_chunks::<4>().0 {
-        for k in 0..4 {
-            quad[k] += group[k];
-        }
-    }
-    ((quad[0] + quad[2]) + (quad[1] + quad[3])) + tail
+    let lanes = (((acc[0] + acc[1]) + acc[2]) + acc[3]).to_array();
+    ((lanes[0] + lanes[2]) + (lanes[1] + lanes[3])) + tail
 }
 
-/// Calls `f(i, dot(query, row_i))` for every `dim`-wide row of `rows`, in order.
+/// Rows scored per block: a block's scores stay in L1 while they are selected from, and the
+/// selection logic runs once per candidate that can still enter the top N, not once per row.
+pub(crate) const BLOCK: usize = 256;
+
+/// Calls `f(first, dots)` for consecutive blocks of at most [`BLOCK`] rows of `rows`, where
+/// `dots[k] = dot(query, row_{first + k})`.
 ///
 /// Common dimensions get a copy of the loop where the length is a constant, so the dot product
 /// is fully unrolled with the query kept in registers. Results are bit-identical to [`dot`].
 #[inline]
-pub(crate) fn for_each_dot(query: &[f32], rows: &[f32], dim: usize, mut f: impl FnMut(usize, f32)) {
+pub(crate) fn for_each_block(query: &[f32], rows: &[f32], dim: usize, mut f: impl FnMut(usize, &[f32])) {
     #[inline(always)]
-    fn fixed<const D: usize>(query: &[f32], rows: &[f32], f: &mut impl FnMut(usize, f32)) -> bool {
+    fn fixed<const D: usize>(query: &[f32], rows: &[f32], f: &mut impl FnMut(usize, &[f32])) -> bool {
         let Ok(query) = <&[f32; D]>::try_from(query) else {
             return false;
         };
-        for (i, row) in rows.as_chunks::<D>().0.iter().enumerate() {
-            f(i, dot(query, row));
+        let mut dots = [0.0f32; BLOCK];
+        for (b, block) in rows.as_chunks::<D>().0.chunks(BLOCK).enumerate() {
+            for (out, row) in dots.iter_mut().zip(block) {
+                *out = dot(query, row);
+            }
+            f(b * BLOCK, &dots[..block.len()]);
         }
         true
     }
@@ -56,8 +65,14 @@ pub(crate) fn for_each_dot(query: &[f32], rows: &[f32], dim: usize, mut f: impl 
         _ => false,
     };
     if !done && dim > 0 {
-        for (i, row) in rows.chunks_exact(dim).enumerate() {
-            f(i, dot(query, row));
+        let mut dots = [0.0f32; BLOCK];
+        for (b, block) in rows.chunks(BLOCK * dim).enumerate() {
+            let block = block.chunks_exact(dim);
+            let len = block.len();
+            for (out, row) in dots.iter_mut().zip(block) {
+                *out = dot(query, row);
+            }
+            f(b * BLOCK, &dots[..len]);
         }
     }
 }
@@ -86,6 +101,17 @@ pub(crate) struct TopN {
 impl TopN {
     pub(crate) fn new(n: usize) -> Self {
         Self { n, kept: Vec::with_capacity(n + 1) }
+    }
+
+    /// The score below which a candidate cannot enter the list (−∞ until it is full): a cheap
+    /// test to run before any other work on a candidate. Exact ties are settled by
+    /// [`TopN::push`].
+    #[inline]
+    pub(crate) fn threshold(&self) -> f32 {
+        match self.kept.last() {
+            Some(worst) if self.kept.len() == self.n => worst.score,
+            _ => f32::NEG_INFINITY,
+        }
     }
 
     #[inline]

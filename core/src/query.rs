@@ -1,8 +1,10 @@
 //! Queries: recommend, fold-in, similar items and predict.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
-use crate::kernel::{Scored, TopN, cholesky_solve, dot, for_each_dot};
+use crate::kernel::{Scored, TopN, cholesky_solve, dot, for_each_block};
 use crate::model::{Model, ModelKind};
 use crate::{Error, Result};
 
@@ -85,9 +87,9 @@ const FOLD_IN_LAMBDA: f64 = 1.0;
 /// Confidence per unit of interaction value in implicit fold-in: c = 1 + α·value.
 const FOLD_IN_ALPHA: f64 = 4.0;
 
-struct Filter {
-    /// Sorted, unique item indices to skip.
-    excluded: Vec<u32>,
+struct Filter<'s> {
+    /// Sorted, unique item indices to skip (borrowed from the seen list when nothing is added).
+    excluded: Cow<'s, [u32]>,
     /// `allowed[c]` for category index `c`; `None` means every category.
     allowed: Option<Vec<bool>>,
 }
@@ -100,11 +102,18 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
-    fn filter(&self, opts: &RecommendOptions, seen: &[u32]) -> Result<Filter> {
-        let mut excluded: Vec<u32> = if opts.exclude_rated { seen.to_vec() } else { Vec::new() };
-        excluded.extend(opts.exclude_items.iter().filter_map(|id| self.item_index(id)).map(|i| i as u32));
-        excluded.sort_unstable();
-        excluded.dedup();
+    /// `seen` must be sorted and unique, as the loader guarantees for seen lists.
+    fn filter<'s>(&self, opts: &RecommendOptions, seen: &'s [u32]) -> Result<Filter<'s>> {
+        let seen = if opts.exclude_rated { seen } else { &[] };
+        let excluded = if opts.exclude_items.is_empty() {
+            Cow::Borrowed(seen)
+        } else {
+            let mut excluded = seen.to_vec();
+            excluded.extend(opts.exclude_items.iter().filter_map(|id| self.item_index(id)).map(|i| i as u32));
+            excluded.sort_unstable();
+            excluded.dedup();
+            Cow::Owned(excluded)
+        };
         let allowed = match &opts.categories {
             None => None,
             Some(wanted) => {
@@ -122,7 +131,7 @@ impl<'a> Model<'a> {
         Ok(Filter { excluded, allowed })
     }
 
-    fn allowed_category(&self, filter: &Filter, item: usize) -> bool {
+    fn allowed_category(&self, filter: &Filter<'_>, item: usize) -> bool {
         match (&filter.allowed, &self.item_category) {
             (Some(allowed), Some(cats)) => {
                 cats.get(item).is_some_and(|&c| allowed.get(c as usize).copied().unwrap_or(false))
@@ -151,27 +160,39 @@ impl<'a> Model<'a> {
     }
 
     /// Scores every item for a user vector and keeps the best `top_n` that pass the filter.
-    fn rank(&self, factors: &[f32], bias: f32, filter: &Filter, top_n: usize) -> Vec<Scored> {
+    fn rank(&self, factors: &[f32], bias: f32, filter: &Filter<'_>, top_n: usize) -> Vec<Scored> {
         let base = match self.kind {
             ModelKind::Rating => self.global_bias + bias,
             ModelKind::Ranking => 0.0,
         };
         let mut top = TopN::new(top_n);
-        let mut excluded = filter.excluded.iter().copied().peekable();
+        // Sorted exclusions, consumed in step with the (increasing) candidate indices.
+        let mut excluded: &[u32] = &filter.excluded;
         let item_bias: &[f32] = &self.item_bias;
-        for_each_dot(factors, &self.item_factors, self.dim, |i, dot| {
-            if excluded.next_if_eq(&(i as u32)).is_some() || !self.allowed_category(filter, i) {
-                return;
+        for_each_block(factors, &self.item_factors, self.dim, |first, dots| {
+            let mut threshold = top.threshold();
+            for (k, (&dot, &b)) in dots.iter().zip(&item_bias[first..]).enumerate() {
+                let score = base + b + dot;
+                if score < threshold {
+                    continue;
+                }
+                let i = (first + k) as u32;
+                while excluded.first().is_some_and(|&e| e < i) {
+                    excluded = &excluded[1..];
+                }
+                if excluded.first() == Some(&i) || !self.allowed_category(filter, i as usize) {
+                    continue;
+                }
+                top.push(Scored { score, index: i });
+                threshold = top.threshold();
             }
-            let b = item_bias.get(i).copied().unwrap_or(0.0);
-            top.push(Scored { score: base + b + dot, index: i as u32 });
         });
         top.into_sorted()
     }
 
     fn popular(
         &self,
-        filter: &Filter,
+        filter: &Filter<'_>,
         top_n: usize,
         reason: String,
         unknown_items: Vec<String>,
@@ -369,13 +390,17 @@ impl<'a> Model<'a> {
         let norms = self.item_norms();
         let qn = norms.get(item).copied().unwrap_or(0.0);
         let mut top = TopN::new(n);
-        for_each_dot(query, &self.item_factors, self.dim, |j, dot| {
-            if j == item {
-                return;
+        for_each_block(query, &self.item_factors, self.dim, |first, dots| {
+            let mut threshold = top.threshold();
+            for (k, (&dot, &norm)) in dots.iter().zip(&norms[first..]).enumerate() {
+                let denom = qn * norm;
+                let score = if denom > 0.0 { dot / denom } else { 0.0 };
+                let j = first + k;
+                if score >= threshold && j != item {
+                    top.push(Scored { score, index: j as u32 });
+                    threshold = top.threshold();
+                }
             }
-            let denom = qn * norms.get(j).copied().unwrap_or(0.0);
-            let score = if denom > 0.0 { dot / denom } else { 0.0 };
-            top.push(Scored { score, index: j as u32 });
         });
         Ok(self.scored(top.into_sorted(), false))
     }

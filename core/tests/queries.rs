@@ -21,11 +21,12 @@ proptest! {
     fn recommend_matches_full_sort(
         seed in any::<u64>(),
         users in 1usize..12,
-        items in 1usize..80,
-        dim in 1usize..20,
+        // Up to three scoring blocks (256 items each), at odd and at specialised dimensions.
+        items in prop_oneof![1usize..80, 200usize..700],
+        dim in prop_oneof![1usize..20, Just(32), Just(64)],
         top_n in 1usize..30,
         exclude_rated in any::<bool>(),
-        excluded in proptest::collection::vec(0usize..80, 0..6),
+        excluded in proptest::collection::vec(0usize..700, 0..6),
         category in proptest::option::of(0usize..3),
         ranking in any::<bool>(),
     ) {
@@ -61,7 +62,12 @@ proptest! {
     }
 
     #[test]
-    fn similar_items_match_full_sort(seed in any::<u64>(), items in 2usize..80, dim in 1usize..20, n in 1usize..30) {
+    fn similar_items_match_full_sort(
+        seed in any::<u64>(),
+        items in prop_oneof![2usize..80, 200usize..700],
+        dim in prop_oneof![1usize..20, Just(64)],
+        n in 1usize..30,
+    ) {
         let b = common::random_builder(ModelKind::Rating, 3, items, dim, seed);
         let bytes = b.build().unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
