@@ -173,7 +173,7 @@ def movielens_ranking(ml):
 
 
 def training_speed():
-    sizes = [("seed workload", 50_000, 1000, 600, 3), ("1M", 1_000_000, 20_000, 10_000, 2)]
+    sizes = [("seed workload", 50_000, 1000, 600, 3), ("1M", 1_000_000, 20_000, 10_000, 3)]
     if not QUICK:
         sizes.append(("20M", 20_000_000, 200_000, 50_000, 1))
     out = []
