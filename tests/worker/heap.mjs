@@ -1,30 +1,70 @@
 // Prints the Worker isolate's JS heap through wrangler dev's inspector (Runtime.getHeapUsage;
 // it excludes wasm linear memory, which /health reports as wasm_memory_bytes).
-// Usage: node tests/worker/heap.mjs INSPECTOR_PORT [--gc]
-// --gc first asks for a full GC (HeapProfiler.collectGarbage never replies in workerd, so it is
-// sent, given 2 s, and not awaited). Uses the `ws` package that wrangler brings: Node's built-in
-// WebSocket fails the inspector's handshake. Every wait has a timeout.
+//
+//   node tests/worker/heap.mjs INSPECTOR_PORT                 used/total heap now
+//   node tests/worker/heap.mjs INSPECTOR_PORT --watch SECONDS  sampled every 250 ms: max and median
+//   node tests/worker/heap.mjs INSPECTOR_PORT --live           after a full GC: the live heap
+//
+// --live takes a heap snapshot (HeapProfiler.takeHeapSnapshot), which V8 precedes with a full
+// garbage collection, and discards it; `HeapProfiler.collectGarbage` never replies in workerd.
+// Uses the `ws` package that wrangler brings: Node's built-in WebSocket fails the inspector's
+// handshake. Every wait has a timeout.
 import WebSocket from '../../node_modules/ws/wrapper.mjs';
 
-const port = process.argv[2] ?? '9229';
-const gc = process.argv.includes('--gc');
-const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+const [port = '9229', mode = '', seconds = '0'] = process.argv.slice(2);
 const fail = (why) => {
   console.error(`inspector: ${why}`);
   process.exit(1);
 };
-setTimeout(() => fail('no reply in 15 s'), 15000);
+const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { maxPayload: 1 << 30 });
 ws.on('error', (e) => fail(e.message));
 ws.on('unexpected-response', (_req, res) => fail(`handshake answered ${res.statusCode}`));
-ws.on('open', () => {
-  if (gc) ws.send(JSON.stringify({ id: 2, method: 'HeapProfiler.collectGarbage' }));
-  setTimeout(() => ws.send(JSON.stringify({ id: 1, method: 'Runtime.getHeapUsage' })), gc ? 2000 : 0);
-});
+const pending = new Map();
+let nextId = 1;
 ws.on('message', (data) => {
   const msg = JSON.parse(String(data));
-  if (msg.id !== 1) return;
-  const { usedSize, totalSize } = msg.result ?? {};
-  console.log(JSON.stringify({ after_gc: gc, js_heap_used_bytes: usedSize, js_heap_total_bytes: totalSize }));
+  pending.get(msg.id)?.(msg);
+  pending.delete(msg.id);
+});
+const send = (method, params = {}, timeoutMs = 15000) =>
+  new Promise((resolve) => {
+    const id = nextId++;
+    const timer = setTimeout(() => fail(`${method}: no reply in ${timeoutMs} ms`), timeoutMs);
+    pending.set(id, (msg) => {
+      clearTimeout(timer);
+      if (msg.error) fail(`${method}: ${msg.error.message}`);
+      resolve(msg.result);
+    });
+    ws.send(JSON.stringify({ id, method, params }));
+  });
+const usage = async () => {
+  const { usedSize, totalSize } = await send('Runtime.getHeapUsage');
+  return { used: usedSize, total: totalSize };
+};
+
+ws.on('open', async () => {
+  if (mode === '--watch') {
+    const samples = [];
+    const end = Date.now() + Number(seconds) * 1000;
+    while (Date.now() < end) {
+      samples.push(await usage());
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const used = samples.map((s) => s.used).sort((a, b) => a - b);
+    console.log(JSON.stringify({
+      samples: samples.length,
+      js_heap_used_max_bytes: used.at(-1),
+      js_heap_used_median_bytes: used[Math.floor(used.length / 2)],
+      js_heap_total_max_bytes: Math.max(...samples.map((s) => s.total)),
+    }));
+  } else if (mode === '--live') {
+    await send('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, 60000);
+    const { used, total } = await usage();
+    console.log(JSON.stringify({ after_full_gc: true, js_heap_used_bytes: used, js_heap_total_bytes: total }));
+  } else {
+    const { used, total } = await usage();
+    console.log(JSON.stringify({ js_heap_used_bytes: used, js_heap_total_bytes: total }));
+  }
   ws.close();
   process.exit(0);
 });

@@ -1,5 +1,7 @@
 //! `GET /openapi.json` (OpenAPI 3.1) and `GET /docs` (a self-contained HTML page, no CDN).
 
+use std::borrow::Cow;
+
 use crate::http::Reply;
 
 const OPENAPI: &str = include_str!("openapi.json");
@@ -9,7 +11,7 @@ pub fn openapi() -> Reply {
     Reply {
         status: 200,
         content_type: "application/json",
-        body: OPENAPI.to_owned(),
+        body: Cow::Borrowed(OPENAPI),
         cache_control: "public, max-age=3600",
         work: None,
     }
@@ -19,7 +21,7 @@ pub fn page() -> Reply {
     Reply {
         status: 200,
         content_type: "text/html; charset=utf-8",
-        body: PAGE.to_owned(),
+        body: Cow::Borrowed(PAGE),
         cache_control: "public, max-age=3600",
         work: None,
     }

@@ -1,7 +1,13 @@
-//! HTTP plumbing shared by the endpoints: replies, request bodies, query strings, the API key.
+//! HTTP plumbing shared by the endpoints: the incoming request, replies, request bodies, query
+//! strings, the API key.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
-use worker::{Env, Request};
+use worker::js_sys::{Error as JsError, Uint8Array};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{Env, web_sys};
 
 use crate::error::ApiError;
 
@@ -15,7 +21,7 @@ pub const MAX_ID_BYTES: usize = 256;
 pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
-    pub body: String,
+    pub body: Cow<'static, str>,
     pub cache_control: &'static str,
     /// What the request computed, for the `Server-Timing` header (a `desc`, no quotes).
     pub work: Option<String>,
@@ -28,7 +34,7 @@ impl Reply {
         Ok(Self {
             status: 200,
             content_type: "application/json",
-            body,
+            body: Cow::Owned(body),
             cache_control: "no-store",
             work: None,
         })
@@ -50,48 +56,96 @@ impl Reply {
     }
 }
 
-/// Reads a JSON request body: checks `Content-Type` (415) and size (413) before parsing.
-pub async fn read_json_body(req: &mut Request) -> Result<String, ApiError> {
-    let content_type = header(req, "content-type").unwrap_or_default();
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
-        let got = if content_type.is_empty() { "none".to_owned() } else { format!("`{content_type}`") };
-        return Err(ApiError::new(
-            415,
-            "unsupported_media_type",
-            format!("the body must be `application/json`, got {got}"),
-        ));
+/// The request as workerd hands it over. Every read of it crosses into JavaScript, so the
+/// method and URL are read once, headers only when a route needs them, and `request.cf` (an
+/// object workerd builds on first access) never.
+pub struct Incoming {
+    raw: web_sys::Request,
+    headers: web_sys::Headers,
+    /// The raw method string (`worker::Method` would turn unknown methods into `GET`).
+    pub method: String,
+    url: String,
+}
+
+impl Incoming {
+    pub fn new(raw: web_sys::Request) -> Self {
+        Self { headers: raw.headers(), method: raw.method(), url: raw.url(), raw }
     }
-    let too_large =
-        || ApiError::new(413, "payload_too_large", format!("the body is over {MAX_BODY_BYTES} bytes"));
-    if let Some(length) = header(req, "content-length") {
-        match length.trim().parse::<u64>() {
-            Ok(n) if n > MAX_BODY_BYTES as u64 => return Err(too_large()),
-            Ok(_) => {}
-            Err(_) => return Err(ApiError::invalid("`Content-Length` is not a number")),
+
+    /// The URL's path, still percent-encoded.
+    pub fn path(&self) -> &str {
+        split_url(&self.url).0
+    }
+
+    /// The decoded query string as `(name, value)` pairs.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        let query = split_url(&self.url).1;
+        worker::url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    /// A request header, if present and readable.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).ok().flatten()
+    }
+
+    /// Reads a JSON request body: checks `Content-Type` (415) and size (413) before parsing.
+    ///
+    /// The body is read as bytes (no UTF-8 to JavaScript string and back) and copied into wasm
+    /// memory only once it is known to fit, so an oversized body sent without a
+    /// `Content-Length` never grows the instance's memory, which never shrinks.
+    pub async fn json_body(&self) -> Result<Vec<u8>, ApiError> {
+        let content_type = self.header("content-type").unwrap_or_default();
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
+        if !essence.eq_ignore_ascii_case("application/json") {
+            let got = if content_type.is_empty() { "none".to_owned() } else { format!("`{content_type}`") };
+            return Err(ApiError::new(
+                415,
+                "unsupported_media_type",
+                format!("the body must be `application/json`, got {got}"),
+            ));
         }
+        let too_large =
+            || ApiError::new(413, "payload_too_large", format!("the body is over {MAX_BODY_BYTES} bytes"));
+        if let Some(length) = self.header("content-length") {
+            match length.trim().parse::<u64>() {
+                Ok(n) if n > MAX_BODY_BYTES as u64 => return Err(too_large()),
+                Ok(_) => {}
+                Err(_) => return Err(ApiError::invalid("`Content-Length` is not a number")),
+            }
+        }
+        let unreadable = |e: JsValue| {
+            ApiError::new(400, "invalid_body", format!("cannot read the body: {}", js_message(&e)))
+        };
+        let buffer =
+            JsFuture::from(self.raw.array_buffer().map_err(unreadable)?).await.map_err(unreadable)?;
+        let bytes = Uint8Array::new(&buffer);
+        if bytes.length() as usize > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        Ok(bytes.to_vec())
     }
-    let text = req
-        .text()
-        .await
-        .map_err(|e| ApiError::new(400, "invalid_body", format!("cannot read the body: {e}")))?;
-    if text.len() > MAX_BODY_BYTES {
-        return Err(too_large());
-    }
-    Ok(text)
 }
 
-/// A request header, if present and readable.
-pub fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
+/// Splits a serialized WHATWG URL (as `Request.url` gives it) into its path and query, without
+/// reparsing it: after the scheme and host, the first `/` begins the path, and `?` and `#` are
+/// always percent-encoded inside the path.
+fn split_url(url: &str) -> (&str, &str) {
+    let after_host = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_host..];
+    let rest = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
+    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    (if path.is_empty() { "/" } else { path }, query)
 }
 
-/// The decoded query string as `(name, value)` pairs.
-pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
-    match req.url() {
-        Ok(url) => url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
-        Err(_) => Vec::new(),
-    }
+/// The message of a JavaScript exception or rejection.
+fn js_message(e: &JsValue) -> String {
+    e.dyn_ref::<JsError>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "unknown error".to_owned())
 }
 
 /// The last value of query parameter `name`.
@@ -162,7 +216,7 @@ pub fn decode_segment(segment: &str) -> Result<String, ApiError> {
 }
 
 /// Requires `Authorization: Bearer <API_KEY>` when an `API_KEY` secret is configured.
-pub fn check_api_key(req: &Request, env: &Env) -> Result<(), ApiError> {
+pub fn check_api_key(req: &Incoming, env: &Env) -> Result<(), ApiError> {
     let expected = match env.secret("API_KEY") {
         Ok(secret) => secret.to_string(),
         Err(_) => return Ok(()),
@@ -170,7 +224,7 @@ pub fn check_api_key(req: &Request, env: &Env) -> Result<(), ApiError> {
     if expected.is_empty() {
         return Ok(());
     }
-    let given = header(req, "authorization").unwrap_or_default();
+    let given = req.header("authorization").unwrap_or_default();
     let token = given.strip_prefix("Bearer ").or_else(|| given.strip_prefix("bearer ")).map(str::trim);
     match token {
         None => Err(ApiError::new(401, "unauthorized", "this route needs `Authorization: Bearer <API_KEY>`")),
@@ -226,6 +280,24 @@ mod tests {
         assert_eq!(decode_segment("%E2%9C%93").as_deref(), Ok("✓"));
         for bad in ["%", "%2", "%zz", "%FF%FE", "a%e2%9c"] {
             assert!(decode_segment(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn split_url_matches_the_url_crate() {
+        for url in [
+            "http://127.0.0.1:8787/health",
+            "https://example.com/",
+            "https://example.com",
+            "https://example.com?query=1",
+            "https://example.com#frag",
+            "https://example.com/recommend/U10001?n=10&exclude_rated=false",
+            "https://example.com/a%3F%23%2Fb?c=%26#x?y",
+            "https://user:pw@example.com:8080/items/T%201/similar?n=3#top",
+            "https://example.com/p??a=b",
+        ] {
+            let parsed = worker::Url::parse(url).expect("a valid URL");
+            assert_eq!(split_url(url), (parsed.path(), parsed.query().unwrap_or_default()), "{url}");
         }
     }
 

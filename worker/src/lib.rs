@@ -1,8 +1,10 @@
 //! EdgeRec's Cloudflare Worker: the seed-compatible recommendation API at the edge.
 //!
 //! `lib.rs` only wires things together: [`router`] matches routes and methods, one module per
-//! endpoint family answers, and [`store`] holds the model, parsed once per isolate.
+//! endpoint family answers, [`store`] holds the model, parsed once per isolate, and [`config`]
+//! the deployment's vars, read once per isolate.
 
+mod config;
 mod cors;
 mod docs;
 mod error;
@@ -15,9 +17,12 @@ mod store;
 mod timing;
 mod users;
 
-use worker::{Context, Env, Request, Response, event};
+use worker::{Context, Env, event, web_sys};
 
+/// Takes and returns the raw `web_sys` types: `worker::Request` would read the method, URL,
+/// headers and `cf` object across the JavaScript boundary up front, and `worker::Response`
+/// would build two extra `Headers` objects, on every request.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    Ok(router::handle(req, &env).await)
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
+    Ok(router::handle(http::Incoming::new(req), &env).await?)
 }

@@ -58,9 +58,9 @@ pub fn round4(score: f32) -> f64 {
     (f64::from(score) * 1e4).round() / 1e4
 }
 
-/// `POST /recommend` with the (already size- and type-checked) body text.
-pub fn post(ready: Ready, body: &str) -> Result<Reply, ApiError> {
-    let body: Body = serde_json::from_str(body).map_err(|e| error::from_json_error(&e))?;
+/// `POST /recommend` with the (already size- and type-checked) body bytes.
+pub fn post(ready: Ready, body: &[u8]) -> Result<Reply, ApiError> {
+    let body: Body = serde_json::from_slice(body).map_err(|e| error::from_json_error(&e))?;
     let top_n = match body.top_n {
         None => 10,
         Some(n) if (1..=MAX_TOP_N as u64).contains(&n) => n as usize,

@@ -1,13 +1,20 @@
 //! Routes: matches the raw method and path, then hands the request to its endpoint module.
 //!
 //! The method is matched as the raw string from the request, because `worker::Method` turns
-//! unknown methods into `GET`. Every answer gets CORS and `Server-Timing` headers here.
+//! unknown methods into `GET`. Every answer gets CORS and `Server-Timing` headers here, and the
+//! response is built here, straight as a `web_sys::Response` with its headers set on it: no
+//! intermediate `Headers` objects, one JavaScript call per header.
 
-use worker::{Env, Headers, Request, Response};
+use std::borrow::Cow;
 
-use crate::cors::Policy;
+use worker::js_sys::Uint8Array;
+use worker::wasm_bindgen::JsValue;
+use worker::{Env, web_sys};
+
+use crate::config::{self, Config};
+use crate::cors::HeaderList;
 use crate::error::ApiError;
-use crate::http::{self, Reply};
+use crate::http::{self, Incoming, Reply};
 use crate::{docs, health, recommend, similar, store, timing, users};
 
 /// The API's routes. Anything else falls through to a JSON 404 (static assets are answered by
@@ -38,11 +45,19 @@ impl Route {
         }))
     }
 
-    /// The methods the route answers (besides `OPTIONS`), as an `Allow` list.
+    /// The methods the route answers (besides `OPTIONS`).
     fn methods(&self) -> &'static str {
         match self {
             Self::Recommend => "POST",
             _ => "GET, HEAD",
+        }
+    }
+
+    /// The `Allow` header: the route's methods and `OPTIONS`.
+    fn allow(&self) -> &'static str {
+        match self {
+            Self::Recommend => "POST, OPTIONS",
+            _ => "GET, HEAD, OPTIONS",
         }
     }
 
@@ -56,63 +71,84 @@ impl Route {
 
 enum Outcome {
     Reply(Reply),
+    /// An error, with the route's `Allow` list for a 405.
     Error(ApiError, Option<&'static str>),
+    /// A preflight answer, with the route's `Allow` list.
     Preflight(&'static str),
 }
 
-/// Answers one request. Never fails: every error becomes a JSON error response.
-pub async fn handle(mut req: Request, env: &Env) -> Response {
-    let method = req.inner().method();
-    let origin = http::header(&req, "origin");
-    let cors = Policy::from_env(env);
+/// Answers one request: every error becomes a JSON error response. Fails only if workerd
+/// refuses to build the response itself.
+pub async fn handle(req: Incoming, env: &Env) -> Result<web_sys::Response, JsValue> {
+    let config = config::get(env);
+    let origin = req.header("origin");
     let mut compute_start = timing::now_ms();
-    let outcome = dispatch(&mut req, env, &method, &mut compute_start).await;
+    let outcome = dispatch(&req, env, config, origin.as_deref(), &mut compute_start).await;
     let compute_end = timing::now_ms();
 
-    let headers = Headers::new();
+    let mut headers = HeaderList::with_capacity(8);
     let (status, content_type, body, cache_control, work) = match outcome {
         Outcome::Reply(r) => (r.status, r.content_type, r.body, r.cache_control, r.work),
         Outcome::Error(e, allow) => {
             if let Some(allow) = allow {
-                headers.set("allow", &format!("{allow}, OPTIONS")).ok();
+                headers.push(("allow", Cow::Borrowed(allow)));
             }
             if e.status == 401 {
-                headers.set("www-authenticate", "Bearer").ok();
+                headers.push(("www-authenticate", Cow::Borrowed("Bearer")));
             }
-            (e.status, "application/json", e.body(), "no-store", None)
+            (e.status, "application/json", Cow::Owned(e.body()), "no-store", None)
         }
-        Outcome::Preflight(methods) => {
-            cors.apply_preflight(&headers, origin.as_deref(), methods);
-            headers.set("allow", &format!("{methods}, OPTIONS")).ok();
-            (204, "", String::new(), "no-store", None)
+        Outcome::Preflight(allow) => {
+            config.cors.apply_preflight(&mut headers, origin.as_deref(), allow);
+            headers.push(("allow", Cow::Borrowed(allow)));
+            (204, "", Cow::Borrowed(""), "no-store", None)
         }
     };
     if status != 204 {
-        cors.apply(&headers, origin.as_deref());
-        headers.set("content-type", content_type).ok();
+        config.cors.apply(&mut headers, origin.as_deref());
+        headers.push(("content-type", Cow::Borrowed(content_type)));
     }
-    headers.set("cache-control", cache_control).ok();
-    headers.set("x-content-type-options", "nosniff").ok();
-    headers.set("server-timing", &timing::header(compute_start, compute_end, work.as_deref())).ok();
-    let builder = Response::builder().with_status(status).with_headers(headers);
-    if status == 204 { builder.empty() } else { builder.fixed(body.into_bytes()) }
+    headers.push(("cache-control", Cow::Borrowed(cache_control)));
+    headers.push(("x-content-type-options", Cow::Borrowed("nosniff")));
+    headers.push(("server-timing", Cow::Owned(timing::header(compute_start, compute_end, work.as_deref()))));
+    respond(status, &headers, (status != 204).then_some(body.as_bytes()))
 }
 
-async fn dispatch(req: &mut Request, env: &Env, method: &str, compute_start: &mut f64) -> Outcome {
+/// Builds the response: status, body (copied into a JavaScript buffer) and headers.
+fn respond(status: u16, headers: &HeaderList, body: Option<&[u8]>) -> Result<web_sys::Response, JsValue> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    let body = body.map(Uint8Array::from);
+    let response = web_sys::Response::new_with_opt_js_u8_array_and_init(body.as_ref(), &init)?;
+    let target = response.headers();
+    for (name, value) in headers {
+        target.set(name, value)?;
+    }
+    Ok(response)
+}
+
+async fn dispatch(
+    req: &Incoming,
+    env: &Env,
+    config: &Config,
+    origin: Option<&str>,
+    compute_start: &mut f64,
+) -> Outcome {
     let path = req.path();
-    let route = match Route::parse(&path) {
+    let route = match Route::parse(path) {
         Ok(Some(route)) => route,
         Ok(None) => return Outcome::Error(ApiError::not_found(format!("no route for `{path}`")), None),
         Err(e) => return Outcome::Error(e, None),
     };
+    let method = req.method.as_str();
     if method == "OPTIONS" {
-        if let Some(origin) = http::header(req, "origin")
-            && Policy::from_env(env).allow(Some(&origin)).is_none()
+        if let Some(origin) = origin
+            && config.cors.allow(Some(origin)).is_none()
         {
             let e = ApiError::new(403, "origin_not_allowed", format!("origin `{origin}` is not allowed"));
             return Outcome::Error(e, None);
         }
-        return Outcome::Preflight(route.methods());
+        return Outcome::Preflight(route.allow());
     }
     if !route.allows(method) {
         let e = ApiError::new(
@@ -120,17 +156,18 @@ async fn dispatch(req: &mut Request, env: &Env, method: &str, compute_start: &mu
             "method_not_allowed",
             format!("`{method}` is not allowed on `{path}`; use {}", route.methods()),
         );
-        return Outcome::Error(e, Some(route.methods()));
+        return Outcome::Error(e, Some(route.allow()));
     }
-    match answer(req, env, route, compute_start).await {
+    match answer(req, env, config, route, compute_start).await {
         Ok(reply) => Outcome::Reply(reply),
         Err(e) => Outcome::Error(e, None),
     }
 }
 
 async fn answer(
-    req: &mut Request,
+    req: &Incoming,
     env: &Env,
+    config: &Config,
     route: Route,
     compute_start: &mut f64,
 ) -> Result<Reply, ApiError> {
@@ -140,21 +177,26 @@ async fn answer(
         Route::Users => http::check_api_key(req, env)?,
         _ => {}
     }
-    let status = store::get(env).await;
+    let status = store::get(env, config).await;
     if route == Route::Health {
         *compute_start = timing::now_ms();
         return health::get(&status);
     }
     let ready = store::require(&status)?;
-    let query = http::query_pairs(req);
-    let body = if route == Route::Recommend { Some(http::read_json_body(req).await?) } else { None };
+    if route == Route::Recommend {
+        let body = req.json_body().await?;
+        *compute_start = timing::now_ms();
+        return recommend::post(ready, &body);
+    }
+    let query = req.query_pairs();
     *compute_start = timing::now_ms();
     match route {
-        Route::Recommend => recommend::post(ready, body.as_deref().unwrap_or_default()),
         Route::RecommendUser(user) => recommend::get(ready, &user, &query),
         Route::Users => users::get(ready, &query),
         Route::Similar(item) => similar::get(ready, &item, &query),
-        Route::Health | Route::OpenApi | Route::Docs => Err(ApiError::not_found("no such route")),
+        Route::Health | Route::Recommend | Route::OpenApi | Route::Docs => {
+            Err(ApiError::not_found("no such route"))
+        }
     }
 }
 
@@ -181,5 +223,12 @@ mod tests {
         assert!(!Route::Recommend.allows("GET"));
         assert!(Route::Health.allows("HEAD"));
         assert!(!Route::Health.allows("FOO"));
+    }
+
+    #[test]
+    fn the_allow_list_names_the_methods_and_options() {
+        for route in [Route::Recommend, Route::Health, Route::Users] {
+            assert_eq!(route.allow(), format!("{}, OPTIONS", route.methods()));
+        }
     }
 }

@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 use edgerec_core::{Model, OwnedModel};
 use worker::Env;
 
+use crate::config::Config;
+
 /// 8-byte alignment for the bundled bytes, so `f32`/`u32` tensors are read zero-copy.
 #[repr(C, align(8))]
 struct Aligned<T: ?Sized>(T);
@@ -54,9 +56,8 @@ static BUNDLED_MODEL: OnceLock<Loaded<Model<'static>>> = OnceLock::new();
 static R2_MODEL: OnceLock<Loaded<OwnedModel>> = OnceLock::new();
 
 /// The model for this isolate, loading it on first use.
-pub async fn get(env: &Env) -> Status {
-    let binding = var(env, "MODEL_R2_BINDING");
-    if binding.is_empty() { bundled() } else { r2(env, &binding).await }
+pub async fn get(env: &Env, config: &Config) -> Status {
+    if config.r2_binding.is_empty() { bundled() } else { r2(env, &config.r2_binding, &config.r2_key).await }
 }
 
 /// The API routes' view: the model, or a 503 error.
@@ -67,10 +68,6 @@ pub fn require(status: &Status) -> Result<Ready, crate::error::ApiError> {
             Err(crate::error::ApiError::unavailable(format!("no model is loaded: {reason}")))
         }
     }
-}
-
-fn var(env: &Env, name: &str) -> String {
-    env.var(name).map(|v| v.to_string()).unwrap_or_default().trim().to_owned()
 }
 
 fn status_of(loaded: &'static Loaded<Model<'static>>) -> Status {
@@ -98,17 +95,13 @@ fn bundled() -> Status {
     }))
 }
 
-async fn r2(env: &Env, binding: &str) -> Status {
+async fn r2(env: &Env, binding: &str, key: &str) -> Status {
     if let Some(loaded) = R2_MODEL.get() {
         return r2_status(loaded);
     }
-    let key = match var(env, "MODEL_R2_KEY") {
-        k if k.is_empty() => "model.safetensors".to_owned(),
-        k => k,
-    };
     let location = format!("{binding}/{key}");
     // Fetch errors are not cached: the next request tries again. A fetched but invalid model is.
-    let bytes = match fetch_r2(env, binding, &key).await {
+    let bytes = match fetch_r2(env, binding, key).await {
         Ok(bytes) => bytes,
         Err(reason) => return Status::Unavailable(format!("cannot load `{location}` from R2: {reason}")),
     };
