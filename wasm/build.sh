@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the browser package into web/pkg/: cargo (wasm-release profile, simd128) →
 # wasm-bindgen --target web → wasm-opt -O3 (npm binaryen; Debian's is broken for this).
+# The JS glue imports web/pkg/snippets/ (the bindings' inline JS), so the package ships it.
 #
 #   wasm/build.sh                  build, then check web/pkg's typings against wasm/pkg-types/
 #   wasm/build.sh --update-types   build, then copy the fresh typings into wasm/pkg-types/
@@ -15,8 +16,9 @@ WASM_OPT=${WASM_OPT_BIN:-$ROOT/node_modules/.bin/wasm-opt}
 OUT=web/pkg
 TYPES=wasm/pkg-types
 
-# SIMD for the core's dot product. Set only for this cargo call and only for wasm32, under the
-# wasm-release profile, so the Worker's and clippy's wasm32 builds are untouched.
+# SIMD for the core's dot product. .cargo/config.toml sets it for every wasm32 build; it is
+# repeated here so that this package keeps it whatever CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS
+# the caller sets.
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-} -C target-feature=+simd128" \
   cargo build -p edgerec-wasm --target wasm32-unknown-unknown --profile wasm-release --locked
 
@@ -43,7 +45,7 @@ cat >"$OUT/package.json" <<JSON
   "main": "edgerec_wasm.js",
   "module": "edgerec_wasm.js",
   "types": "edgerec_wasm.d.ts",
-  "files": ["edgerec_wasm.js", "edgerec_wasm.d.ts", "edgerec_wasm_bg.wasm", "edgerec_wasm_bg.wasm.d.ts"],
+  "files": ["edgerec_wasm.js", "edgerec_wasm.d.ts", "edgerec_wasm_bg.wasm", "edgerec_wasm_bg.wasm.d.ts", "snippets/"],
   "sideEffects": false
 }
 JSON

@@ -8,11 +8,11 @@
 use edgerec_core::{Model, ModelInfo, RecommendOptions, Recommendations, ScoredItem, Source};
 use serde::{Deserialize, Serialize};
 
-fn default_top_n() -> usize {
+pub(crate) fn default_top_n() -> usize {
     RecommendOptions::default().top_n
 }
 
-fn default_exclude_rated() -> bool {
+pub(crate) fn default_exclude_rated() -> bool {
     RecommendOptions::default().exclude_rated
 }
 

@@ -15,9 +15,11 @@
 //! wasm answers with.
 #![deny(missing_docs)]
 
+mod answer;
 pub mod dto;
 mod error;
 mod recommender;
+mod request;
 mod typings;
 
 pub use error::{Error, Result};

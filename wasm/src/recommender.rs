@@ -1,15 +1,14 @@
 //! The `Recommender` class: a loaded model and the methods JavaScript calls on it.
 
 use edgerec_core::OwnedModel;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 
+use crate::answer::{JsStrings, to_js};
 use crate::dto::{
     InfoOut, ItemMapOut, ItemOut, MapPointOut, RatedItemOut, RecommendForRequest, RecommendRequest,
     RecommendationsOut, ScoredItemOut,
 };
-use crate::{Error, Result};
+use crate::{Error, Result, request};
 
 /// A model loaded from artifact bytes, answering queries in the caller's thread.
 ///
@@ -18,35 +17,17 @@ use crate::{Error, Result};
 #[derive(Debug)]
 pub struct Recommender {
     model: OwnedModel,
-}
-
-/// Reads a request object, rejecting keys outside `fields` (serde-wasm-bindgen reads only the
-/// declared keys, so `deny_unknown_fields` alone would not see a typo).
-fn from_js<T: DeserializeOwned>(method: &'static str, fields: &[&str], value: JsValue) -> Result<T> {
-    if value.is_object() && !js_sys::Array::is_array(&value) {
-        let keys = js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>());
-        if let Some(key) = keys.iter().filter_map(|k| k.as_string()).find(|k| !fields.contains(&k.as_str())) {
-            let expected = fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
-            return Err(Error::Request {
-                method,
-                message: format!("unknown field `{key}`, expected one of {expected}"),
-            });
-        }
-    }
-    serde_wasm_bindgen::from_value(value).map_err(|e| Error::Request { method, message: e.to_string() })
-}
-
-fn to_js<T: Serialize>(method: &'static str, value: &T) -> Result<JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::Output { method, message: e.to_string() })
+    /// JS strings reused across answers (filled by the JS API only).
+    strings: JsStrings,
 }
 
 /// The native API: the same translation, without JavaScript values.
 impl Recommender {
     /// Loads and validates an artifact.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
-        OwnedModel::from_vec(bytes).map(|model| Self { model }).map_err(Error::Load)
+        OwnedModel::from_vec(bytes)
+            .map(|model| Self { model, strings: JsStrings::default() })
+            .map_err(Error::Load)
     }
 
     /// `recommend()`.
@@ -151,8 +132,9 @@ impl Recommender {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RecommendRequest")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let req: RecommendRequest = from_js("recommend", RecommendRequest::FIELDS, request)?;
-        Ok(to_js("recommend", &self.recommend_request(&req)?)?)
+        let req = request::recommend(request)?;
+        let recs = self.recommend_request(&req)?;
+        Ok(self.strings.recommendations("recommend", self.model.model(), &recs)?)
     }
 
     /// Top-N items for an anonymous visitor, folded in from their interactions with no
@@ -162,8 +144,9 @@ impl Recommender {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RecommendForRequest")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let req: RecommendForRequest = from_js("recommendFor", RecommendForRequest::FIELDS, request)?;
-        Ok(to_js("recommendFor", &self.recommend_for_request(&req)?)?)
+        let req = request::recommend_for(request)?;
+        let recs = self.recommend_for_request(&req)?;
+        Ok(self.strings.recommendations("recommendFor", self.model.model(), &recs)?)
     }
 
     /// The `n` items most similar to `itemId` (cosine similarity of item factors).
@@ -173,7 +156,8 @@ impl Recommender {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         n: u32,
     ) -> Result<JsValue, JsError> {
-        Ok(to_js("similar", &self.similar_request(item_id, n as usize)?)?)
+        let items = self.similar_request(item_id, n as usize)?;
+        Ok(self.strings.scored_items(self.model.model(), &items).into())
     }
 
     /// Up to `limit` user IDs from position `offset`, in ID order.

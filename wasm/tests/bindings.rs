@@ -60,6 +60,80 @@ fn recommend_returns_camel_case_plain_objects() {
     assert!(items[0]["score"].as_f64().unwrap() > items[1]["score"].as_f64().unwrap());
 }
 
+/// The keys of a JS object, in order.
+fn keys(v: &JsValue) -> Vec<String> {
+    js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter().map(|k| k.as_string().unwrap()).collect()
+}
+
+/// Answers are plain objects with the keys, in the order, of the typings (and of serde).
+#[wasm_bindgen_test]
+fn answers_have_the_typed_keys_in_order() {
+    let r = recommender();
+    for _ in 0..2 {
+        // The second round reuses the cached item strings.
+        let out = r.js_recommend(js(json!({"userId": "U1", "topN": 2}))).unwrap();
+        assert_eq!(keys(&out), ["items", "source", "reason", "unknownItems"]);
+        assert_eq!(
+            js_sys::Object::get_prototype_of(&out),
+            js_sys::Object::get_prototype_of(&js_sys::Object::new())
+        );
+        let items = js_sys::Reflect::get(&out, &"items".into()).unwrap();
+        assert!(js_sys::Array::is_array(&items));
+        assert_eq!(
+            keys(&js_sys::Reflect::get(&items, &0.into()).unwrap()),
+            ["itemId", "index", "score", "category"]
+        );
+        let similar = r.js_similar("TECH1", 2).unwrap();
+        assert!(js_sys::Array::is_array(&similar));
+        assert_eq!(
+            keys(&js_sys::Reflect::get(&similar, &1.into()).unwrap()),
+            ["itemId", "index", "score", "category"]
+        );
+    }
+}
+
+/// Requests are read like serde-wasm-bindgen reads them, whatever their shape: `null`
+/// categories mean all, keys on the prototype chain count, a key set to `undefined` is not a
+/// missing key, nested interactions may carry other keys.
+#[wasm_bindgen_test]
+fn requests_read_the_same_whatever_their_shape() {
+    let r = recommender();
+    let plain = rust(r.js_recommend(js(json!({"userId": "U1", "topN": 2}))).unwrap());
+    let null_categories = json!({"userId": "U1", "topN": 2, "categories": null, "excludeItems": []});
+    assert_eq!(rust(r.js_recommend(js(null_categories)).unwrap()), plain);
+    let inherited = js_sys::Object::create(js(json!({"topN": 2})).unchecked_ref::<js_sys::Object>());
+    js_sys::Reflect::set(&inherited, &"userId".into(), &"U1".into()).unwrap();
+    assert_eq!(rust(r.js_recommend(inherited.into()).unwrap()), plain);
+
+    let undefined_top_n = js(json!({"userId": "U1"}));
+    js_sys::Reflect::set(&undefined_top_n, &"topN".into(), &JsValue::UNDEFINED).unwrap();
+    let msg = error_message(r.js_recommend(undefined_top_n).unwrap_err());
+    assert!(msg.starts_with("recommend(): invalid request"), "{msg}");
+    for bad in [
+        json!({"userId": "U1", "topN": 4_294_967_296_u64}),
+        json!({"userId": "U1", "excludeItems": ["TECH2", 7]}),
+        json!({"userId": "U1", "excludeItems": null}),
+        json!({"userId": "U1", "excludeRated": 1}),
+        json!({"userId": 1}),
+        json!([]),
+    ] {
+        let msg = error_message(r.js_recommend(js(bad.clone())).unwrap_err());
+        assert!(msg.starts_with("recommend(): invalid request"), "{bad}: {msg}");
+    }
+
+    let extra = json!({"interactions": [{"itemId": "FASH1", "rating": 5, "note": "liked it"}], "topN": 2});
+    let plain = json!({"interactions": [{"itemId": "FASH1", "rating": 5}], "topN": 2});
+    assert_eq!(rust(r.js_recommend_for(js(extra)).unwrap()), rust(r.js_recommend_for(js(plain)).unwrap()));
+    for bad in [
+        json!({"interactions": [{"itemId": "FASH1", "rating": "5"}]}),
+        json!({"interactions": [["FASH1", 5]]}),
+        json!({"interactions": {"itemId": "FASH1", "rating": 5}}),
+    ] {
+        let msg = error_message(r.js_recommend_for(js(bad.clone())).unwrap_err());
+        assert!(msg.starts_with("recommendFor(): invalid request"), "{bad}: {msg}");
+    }
+}
+
 #[wasm_bindgen_test]
 fn recommend_honours_exclude_rated_and_categories() {
     let r = recommender();
