@@ -67,6 +67,11 @@ fn train_export_and_use_the_artifact() {
         serde_json::from_str(&ok(&["evaluate", "--model", model, "--data", data, "--json"])).unwrap();
     assert!(eval["rmse"].as_f64().unwrap() > 0.0);
     assert_eq!(eval["skipped_unknown"], 0);
+    // Evaluating on the training data itself is allowed, but it is said plainly.
+    let out = trainer(&["evaluate", "--model", model, "--data", data]);
+    assert!(out.status.success());
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(warning.contains("interactions the model was trained on"), "{warning}");
 
     let user = inspect_first_user(model);
     let recs: serde_json::Value =

@@ -61,6 +61,12 @@ impl TestSet {
         }
         Self { pairs, skipped_unknown }
     }
+
+    /// How many pairs are in the model's seen lists, i.e. interactions it was trained on. The
+    /// top-N metrics exclude a user's seen items from the ranking, so these can never be hits.
+    pub fn seen_in_training(&self, model: &Model<'_>) -> usize {
+        self.pairs.iter().filter(|&&(u, i, _)| model.seen_items(u).any(|(j, _)| j == i)).count()
+    }
 }
 
 /// Computes metrics for `model` on `test`: RMSE/MAE when `ratings` is set, and full-ranking

@@ -355,6 +355,15 @@ impl EvaluateCommand {
             if self.output.quiet || self.output.json { self.data.load_quiet()? } else { self.data.load()? };
         let test = TestSet::new(&model, &data, &data.interactions);
         let m = eval::metrics(&model, &test, model.kind() == ModelKind::Rating, self.eval_users, self.seed)?;
+        let overlap = test.seen_in_training(&model);
+        if overlap > 0 && !self.output.quiet {
+            eprintln!(
+                "warning: {overlap} of {} pairs are interactions the model was trained on. The top-N \
+                 metrics rank only items a user has not seen in training, so these pairs can never be \
+                 hits, and RMSE on them is training error. Evaluate on held-out data.",
+                m.pairs
+            );
+        }
         let mut out = std::io::stdout().lock();
         if self.output.json {
             serde_json::to_writer_pretty(&mut out, &m)?;
