@@ -6,7 +6,35 @@ use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 
 use crate::model::{FORMAT_VERSION, ModelKind};
+use crate::recency::RecencyInfo;
 use crate::{Error, Result, ids, names};
+
+/// A rating model stored beside a ranking model (see `docs/ARTIFACT.md`), in the trainer's own
+/// index order.
+#[derive(Debug, Clone)]
+pub struct RatingHeadParts {
+    /// Factor dimension of the head.
+    pub dim: usize,
+    /// Global bias: the mean training rating.
+    pub global_bias: f32,
+    /// Row-major `[num_users, dim]`.
+    pub user_factors: Vec<f32>,
+    /// Row-major `[num_items, dim]`.
+    pub item_factors: Vec<f32>,
+    /// `[num_users]`.
+    pub user_bias: Vec<f32>,
+    /// `[num_items]`.
+    pub item_bias: Vec<f32>,
+}
+
+/// The recency component: settings and each user's latest items, newest first.
+#[derive(Debug, Clone)]
+pub struct RecencyParts {
+    /// Weight, decay and window.
+    pub info: RecencyInfo,
+    /// `history[u]`: user `u`'s latest item indices, newest first (at most `window` are kept).
+    pub history: Vec<Vec<u32>>,
+}
 
 /// Everything a model artifact holds, in the trainer's own index order.
 ///
@@ -46,6 +74,12 @@ pub struct ModelBuilder {
     pub created_at: Option<String>,
     /// Free-form JSON: training config, metrics, data fingerprint.
     pub info: Option<String>,
+    /// The recency component (ranking and rating models alike).
+    pub recency: Option<RecencyParts>,
+    /// A rating head (ranking models only).
+    pub rating_head: Option<RatingHeadParts>,
+    /// Implicit fold-in's `(alpha, lambda)`, when they differ from the core's defaults.
+    pub fold_in: Option<(f64, f64)>,
 }
 
 impl ModelBuilder {
@@ -68,6 +102,9 @@ impl ModelBuilder {
             rating_range: None,
             created_at: None,
             info: None,
+            recency: None,
+            rating_head: None,
+            fold_in: None,
         }
     }
 
@@ -213,6 +250,67 @@ impl ModelBuilder {
             tensors.push((names::ITEM_PROJECTION, Dtype::F32, vec![ni, 2], bytemuck::cast_slice(p)));
         }
 
+        let recent = match &self.recency {
+            None => None,
+            Some(r) => {
+                r.info.validate()?;
+                if r.history.len() != nu {
+                    return bad(format!("recency history has {} users, expected {nu}", r.history.len()));
+                }
+                let mut indptr = vec![0u32; nu + 1];
+                let mut indices = Vec::new();
+                for (k, &o) in user_order.iter().enumerate() {
+                    for &i in r.history[o].iter().take(r.info.window) {
+                        let Some(&i2) = item_rank.get(i as usize) else {
+                            return bad(format!("recency history item {i} is out of range"));
+                        };
+                        indices.push(i2);
+                    }
+                    indptr[k + 1] = u32::try_from(indices.len())
+                        .map_err(|_| Error::InvalidArgument("recency history too long".into()))?;
+                }
+                Some((indptr, indices))
+            }
+        };
+        if let Some((indptr, indices)) = &recent {
+            tensors.push((names::RECENT_INDPTR, Dtype::U32, vec![nu + 1], bytemuck::cast_slice(indptr)));
+            tensors.push((names::RECENT_INDICES, Dtype::U32, vec![indices.len()], bytemuck::cast_slice(indices)));
+        }
+        let head = match &self.rating_head {
+            None => None,
+            Some(_) if self.kind != ModelKind::Ranking => return bad("only ranking models carry a rating head".into()),
+            Some(h) => {
+                let hd = h.dim;
+                if hd == 0 || hd > 4096 {
+                    return bad(format!("rating head dim must be in 1..=4096, got {hd}"));
+                }
+                for (what, got, want) in [
+                    ("rating head user_factors", h.user_factors.len(), nu * hd),
+                    ("rating head item_factors", h.item_factors.len(), ni * hd),
+                    ("rating head user_bias", h.user_bias.len(), nu),
+                    ("rating head item_bias", h.item_bias.len(), ni),
+                ] {
+                    if got != want {
+                        return bad(format!("{what} has {got} values, expected {want}"));
+                    }
+                }
+                Some((
+                    permute_rows(&h.user_factors, &user_order, hd),
+                    permute_rows(&h.item_factors, &item_order, hd),
+                    permute_rows(&h.user_bias, &user_order, 1),
+                    permute_rows(&h.item_bias, &item_order, 1),
+                    [h.global_bias],
+                ))
+            }
+        };
+        if let (Some((uf, itf, ub, ib, g)), Some(h)) = (&head, &self.rating_head) {
+            tensors.push((names::RATING_USER_FACTORS, Dtype::F32, vec![nu, h.dim], bytemuck::cast_slice(uf)));
+            tensors.push((names::RATING_ITEM_FACTORS, Dtype::F32, vec![ni, h.dim], bytemuck::cast_slice(itf)));
+            tensors.push((names::RATING_USER_BIAS, Dtype::F32, vec![nu], bytemuck::cast_slice(ub)));
+            tensors.push((names::RATING_ITEM_BIAS, Dtype::F32, vec![ni], bytemuck::cast_slice(ib)));
+            tensors.push((names::RATING_GLOBAL_BIAS, Dtype::F32, vec![1], bytemuck::cast_slice(g)));
+        }
+
         let mut views = Vec::with_capacity(tensors.len());
         for (name, dtype, shape, data) in tensors {
             let view = TensorView::new(dtype, shape, data)
@@ -238,6 +336,18 @@ impl ModelBuilder {
         }
         if let Some(info) = &self.info {
             metadata.insert(names::META_INFO.to_owned(), info.clone());
+        }
+        if let Some(r) = &self.recency {
+            metadata.insert(names::META_RECENCY_WEIGHT.to_owned(), r.info.weight.to_string());
+            metadata.insert(names::META_RECENCY_DECAY.to_owned(), r.info.decay.to_string());
+            metadata.insert(names::META_RECENCY_WINDOW.to_owned(), r.info.window.to_string());
+        }
+        if let Some((alpha, lambda)) = self.fold_in {
+            if !(alpha.is_finite() && alpha > 0.0 && lambda.is_finite() && lambda > 0.0) {
+                return bad(format!("fold-in alpha and lambda must be positive, got ({alpha}, {lambda})"));
+            }
+            metadata.insert(names::META_FOLD_IN_ALPHA.to_owned(), alpha.to_string());
+            metadata.insert(names::META_FOLD_IN_LAMBDA.to_owned(), lambda.to_string());
         }
         safetensors::serialize(views, Some(metadata)).map_err(|e| Error::InvalidArgument(e.to_string()))
     }

@@ -6,15 +6,22 @@ compile_error!("edgerec-core reads little-endian safetensors data and supports l
 
 mod builder;
 mod error;
+mod fold_in;
 mod ids;
 pub mod kernel;
 mod model;
 pub mod names;
 mod owned;
 mod query;
+mod rating_head;
+mod read;
+mod recency;
+mod session;
 
-pub use builder::ModelBuilder;
+pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts};
 pub use error::{Error, Result};
-pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind};
+pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind, OLDEST_FORMAT_VERSION};
+pub use recency::{MAX_RECENCY_WINDOW, RecencyInfo};
 pub use owned::OwnedModel;
-pub use query::{FoldIn, MAX_TOP_N, RecommendOptions, Recommendations, ScoredItem, Source};
+pub use fold_in::FoldIn;
+pub use query::{MAX_TOP_N, RecommendOptions, Recommendations, ScoredItem, Source};

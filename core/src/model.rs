@@ -7,10 +7,21 @@ use std::sync::OnceLock;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::ids::StrTable;
+use crate::rating_head::RatingHead;
+use crate::read::{check_finite, check_indices, len_1d, required, str_table, typed};
+use crate::recency::{Recency, RecencyInfo};
 use crate::{Error, Result, names};
 
-/// The artifact format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The artifact format version this build writes. It reads this version and every earlier one.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
+
+/// Fold-in's ridge λ when the artifact does not set `fold_in_lambda`, relative to one interaction.
+const DEFAULT_FOLD_IN_LAMBDA: f64 = 1.0;
+/// Implicit fold-in's confidence per unit of value when the artifact does not set
+/// `fold_in_alpha`: c = 1 + α·value.
+const DEFAULT_FOLD_IN_ALPHA: f64 = 4.0;
 
 /// What the model was trained for, which decides what its scores mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -49,6 +60,7 @@ impl std::str::FromStr for ModelKind {
 /// safetensors aligns its data section) and are copied only otherwise.
 #[derive(Debug)]
 pub struct Model<'a> {
+    pub(crate) version: u32,
     pub(crate) kind: ModelKind,
     pub(crate) dim: usize,
     pub(crate) global_bias: f32,
@@ -67,6 +79,14 @@ pub struct Model<'a> {
     pub(crate) projection: Option<Cow<'a, [f32]>>,
     pub(crate) rating_range: Option<(f32, f32)>,
     pub(crate) metadata: HashMap<String, String>,
+    /// v2: each user's latest items and the recency settings.
+    pub(crate) recency: Option<Recency<'a>>,
+    /// v2: a rating model beside a ranking model, for predicted ratings.
+    pub(crate) rating_head: Option<RatingHead<'a>>,
+    /// Implicit fold-in's confidence per unit of value.
+    pub(crate) fold_in_alpha: f64,
+    /// Fold-in's ridge λ.
+    pub(crate) fold_in_lambda: f64,
     /// Lazily computed L2 norms of item factors (for cosine similarity).
     pub(crate) item_norms: OnceLock<Vec<f32>>,
     /// Lazily computed Gram matrix `VᵀV` of item factors (for implicit fold-in).
@@ -96,110 +116,10 @@ pub struct ModelInfo {
     pub rating_range: Option<(f32, f32)>,
     /// Whether the model carries a 2-D item projection.
     pub has_projection: bool,
-}
-
-fn tensor<'a>(
-    st: &SafeTensors<'a>,
-    name: &'static str,
-) -> Result<Option<safetensors::tensor::TensorView<'a>>> {
-    match st.tensor(name) {
-        Ok(t) => Ok(Some(t)),
-        Err(safetensors::SafeTensorError::TensorNotFound(_)) => Ok(None),
-        Err(e) => Err(Error::Format(e.to_string())),
-    }
-}
-
-fn dtype_name(d: Dtype) -> String {
-    format!("{d:?}")
-}
-
-/// Reads a tensor of `dtype` with exactly `shape`, zero-copy when aligned.
-fn typed<'a, T: bytemuck::Pod>(
-    st: &SafeTensors<'a>,
-    name: &'static str,
-    dtype: Dtype,
-    shape: &[usize],
-) -> Result<Option<Cow<'a, [T]>>> {
-    let Some(view) = tensor(st, name)? else {
-        return Ok(None);
-    };
-    if view.dtype() != dtype {
-        return Err(Error::Dtype { name, expected: dtype_name_static(dtype), got: dtype_name(view.dtype()) });
-    }
-    if view.shape() != shape {
-        return Err(Error::Shape { name, expected: shape.to_vec(), got: view.shape().to_vec() });
-    }
-    let data = view.data();
-    Ok(Some(match bytemuck::try_cast_slice::<u8, T>(data) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(bytemuck::pod_collect_to_vec(data)),
-    }))
-}
-
-fn dtype_name_static(d: Dtype) -> &'static str {
-    match d {
-        Dtype::F32 => "F32",
-        Dtype::U32 => "U32",
-        Dtype::U8 => "U8",
-        _ => "other",
-    }
-}
-
-fn required<T>(name: &'static str, v: Option<T>) -> Result<T> {
-    v.ok_or(Error::MissingTensor(name))
-}
-
-/// The shape of a 1-D tensor whose length is not known in advance.
-fn len_1d(st: &SafeTensors<'_>, name: &'static str) -> Result<usize> {
-    let view = required(name, tensor(st, name)?)?;
-    match view.shape() {
-        [n] => Ok(*n),
-        other => Err(Error::Shape { name, expected: vec![0], got: other.to_vec() }),
-    }
-}
-
-fn str_table<'a>(
-    st: &SafeTensors<'a>,
-    bytes: &'static str,
-    offsets: &'static str,
-    n: Option<usize>,
-) -> Result<Option<StrTable<'a>>> {
-    let Some(bytes_view) = tensor(st, bytes)? else {
-        if tensor(st, offsets)?.is_some() {
-            return Err(Error::MissingTensor(bytes));
-        }
-        return Ok(None);
-    };
-    if bytes_view.dtype() != Dtype::U8 {
-        return Err(Error::Dtype { name: bytes, expected: "U8", got: dtype_name(bytes_view.dtype()) });
-    }
-    if bytes_view.shape().len() != 1 {
-        return Err(Error::Shape {
-            name: bytes,
-            expected: vec![bytes_view.data().len()],
-            got: bytes_view.shape().to_vec(),
-        });
-    }
-    let count = match n {
-        Some(n) => n,
-        None => len_1d(st, offsets)?.checked_sub(1).ok_or(Error::Invalid(format!("`{offsets}` is empty")))?,
-    };
-    let offs = required(offsets, typed::<u32>(st, offsets, Dtype::U32, &[count + 1])?)?;
-    StrTable::new(bytes, bytes_view.data(), offs).map(Some)
-}
-
-fn check_finite(name: &'static str, values: &[f32]) -> Result<()> {
-    match values.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(i) => Err(Error::Invalid(format!("`{name}` holds a non-finite value at {i}"))),
-    }
-}
-
-fn check_indices(name: &'static str, values: &[u32], bound: usize) -> Result<()> {
-    match values.iter().position(|&v| v as usize >= bound) {
-        None => Ok(()),
-        Some(i) => Err(Error::Invalid(format!("`{name}`[{i}] = {} is out of range (< {bound})", values[i]))),
-    }
+    /// The recency settings, when the model has a recency component (v2).
+    pub recency: Option<RecencyInfo>,
+    /// The rating head's factor dimension, when a ranking model carries one (v2).
+    pub rating_head_dim: Option<usize>,
 }
 
 impl<'a> Model<'a> {
@@ -218,10 +138,11 @@ impl<'a> Model<'a> {
         if meta(names::META_FORMAT)? != names::FORMAT_NAME {
             return Err(Error::Metadata(format!("`{}` is not `{}`", names::META_FORMAT, names::FORMAT_NAME)));
         }
-        let version = meta(names::META_VERSION)?;
-        if version.parse::<u32>().ok() != Some(FORMAT_VERSION) {
-            return Err(Error::UnsupportedVersion { found: version.to_owned(), supported: FORMAT_VERSION });
-        }
+        let found = meta(names::META_VERSION)?;
+        let version = match found.parse::<u32>() {
+            Ok(v) if (OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&v) => v,
+            _ => return Err(Error::UnsupportedVersion { found: found.to_owned(), supported: FORMAT_VERSION }),
+        };
         let kind: ModelKind = meta(names::META_KIND)?.parse()?;
         let dim: usize = meta(names::META_DIM)?
             .parse()
@@ -331,7 +252,30 @@ impl<'a> Model<'a> {
             check_finite(names::ITEM_PROJECTION, p)?;
         }
 
+        let (mut recency, mut rating_head) = (None, None);
+        let (mut fold_in_alpha, mut fold_in_lambda) = (DEFAULT_FOLD_IN_ALPHA, DEFAULT_FOLD_IN_LAMBDA);
+        if version >= 2 {
+            recency = Recency::load(&st, &metadata, num_users, num_items)?;
+            rating_head = RatingHead::load(&st, num_users, num_items)?;
+            if rating_head.is_some() && kind != ModelKind::Ranking {
+                return Err(Error::Invalid("only ranking models carry a rating head".into()));
+            }
+            let positive = |key: &str, default: f64| -> Result<f64> {
+                match metadata.get(key) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite() && *x > 0.0)
+                        .ok_or_else(|| Error::Metadata(format!("`{key}` must be a positive number"))),
+                }
+            };
+            fold_in_alpha = positive(names::META_FOLD_IN_ALPHA, fold_in_alpha)?;
+            fold_in_lambda = positive(names::META_FOLD_IN_LAMBDA, fold_in_lambda)?;
+        }
+
         Ok(Self {
+            version,
             kind,
             dim,
             global_bias,
@@ -350,6 +294,10 @@ impl<'a> Model<'a> {
             projection,
             rating_range,
             metadata,
+            recency,
+            rating_head,
+            fold_in_alpha,
+            fold_in_lambda,
             item_norms: OnceLock::new(),
             item_gram: OnceLock::new(),
         })
@@ -470,10 +418,33 @@ impl<'a> Model<'a> {
         self.item_factors.get(item * self.dim..(item + 1) * self.dim)
     }
 
+    /// Changes the recency settings (for tuning them, or for scoring without them). The model
+    /// must have a recency component; the stored history is unchanged, and the window may not
+    /// grow past what was stored.
+    pub fn set_recency(&mut self, info: RecencyInfo) -> Result<()> {
+        info.validate()?;
+        let Some(r) = &mut self.recency else {
+            return Err(Error::InvalidArgument("this model has no recency component".into()));
+        };
+        if info.window > r.info.window {
+            return Err(Error::InvalidArgument(format!(
+                "recency window {} is larger than the stored {}",
+                info.window, r.info.window
+            )));
+        }
+        r.info = info;
+        Ok(())
+    }
+
+    /// A user's stored latest items (newest first), when the model has a recency component.
+    pub fn recent_items(&self, user: usize) -> &[u32] {
+        self.recency.as_ref().map_or(&[], |r| r.history(user))
+    }
+
     /// A summary of the model.
     pub fn info(&self) -> ModelInfo {
         ModelInfo {
-            format_version: FORMAT_VERSION,
+            format_version: self.version,
             kind: self.kind,
             dim: self.dim,
             num_users: self.num_users(),
@@ -483,6 +454,8 @@ impl<'a> Model<'a> {
             created_at: self.metadata(names::META_CREATED_AT).map(str::to_owned),
             rating_range: self.rating_range,
             has_projection: self.projection.is_some(),
+            recency: self.recency.as_ref().map(|r| r.info),
+            rating_head_dim: self.rating_head.as_ref().map(|h| h.dim),
         }
     }
 }

@@ -54,3 +54,30 @@ pub const CATEGORY_BYTES: &str = "categories.bytes";
 pub const CATEGORY_OFFSETS: &str = "categories.offsets";
 /// Optional `F32 [num_items, 2]`: a 2-D projection of the item factors (for maps).
 pub const ITEM_PROJECTION: &str = "item_projection";
+
+/// Metadata (v2, optional): the weight α of the recency component of a user's vector.
+pub const META_RECENCY_WEIGHT: &str = "recency_weight";
+/// Metadata (v2, with the weight): the decay γ per position of the recency component.
+pub const META_RECENCY_DECAY: &str = "recency_decay";
+/// Metadata (v2, with the weight): how many of the latest items the recency component reads.
+pub const META_RECENCY_WINDOW: &str = "recency_window";
+/// Metadata (v2, optional): confidence per unit of value α in implicit fold-in, c = 1 + α·value.
+pub const META_FOLD_IN_ALPHA: &str = "fold_in_alpha";
+/// Metadata (v2, optional): the ridge λ of fold-in's least squares.
+pub const META_FOLD_IN_LAMBDA: &str = "fold_in_lambda";
+
+/// Optional (v2) `U32 [num_users + 1]`: CSR row pointers of each user's latest items.
+pub const RECENT_INDPTR: &str = "recent.indptr";
+/// Optional (v2) `U32 [nnz]`: item indices, newest first within each user's row.
+pub const RECENT_INDICES: &str = "recent.indices";
+
+/// Optional (v2) `F32 [num_users, rating_dim]`: the rating head's user factors.
+pub const RATING_USER_FACTORS: &str = "rating_head.user_factors";
+/// Optional (v2) `F32 [num_items, rating_dim]`: the rating head's item factors.
+pub const RATING_ITEM_FACTORS: &str = "rating_head.item_factors";
+/// Optional (v2) `F32 [num_users]`: the rating head's user biases.
+pub const RATING_USER_BIAS: &str = "rating_head.user_bias";
+/// Optional (v2) `F32 [num_items]`: the rating head's item biases.
+pub const RATING_ITEM_BIAS: &str = "rating_head.item_bias";
+/// Optional (v2) `F32 [1]`: the rating head's global bias (the mean training rating).
+pub const RATING_GLOBAL_BIAS: &str = "rating_head.global_bias";

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::kernel::{Scored, TopN, cholesky_solve, dot, for_each_block};
+use crate::kernel::{Scored, TopN, dot, for_each_block};
 use crate::model::{Model, ModelKind};
 use crate::{Error, Result};
 
@@ -40,6 +40,17 @@ pub enum Source {
     FoldIn,
     /// Items in popularity order: the user is unknown or gave no known interactions.
     Popular,
+    /// Scored with the user's trained factors, shifted by the request's own interactions.
+    Session,
+}
+
+/// Whom a list is scored for, which decides its predicted ratings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum For {
+    /// A user the model was trained on (dense index).
+    User(usize),
+    /// A visitor the model does not know.
+    Anonymous,
 }
 
 /// One recommended or similar item.
@@ -52,6 +63,10 @@ pub struct ScoredItem<'m> {
     /// Predicted rating (clamped to the rating scale) for rating models, preference score for
     /// ranking models, cosine similarity for similar items.
     pub score: f32,
+    /// The predicted rating on the rating scale: the score itself for rating models, the rating
+    /// head's prediction for ranking models that carry one, `None` otherwise and for similar
+    /// items.
+    pub predicted_rating: Option<f32>,
 }
 
 /// The answer to a recommendation query.
@@ -67,27 +82,7 @@ pub struct Recommendations<'m> {
     pub unknown_items: Vec<String>,
 }
 
-/// A user representation computed by [`Model::fold_in`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FoldIn {
-    /// The user's factor vector.
-    pub factors: Vec<f32>,
-    /// The user's bias (always 0 for ranking models).
-    pub bias: f32,
-    /// How many interactions referred to known items and were used.
-    pub used: usize,
-    /// Item IDs that were not found in the model.
-    pub unknown_items: Vec<String>,
-    /// Dense indices of the known items, sorted and unique.
-    pub items: Vec<u32>,
-}
-
-/// Regularisation of fold-in's least squares, relative to one interaction.
-const FOLD_IN_LAMBDA: f64 = 1.0;
-/// Confidence per unit of interaction value in implicit fold-in: c = 1 + α·value.
-const FOLD_IN_ALPHA: f64 = 4.0;
-
-struct Filter<'s> {
+pub(crate) struct Filter<'s> {
     /// Sorted, unique item indices to skip (borrowed from the seen list when nothing is added).
     excluded: Cow<'s, [u32]>,
     /// `allowed[c]` for category index `c`; `None` means every category.
@@ -95,7 +90,7 @@ struct Filter<'s> {
 }
 
 impl<'a> Model<'a> {
-    fn check_n(n: usize) -> Result<()> {
+    pub(crate) fn check_n(n: usize) -> Result<()> {
         if n == 0 || n > MAX_TOP_N {
             return Err(Error::InvalidArgument(format!("n must be in 1..={MAX_TOP_N}, got {n}")));
         }
@@ -103,7 +98,7 @@ impl<'a> Model<'a> {
     }
 
     /// `seen` must be sorted and unique, as the loader guarantees for seen lists.
-    fn filter<'s>(&self, opts: &RecommendOptions, seen: &'s [u32]) -> Result<Filter<'s>> {
+    pub(crate) fn filter<'s>(&self, opts: &RecommendOptions, seen: &'s [u32]) -> Result<Filter<'s>> {
         let seen = if opts.exclude_rated { seen } else { &[] };
         let excluded = if opts.exclude_items.is_empty() {
             Cow::Borrowed(seen)
@@ -148,19 +143,61 @@ impl<'a> Model<'a> {
         }
     }
 
-    fn scored(&self, picked: Vec<Scored>, clamp: bool) -> Vec<ScoredItem<'a>> {
+    fn clamp_rating(&self, raw: f32) -> f32 {
+        match self.rating_range {
+            Some((lo, hi)) => raw.clamp(lo, hi),
+            None => raw,
+        }
+    }
+
+    /// The predicted rating of `item` for `whom`, for an item whose (clamped) score is `score`.
+    pub(crate) fn rating_of(&self, whom: For, item: usize, score: f32) -> Option<f32> {
+        match (self.kind, &self.rating_head) {
+            (ModelKind::Rating, _) => Some(score),
+            (ModelKind::Ranking, Some(head)) => {
+                let user = match whom {
+                    For::User(u) => Some(u),
+                    For::Anonymous => None,
+                };
+                Some(self.clamp_rating(head.predict(user, item)))
+            }
+            (ModelKind::Ranking, None) => None,
+        }
+    }
+
+    pub(crate) fn scored(&self, picked: Vec<Scored>, whom: For) -> Vec<ScoredItem<'a>> {
         picked
             .into_iter()
-            .map(|s| ScoredItem {
-                item_id: self.item_id(s.index as usize),
-                index: s.index as usize,
-                score: if clamp { self.report(s.score) } else { s.score },
+            .map(|s| {
+                let index = s.index as usize;
+                let score = self.report(s.score);
+                ScoredItem {
+                    item_id: self.item_id(index),
+                    index,
+                    score,
+                    predicted_rating: self.rating_of(whom, index, score),
+                }
             })
             .collect()
     }
 
+    /// The vector a known user is scored with: the trained factors plus, when the model has a
+    /// recency component, the decayed mean over `session` (newest first) and the stored history.
+    pub(crate) fn user_vector(&self, user: usize, session: &[usize]) -> Result<Cow<'_, [f32]>> {
+        let factors = self
+            .user_factors(user)
+            .ok_or_else(|| Error::InvalidArgument(format!("user index {user} is out of range")))?;
+        let Some(recency) = self.recency.as_ref().filter(|r| r.info.weight > 0.0) else {
+            return Ok(Cow::Borrowed(factors));
+        };
+        let mut v = factors.to_vec();
+        let history = recency.history(user).iter().map(|&i| i as usize);
+        recency.add(session.iter().copied().chain(history), &self.item_factors, &mut v);
+        Ok(Cow::Owned(v))
+    }
+
     /// Scores every item for a user vector and keeps the best `top_n` that pass the filter.
-    fn rank(&self, factors: &[f32], bias: f32, filter: &Filter<'_>, top_n: usize) -> Vec<Scored> {
+    pub(crate) fn rank(&self, factors: &[f32], bias: f32, filter: &Filter<'_>, top_n: usize) -> Vec<Scored> {
         let base = match self.kind {
             ModelKind::Rating => self.global_bias + bias,
             ModelKind::Ranking => 0.0,
@@ -190,7 +227,7 @@ impl<'a> Model<'a> {
         top.into_sorted()
     }
 
-    fn popular(
+    pub(crate) fn popular(
         &self,
         filter: &Filter<'_>,
         top_n: usize,
@@ -209,10 +246,14 @@ impl<'a> Model<'a> {
                 filter.excluded.binary_search(&(i as u32)).is_err() && self.allowed_category(filter, i)
             })
             .take(top_n)
-            .map(|i| ScoredItem {
-                item_id: self.item_id(i),
-                index: i,
-                score: self.report(base + self.item_bias.get(i).copied().unwrap_or(0.0)),
+            .map(|i| {
+                let score = self.report(base + self.item_bias.get(i).copied().unwrap_or(0.0));
+                ScoredItem {
+                    item_id: self.item_id(i),
+                    index: i,
+                    score,
+                    predicted_rating: self.rating_of(For::Anonymous, i, score),
+                }
             })
             .collect();
         Recommendations { items, source: Source::Popular, reason: Some(reason), unknown_items }
@@ -231,149 +272,20 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// Top-N items for a user by dense index.
+    /// Top-N items for a user by dense index (with the recency component over the stored
+    /// history, when the model has one).
     pub fn recommend_index(&self, user: usize, opts: &RecommendOptions) -> Result<Recommendations<'a>> {
         Self::check_n(opts.top_n)?;
-        let factors = self
-            .user_factors(user)
-            .ok_or_else(|| Error::InvalidArgument(format!("user index {user} is out of range")))?;
+        let factors = self.user_vector(user, &[])?;
         let seen = &self.seen_indices[self.seen_range(user)];
         let filter = self.filter(opts, seen)?;
         let bias = self.user_bias.get(user).copied().unwrap_or(0.0);
-        let picked = self.rank(factors, bias, &filter, opts.top_n);
+        let picked = self.rank(&factors, bias, &filter, opts.top_n);
         Ok(Recommendations {
-            items: self.scored(picked, true),
+            items: self.scored(picked, For::User(user)),
             source: Source::Personalized,
             reason: None,
             unknown_items: Vec::new(),
-        })
-    }
-
-    /// Computes a user vector from `(item_id, value)` interactions by regularised least
-    /// squares against the fixed item factors. For rating models `value` is a rating and the
-    /// user bias is fitted too; for ranking models `value` is a behaviour weight used as the
-    /// confidence of an implicit-feedback fit (as in implicit ALS).
-    pub fn fold_in<S: AsRef<str>>(&self, interactions: &[(S, f32)]) -> Result<FoldIn> {
-        let d = self.dim;
-        let mut unknown_items = Vec::new();
-        let mut known: Vec<(usize, f64)> = Vec::with_capacity(interactions.len());
-        for (id, value) in interactions {
-            let id = id.as_ref();
-            if !value.is_finite() {
-                return Err(Error::InvalidArgument(format!("interaction value for `{id}` is not finite")));
-            }
-            match self.item_index(id) {
-                Some(i) => known.push((i, f64::from(*value))),
-                None => unknown_items.push(id.to_owned()),
-            }
-        }
-        let mut items: Vec<u32> = known.iter().map(|&(i, _)| i as u32).collect();
-        items.sort_unstable();
-        items.dedup();
-        if known.is_empty() {
-            return Ok(FoldIn { factors: vec![0.0; d], bias: 0.0, used: 0, unknown_items, items });
-        }
-        let (factors, bias) = match self.kind {
-            ModelKind::Rating => self.fold_in_explicit(&known),
-            ModelKind::Ranking => self.fold_in_implicit(&known),
-        }
-        .ok_or_else(|| Error::InvalidArgument("fold-in system is singular".into()))?;
-        Ok(FoldIn { factors, bias, used: known.len(), unknown_items, items })
-    }
-
-    /// Ridge regression of residual ratings on `[item factors, 1]`.
-    fn fold_in_explicit(&self, known: &[(usize, f64)]) -> Option<(Vec<f32>, f32)> {
-        let (d, n) = (self.dim, self.dim + 1);
-        let mut a = vec![0f64; n * n];
-        let mut b = vec![0f64; n];
-        let mut feature = vec![0f64; n];
-        for &(i, value) in known {
-            let row = self.item_factors(i)?;
-            for (f, &v) in feature.iter_mut().zip(row) {
-                *f = f64::from(v);
-            }
-            feature[d] = 1.0;
-            let target = value - f64::from(self.global_bias) - f64::from(self.item_bias[i]);
-            for r in 0..n {
-                b[r] += feature[r] * target;
-                for c in 0..n {
-                    a[r * n + c] += feature[r] * feature[c];
-                }
-            }
-        }
-        for k in 0..n {
-            a[k * n + k] += FOLD_IN_LAMBDA;
-        }
-        cholesky_solve(&mut a, &mut b, n)?;
-        let bias = b[d] as f32;
-        Some((b[..d].iter().map(|&x| x as f32).collect(), bias))
-    }
-
-    /// Implicit ALS fold-in: (VᵀV + Σ (c−1) v vᵀ + λI) u = Σ c v, with c = 1 + α·value.
-    fn fold_in_implicit(&self, known: &[(usize, f64)]) -> Option<(Vec<f32>, f32)> {
-        let d = self.dim;
-        let mut a = self.gram().clone();
-        let mut b = vec![0f64; d];
-        for &(i, value) in known {
-            let row = self.item_factors(i)?;
-            let c = 1.0 + FOLD_IN_ALPHA * value.max(0.0);
-            for r in 0..d {
-                let vr = f64::from(row[r]);
-                b[r] += c * vr;
-                for k in 0..d {
-                    a[r * d + k] += (c - 1.0) * vr * f64::from(row[k]);
-                }
-            }
-        }
-        for k in 0..d {
-            a[k * d + k] += FOLD_IN_LAMBDA;
-        }
-        cholesky_solve(&mut a, &mut b, d)?;
-        Some((b.iter().map(|&x| x as f32).collect(), 0.0))
-    }
-
-    fn gram(&self) -> &Vec<f64> {
-        self.item_gram.get_or_init(|| {
-            let d = self.dim;
-            let mut g = vec![0f64; d * d];
-            for row in self.item_factors.chunks_exact(d) {
-                for r in 0..d {
-                    let vr = f64::from(row[r]);
-                    for k in r..d {
-                        g[r * d + k] += vr * f64::from(row[k]);
-                    }
-                }
-            }
-            for r in 0..d {
-                for k in 0..r {
-                    g[r * d + k] = g[k * d + r];
-                }
-            }
-            g
-        })
-    }
-
-    /// Recommendations for an anonymous visitor from their interactions, with no retraining.
-    /// Items they interacted with are excluded when `exclude_rated` is set. With no known
-    /// items it falls back to popularity and says why.
-    pub fn recommend_for_interactions<S: AsRef<str>>(
-        &self,
-        interactions: &[(S, f32)],
-        opts: &RecommendOptions,
-    ) -> Result<Recommendations<'a>> {
-        Self::check_n(opts.top_n)?;
-        let folded = self.fold_in(interactions)?;
-        let filter = self.filter(opts, &folded.items)?;
-        if folded.used == 0 {
-            let reason = "no interaction refers to a known item".to_owned();
-            return Ok(self.popular(&filter, opts.top_n, reason, folded.unknown_items));
-        }
-        let picked = self.rank(&folded.factors, folded.bias, &filter, opts.top_n);
-        Ok(Recommendations {
-            items: self.scored(picked, true),
-            source: Source::FoldIn,
-            reason: None,
-            unknown_items: folded.unknown_items,
         })
     }
 
@@ -402,10 +314,20 @@ impl<'a> Model<'a> {
                 }
             }
         });
-        Ok(self.scored(top.into_sorted(), false))
+        Ok(top
+            .into_sorted()
+            .into_iter()
+            .map(|s| ScoredItem {
+                item_id: self.item_id(s.index as usize),
+                index: s.index as usize,
+                score: s.score,
+                predicted_rating: None,
+            })
+            .collect())
     }
 
-    /// The raw model score of (user, item) by dense indices, unclamped.
+    /// The raw model score of (user, item) by dense indices, unclamped. For a model with a
+    /// recency component this is the score without it (the trained factors alone).
     pub fn score(&self, user: usize, item: usize) -> Option<f32> {
         let (u, v) = (self.user_factors(user)?, self.item_factors(item)?);
         let (bu, bi) = (*self.user_bias.get(user)?, *self.item_bias.get(item)?);
@@ -417,13 +339,20 @@ impl<'a> Model<'a> {
 
     /// Like [`Model::predict`], by dense indices.
     pub fn predict_index(&self, user: usize, item: usize) -> Option<f32> {
+        if let Some(head) = &self.rating_head {
+            if user >= self.num_users() || item >= self.num_items() {
+                return None;
+            }
+            return Some(self.clamp_rating(head.predict(Some(user), item)));
+        }
         self.score(user, item).map(|s| self.report(s))
     }
 
-    /// The predicted rating (clamped to the rating scale) or ranking score of (user, item).
+    /// The predicted rating (clamped to the rating scale; from the rating head when a ranking
+    /// model carries one) or else the ranking score of (user, item).
     pub fn predict(&self, user_id: &str, item_id: &str) -> Result<f32> {
         let user = self.user_index(user_id).ok_or_else(|| Error::UnknownUser { id: user_id.to_owned() })?;
         let item = self.item_index(item_id).ok_or_else(|| Error::UnknownItem { id: item_id.to_owned() })?;
-        Ok(self.report(self.score(user, item).unwrap_or(0.0)))
+        Ok(self.predict_index(user, item).unwrap_or(0.0))
     }
 }

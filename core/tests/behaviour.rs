@@ -198,13 +198,17 @@ fn truncated_file_is_a_clear_error() {
 fn unknown_version_is_a_clear_error() {
     let bytes = fixture(ModelKind::Rating);
     // Rewrite the version inside the JSON header, keeping its length.
-    let needle = br#""format_version":"1""#;
+    let needle = br#""format_version":"2""#;
     let pos = bytes.windows(needle.len()).position(|w| w == needle).unwrap();
     let mut patched = bytes.clone();
     patched[pos + needle.len() - 2] = b'9';
     let err = Model::from_bytes(&patched).unwrap_err();
     assert!(matches!(err, Error::UnsupportedVersion { .. }));
     assert!(err.to_string().contains("`9`"), "{err}");
+    // A version-1 artifact (no v2 parts) still loads.
+    patched[pos + needle.len() - 2] = b'1';
+    let model = Model::from_bytes(&patched).unwrap();
+    assert_eq!(model.info().format_version, 1);
 }
 
 #[test]

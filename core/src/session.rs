@@ -1,0 +1,73 @@
+//! Session-aware queries: a known user plus what they just did, with no retraining.
+
+use std::borrow::Cow;
+
+use crate::model::Model;
+use crate::query::{For, RecommendOptions, Recommendations, Source};
+use crate::{Error, Result};
+
+impl<'a> Model<'a> {
+    /// Top-N items for `user_id` given `interactions` they just made (listed in the order they
+    /// happened: the last is the newest), with no retraining.
+    ///
+    /// - A known user is scored with their trained factors shifted by the interactions: through
+    ///   the recency component when the model has one (the interactions count as the newest
+    ///   history), otherwise by folding in their stored interactions plus the new ones. The
+    ///   interactions' items are excluded like seen items (with `exclude_rated`).
+    /// - An unknown user is treated as an anonymous visitor
+    ///   ([`Model::recommend_for_interactions`]).
+    /// - With no interactions this is [`Model::recommend`].
+    pub fn recommend_session<S: AsRef<str>>(
+        &self,
+        user_id: &str,
+        interactions: &[(S, f32)],
+        opts: &RecommendOptions,
+    ) -> Result<Recommendations<'a>> {
+        Self::check_n(opts.top_n)?;
+        let Some(user) = self.user_index(user_id) else {
+            if interactions.is_empty() {
+                return self.recommend(user_id, opts);
+            }
+            return self.recommend_for_interactions(interactions, opts);
+        };
+        let mut unknown_items = Vec::new();
+        let mut known: Vec<(usize, f64)> = Vec::with_capacity(interactions.len());
+        for (id, value) in interactions {
+            let id = id.as_ref();
+            if !value.is_finite() {
+                return Err(Error::InvalidArgument(format!("interaction value for `{id}` is not finite")));
+            }
+            match self.item_index(id) {
+                Some(i) => known.push((i, f64::from(*value))),
+                None => unknown_items.push(id.to_owned()),
+            }
+        }
+        if known.is_empty() {
+            let mut recs = self.recommend_index(user, opts)?;
+            recs.unknown_items = unknown_items;
+            return Ok(recs);
+        }
+        let seen = &self.seen_indices[self.seen_range(user)];
+        let mut excluded: Vec<u32> = seen.iter().copied().chain(known.iter().map(|&(i, _)| i as u32)).collect();
+        excluded.sort_unstable();
+        excluded.dedup();
+        let filter = self.filter(opts, &excluded)?;
+        let (factors, bias): (Cow<'_, [f32]>, f32) = if self.recency.as_ref().is_some_and(|r| r.info.weight > 0.0)
+        {
+            let session: Vec<usize> = known.iter().rev().map(|&(i, _)| i).collect();
+            (self.user_vector(user, &session)?, self.user_bias.get(user).copied().unwrap_or(0.0))
+        } else {
+            let mut all: Vec<(usize, f64)> = self.seen_items(user).map(|(i, v)| (i, f64::from(v))).collect();
+            all.extend_from_slice(&known);
+            let (f, b) = self.fold_in_known(&all)?;
+            (Cow::Owned(f), b)
+        };
+        let picked = self.rank(&factors, bias, &filter, opts.top_n);
+        Ok(Recommendations {
+            items: self.scored(picked, For::User(user)),
+            source: Source::Session,
+            reason: None,
+            unknown_items,
+        })
+    }
+}
