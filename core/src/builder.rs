@@ -274,11 +274,18 @@ impl ModelBuilder {
         };
         if let Some((indptr, indices)) = &recent {
             tensors.push((names::RECENT_INDPTR, Dtype::U32, vec![nu + 1], bytemuck::cast_slice(indptr)));
-            tensors.push((names::RECENT_INDICES, Dtype::U32, vec![indices.len()], bytemuck::cast_slice(indices)));
+            tensors.push((
+                names::RECENT_INDICES,
+                Dtype::U32,
+                vec![indices.len()],
+                bytemuck::cast_slice(indices),
+            ));
         }
         let head = match &self.rating_head {
             None => None,
-            Some(_) if self.kind != ModelKind::Ranking => return bad("only ranking models carry a rating head".into()),
+            Some(_) if self.kind != ModelKind::Ranking => {
+                return bad("only ranking models carry a rating head".into());
+            }
             Some(h) => {
                 let hd = h.dim;
                 if hd == 0 || hd > 4096 {
@@ -305,7 +312,12 @@ impl ModelBuilder {
         };
         if let (Some((uf, itf, ub, ib, g)), Some(h)) = (&head, &self.rating_head) {
             tensors.push((names::RATING_USER_FACTORS, Dtype::F32, vec![nu, h.dim], bytemuck::cast_slice(uf)));
-            tensors.push((names::RATING_ITEM_FACTORS, Dtype::F32, vec![ni, h.dim], bytemuck::cast_slice(itf)));
+            tensors.push((
+                names::RATING_ITEM_FACTORS,
+                Dtype::F32,
+                vec![ni, h.dim],
+                bytemuck::cast_slice(itf),
+            ));
             tensors.push((names::RATING_USER_BIAS, Dtype::F32, vec![nu], bytemuck::cast_slice(ub)));
             tensors.push((names::RATING_ITEM_BIAS, Dtype::F32, vec![ni], bytemuck::cast_slice(ib)));
             tensors.push((names::RATING_GLOBAL_BIAS, Dtype::F32, vec![1], bytemuck::cast_slice(g)));

@@ -23,7 +23,6 @@ pub struct FoldIn {
     pub items: Vec<u32>,
 }
 
-
 impl<'a> Model<'a> {
     /// Computes a user vector from `(item_id, value)` interactions by regularised least
     /// squares against the fixed item factors. For rating models `value` is a rating and the

@@ -20,8 +20,8 @@ mod session;
 
 pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts};
 pub use error::{Error, Result};
-pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind, OLDEST_FORMAT_VERSION};
-pub use recency::{MAX_RECENCY_WINDOW, RecencyInfo};
-pub use owned::OwnedModel;
 pub use fold_in::FoldIn;
+pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind, OLDEST_FORMAT_VERSION};
+pub use owned::OwnedModel;
 pub use query::{MAX_TOP_N, RecommendOptions, Recommendations, ScoredItem, Source};
+pub use recency::{MAX_RECENCY_WINDOW, RecencyInfo};

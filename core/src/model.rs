@@ -141,7 +141,9 @@ impl<'a> Model<'a> {
         let found = meta(names::META_VERSION)?;
         let version = match found.parse::<u32>() {
             Ok(v) if (OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&v) => v,
-            _ => return Err(Error::UnsupportedVersion { found: found.to_owned(), supported: FORMAT_VERSION }),
+            _ => {
+                return Err(Error::UnsupportedVersion { found: found.to_owned(), supported: FORMAT_VERSION });
+            }
         };
         let kind: ModelKind = meta(names::META_KIND)?.parse()?;
         let dim: usize = meta(names::META_DIM)?
@@ -426,10 +428,10 @@ impl<'a> Model<'a> {
         let Some(r) = &mut self.recency else {
             return Err(Error::InvalidArgument("this model has no recency component".into()));
         };
-        if info.window > r.info.window {
+        if info.window > r.stored_window {
             return Err(Error::InvalidArgument(format!(
                 "recency window {} is larger than the stored {}",
-                info.window, r.info.window
+                info.window, r.stored_window
             )));
         }
         r.info = info;

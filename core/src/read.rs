@@ -110,4 +110,3 @@ pub(crate) fn check_indices(name: &'static str, values: &[u32], bound: usize) ->
         Some(i) => Err(Error::Invalid(format!("`{name}`[{i}] = {} is out of range (< {bound})", values[i]))),
     }
 }
-

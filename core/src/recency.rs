@@ -38,7 +38,10 @@ impl RecencyInfo {
             return Err(Error::InvalidArgument(format!("recency weight must be ≥ 0, got {}", self.weight)));
         }
         if !(self.decay.is_finite() && self.decay > 0.0 && self.decay <= 1.0) {
-            return Err(Error::InvalidArgument(format!("recency decay must be in (0, 1], got {}", self.decay)));
+            return Err(Error::InvalidArgument(format!(
+                "recency decay must be in (0, 1], got {}",
+                self.decay
+            )));
         }
         if self.window == 0 || self.window > MAX_RECENCY_WINDOW {
             return Err(Error::InvalidArgument(format!(
@@ -54,6 +57,8 @@ impl RecencyInfo {
 #[derive(Debug)]
 pub(crate) struct Recency<'a> {
     pub(crate) info: RecencyInfo,
+    /// The window the artifact was written with: no row is longer.
+    pub(crate) stored_window: usize,
     indptr: Cow<'a, [u32]>,
     indices: Cow<'a, [u32]>,
 }
@@ -73,7 +78,8 @@ impl<'a> Recency<'a> {
         num_users: usize,
         num_items: usize,
     ) -> Result<Option<Self>> {
-        let has_tensor = tensor(st, names::RECENT_INDPTR)?.is_some() || tensor(st, names::RECENT_INDICES)?.is_some();
+        let has_tensor =
+            tensor(st, names::RECENT_INDPTR)?.is_some() || tensor(st, names::RECENT_INDICES)?.is_some();
         let has_meta = [names::META_RECENCY_WEIGHT, names::META_RECENCY_DECAY, names::META_RECENCY_WINDOW]
             .iter()
             .any(|k| metadata.contains_key(*k));
@@ -88,7 +94,8 @@ impl<'a> Recency<'a> {
         info.validate().map_err(|e| Error::Metadata(e.to_string()))?;
         let indptr: Cow<'_, [u32]> = typed(st, names::RECENT_INDPTR, Dtype::U32, &[num_users + 1])?
             .ok_or(Error::MissingTensor(names::RECENT_INDPTR))?;
-        if indptr.first() != Some(&0) || indptr.windows(2).any(|w| w[0] > w[1] || (w[1] - w[0]) as usize > info.window)
+        if indptr.first() != Some(&0)
+            || indptr.windows(2).any(|w| w[0] > w[1] || (w[1] - w[0]) as usize > info.window)
         {
             return Err(Error::Invalid(format!(
                 "`{}` must start at 0, never decrease, and hold at most `{}` items per user",
@@ -98,12 +105,16 @@ impl<'a> Recency<'a> {
         }
         let nnz = len_1d(st, names::RECENT_INDICES)?;
         if Some(nnz) != indptr.last().map(|&n| n as usize) {
-            return Err(Error::Invalid(format!("`{}` does not end at the length of `{}`", names::RECENT_INDPTR, names::RECENT_INDICES)));
+            return Err(Error::Invalid(format!(
+                "`{}` does not end at the length of `{}`",
+                names::RECENT_INDPTR,
+                names::RECENT_INDICES
+            )));
         }
         let indices: Cow<'_, [u32]> = typed(st, names::RECENT_INDICES, Dtype::U32, &[nnz])?
             .ok_or(Error::MissingTensor(names::RECENT_INDICES))?;
         check_indices(names::RECENT_INDICES, &indices, num_items)?;
-        Ok(Some(Self { info, indptr, indices }))
+        Ok(Some(Self { info, stored_window: info.window, indptr, indices }))
     }
 
     /// A user's stored latest items, newest first.

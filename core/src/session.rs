@@ -48,20 +48,22 @@ impl<'a> Model<'a> {
             return Ok(recs);
         }
         let seen = &self.seen_indices[self.seen_range(user)];
-        let mut excluded: Vec<u32> = seen.iter().copied().chain(known.iter().map(|&(i, _)| i as u32)).collect();
+        let mut excluded: Vec<u32> =
+            seen.iter().copied().chain(known.iter().map(|&(i, _)| i as u32)).collect();
         excluded.sort_unstable();
         excluded.dedup();
         let filter = self.filter(opts, &excluded)?;
-        let (factors, bias): (Cow<'_, [f32]>, f32) = if self.recency.as_ref().is_some_and(|r| r.info.weight > 0.0)
-        {
-            let session: Vec<usize> = known.iter().rev().map(|&(i, _)| i).collect();
-            (self.user_vector(user, &session)?, self.user_bias.get(user).copied().unwrap_or(0.0))
-        } else {
-            let mut all: Vec<(usize, f64)> = self.seen_items(user).map(|(i, v)| (i, f64::from(v))).collect();
-            all.extend_from_slice(&known);
-            let (f, b) = self.fold_in_known(&all)?;
-            (Cow::Owned(f), b)
-        };
+        let (factors, bias): (Cow<'_, [f32]>, f32) =
+            if self.recency.as_ref().is_some_and(|r| r.info.weight > 0.0) {
+                let session: Vec<usize> = known.iter().rev().map(|&(i, _)| i).collect();
+                (self.user_vector(user, &session)?, self.user_bias.get(user).copied().unwrap_or(0.0))
+            } else {
+                let mut all: Vec<(usize, f64)> =
+                    self.seen_items(user).map(|(i, v)| (i, f64::from(v))).collect();
+                all.extend_from_slice(&known);
+                let (f, b) = self.fold_in_known(&all)?;
+                (Cow::Owned(f), b)
+            };
         let picked = self.rank(&factors, bias, &filter, opts.top_n);
         Ok(Recommendations {
             items: self.scored(picked, For::User(user)),

@@ -3,7 +3,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::data;
-use crate::train::run::{AnalyzeCommand, EvaluateCommand, InspectCommand, RecommendCommand, TrainCommand};
+use crate::train::evaluate::EvaluateCommand;
+use crate::train::run::{AnalyzeCommand, InspectCommand, RecommendCommand, TrainCommand};
 
 /// EdgeRec trainer: generate demo data, train matrix factorisation, evaluate and export.
 #[derive(Debug, Parser)]

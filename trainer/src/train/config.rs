@@ -5,26 +5,49 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::data::Behavior;
+use crate::data::{Behavior, Interaction};
 
 /// What the model learns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
-    /// Explicit ratings: squared error with L2 regularisation.
+    /// Chosen by the data: `hybrid` when the ratings vary, else `ranking`.
+    Auto,
+    /// A ranking model (iALS) that orders the lists, plus a rating head (the rating model)
+    /// that reports `predicted_rating` on the rating scale.
+    Hybrid,
+    /// Explicit ratings only: squared error with L2 regularisation.
     Rating,
-    /// Implicit feedback: BPR, a pairwise loss with sampled negatives.
+    /// Implicit feedback only, trained by `--ranker` (iALS by default, or BPR).
     Ranking,
+}
+
+/// The algorithm of the ranking part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Ranker {
+    /// Implicit alternating least squares with conjugate-gradient steps.
+    Als,
+    /// BPR, a pairwise loss with sampled negatives, by candle and the sparse optimisers.
+    Bpr,
 }
 
 /// How the validation split is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum SplitKind {
+    /// `last` when the data has timestamps, else `random`.
+    Auto,
+    /// Each user's latest `--holdout` interactions (ties: the larger item ID is later).
+    Last,
+    /// A global time cut: the latest `--val-fraction` of all interactions.
+    Global,
     /// A random fraction of each user's interactions.
     Random,
     /// The latest fraction of each user's interactions by timestamp.
     Time,
+    /// No evaluation split: train on everything (no validation table).
+    None,
 }
 
 /// The sparse optimiser applied to the rows a batch touched.
@@ -58,9 +81,27 @@ pub enum DeviceKind {
 /// Hyperparameters and run settings for `trainer train`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
-    /// Rating (explicit MSE) or ranking (implicit BPR).
-    #[arg(long, value_enum, default_value_t = Objective::Rating)]
+    /// What to learn: `auto` picks `hybrid` for data whose ratings vary, else `ranking`.
+    #[arg(long, value_enum, default_value_t = Objective::Auto)]
     pub objective: Objective,
+    /// The ranking algorithm (ranking and hybrid objectives).
+    #[arg(long, value_enum, default_value_t = Ranker::Als)]
+    pub ranker: Ranker,
+    /// iALS: alternating rounds.
+    #[arg(long, default_value_t = 15)]
+    pub als_iterations: usize,
+    /// iALS: the ridge λ.
+    #[arg(long, default_value_t = 50.0)]
+    pub als_reg: f64,
+    /// iALS: confidence per unit of weight α (c = 1 + α·w).
+    #[arg(long, default_value_t = 9.0)]
+    pub als_alpha: f64,
+    /// Weight of the recency component (default: tuned on the inner validation split).
+    #[arg(long)]
+    pub recency_weight: Option<f32>,
+    /// Decay per position of the recency component, in (0, 1] (default: tuned with the weight).
+    #[arg(long)]
+    pub recency_decay: Option<f32>,
     /// Factor dimension.
     #[arg(long, default_value_t = 64)]
     pub dim: usize,
@@ -88,10 +129,13 @@ pub struct TrainArgs {
     /// Random seed: same seed, same data, same result (on CPU).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Validation split.
-    #[arg(long, value_enum, default_value_t = SplitKind::Random)]
+    /// Evaluation split (`auto`: each user's latest interaction when there are timestamps).
+    #[arg(long, value_enum, default_value_t = SplitKind::Auto)]
     pub split: SplitKind,
-    /// Fraction of each user's interactions held out for validation.
+    /// Interactions held out per user by `--split last`.
+    #[arg(long, default_value_t = 1)]
+    pub holdout: usize,
+    /// Fraction held out by `--split random`, `time` (per user) and `global` (overall).
     #[arg(long, default_value_t = 0.2)]
     pub val_fraction: f64,
     /// Stop after this many epochs without improvement of the validation metric (0: never).
@@ -100,9 +144,10 @@ pub struct TrainArgs {
     /// K-fold cross-validation: report each metric's mean ± std over K folds, export nothing.
     #[arg(long)]
     pub folds: Option<usize>,
-    /// After early stopping, retrain on all data for the best number of epochs before export.
+    /// Export the model trained on the training part only, instead of retraining on all data
+    /// with the settings chosen on the inner split (the default, as production would).
     #[arg(long)]
-    pub refit: bool,
+    pub no_refit: bool,
     /// Behaviour weights for ranking, e.g. `view=1,click=2,cart=3,purchase=5`.
     #[arg(long, default_value = "view=1,click=2,cart=4,purchase=6")]
     pub behavior_weights: String,
@@ -119,6 +164,20 @@ pub struct TrainArgs {
 pub struct TrainConfig {
     /// Objective.
     pub objective: Objective,
+    /// Ranking algorithm.
+    pub ranker: Ranker,
+    /// iALS settings.
+    pub als_iterations: usize,
+    /// iALS ridge.
+    pub als_reg: f64,
+    /// iALS confidence scale.
+    pub als_alpha: f64,
+    /// Fixed recency weight (None: tuned).
+    pub recency_weight: Option<f32>,
+    /// Fixed recency decay (None: tuned).
+    pub recency_decay: Option<f32>,
+    /// Held-out interactions per user for `--split last`.
+    pub holdout: usize,
     /// Factor dimension.
     pub dim: usize,
     /// Maximum epochs.
@@ -173,15 +232,28 @@ fn defaults(objective: Objective) -> Defaults {
         Objective::Ranking => {
             Defaults { epochs: 40, lr: 0.05, reg: 0.01, optimizer: Optimizer::RowwiseAdagrad }
         }
+        // The SGD-trained part of a hybrid (and of an `auto` model that becomes one) is its
+        // rating head: the rating defaults.
+        Objective::Hybrid | Objective::Auto => defaults(Objective::Rating),
     }
 }
 
 impl TrainConfig {
     /// Validates the flags before any work starts; errors name the flag.
     pub fn from_args(a: &TrainArgs) -> anyhow::Result<Self> {
-        let d = defaults(a.objective);
+        let d = match (a.objective, a.ranker) {
+            (Objective::Ranking, Ranker::Bpr) => defaults(Objective::Ranking),
+            (objective, _) => defaults(objective),
+        };
         let cfg = Self {
             objective: a.objective,
+            ranker: a.ranker,
+            als_iterations: a.als_iterations,
+            als_reg: a.als_reg,
+            als_alpha: a.als_alpha,
+            recency_weight: a.recency_weight,
+            recency_decay: a.recency_decay,
+            holdout: a.holdout,
             dim: a.dim,
             epochs: a.epochs.unwrap_or(d.epochs),
             lr: a.lr.unwrap_or(d.lr),
@@ -195,7 +267,7 @@ impl TrainConfig {
             val_fraction: a.val_fraction,
             patience: a.patience,
             folds: a.folds,
-            refit: a.refit,
+            refit: !a.no_refit,
             behavior_weights: parse_weights(&a.behavior_weights).context("--behavior-weights")?,
             eval_users: a.eval_users,
             device: a.device,
@@ -220,7 +292,29 @@ impl TrainConfig {
         if self.batch_size == 0 {
             bail!("--batch-size must be at least 1");
         }
-        if self.objective == Objective::Ranking && self.negatives == 0 {
+        if self.als_iterations == 0 {
+            bail!("--als-iterations must be at least 1");
+        }
+        if !(self.als_reg.is_finite() && self.als_reg > 0.0) {
+            bail!("--als-reg must be a positive number, got {}", self.als_reg);
+        }
+        if !(self.als_alpha.is_finite() && self.als_alpha >= 0.0) {
+            bail!("--als-alpha must be a non-negative number, got {}", self.als_alpha);
+        }
+        if let Some(w) = self.recency_weight
+            && !(w.is_finite() && w >= 0.0)
+        {
+            bail!("--recency-weight must be a non-negative number, got {w}");
+        }
+        if let Some(g) = self.recency_decay
+            && !(g.is_finite() && g > 0.0 && g <= 1.0)
+        {
+            bail!("--recency-decay must be in (0, 1], got {g}");
+        }
+        if self.holdout == 0 {
+            bail!("--holdout must be at least 1");
+        }
+        if self.objective == Objective::Ranking && self.ranker == Ranker::Bpr && self.negatives == 0 {
             bail!("--negatives must be at least 1 for the ranking objective");
         }
         if !(self.init_std.is_finite() && self.init_std >= 0.0) {
@@ -241,6 +335,31 @@ impl TrainConfig {
             );
         }
         Ok(())
+    }
+
+    /// Resolves `auto` choices against the data: the objective (`hybrid` when ratings vary,
+    /// else `ranking`) and the split (`last` when there are timestamps, else `random`).
+    pub fn resolve(&self, data: &[Interaction]) -> Self {
+        let mut cfg = self.clone();
+        if cfg.objective == Objective::Auto {
+            let varies = data.first().is_some_and(|f| data.iter().any(|x| x.rating != f.rating));
+            cfg.objective = if varies { Objective::Hybrid } else { Objective::Ranking };
+        }
+        if cfg.split == SplitKind::Auto {
+            cfg.split = if cfg.val_fraction == 0.0 {
+                SplitKind::None
+            } else if super::split::has_timestamps(data) {
+                SplitKind::Last
+            } else {
+                SplitKind::Random
+            };
+        }
+        cfg
+    }
+
+    /// Whether the ranking part is trained by iALS.
+    pub fn uses_als(&self) -> bool {
+        matches!(self.objective, Objective::Hybrid | Objective::Ranking) && self.ranker == Ranker::Als
     }
 
     /// The weight of an interaction for the ranking objective.

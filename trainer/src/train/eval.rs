@@ -150,7 +150,7 @@ impl<'d> Evaluator<'d> {
         let seen = self.train.iter().map(|x| (x.user, x.item, export::seen_value(cfg, x)));
         let range = match cfg.objective {
             Objective::Rating => export::rating_range(self.train),
-            Objective::Ranking => None,
+            _ => None,
         };
         let bytes = export::builder(f, export::kind(cfg.objective), self.data, seen, range).build()?;
         let model = Model::from_bytes(&bytes)?;
@@ -161,7 +161,7 @@ impl<'d> Evaluator<'d> {
     /// The baselines' metrics on the validation set: global mean, biases only, most popular.
     pub fn baselines(&self, cfg: &TrainConfig) -> anyhow::Result<BTreeMap<&'static str, Metrics>> {
         let (nu, ni) = (self.data.num_users(), self.data.num_items());
-        let rating = cfg.objective == Objective::Rating;
+        let rating = matches!(cfg.objective, Objective::Rating | Objective::Hybrid);
         let mut out = BTreeMap::new();
         let blank = || Factors::zeros(nu, ni);
         let seen = || self.train.iter().map(|x| (x.user, x.item, x.rating));
@@ -185,6 +185,58 @@ impl<'d> Evaluator<'d> {
         out.insert("most_popular", score(&popular, ModelKind::Ranking, false)?);
         Ok(out)
     }
+}
+
+impl Evaluator<'_> {
+    /// The top-N metrics of a popularity-style baseline whose item biases are its scores.
+    pub fn score_ranking(&self, f: &Factors, max_users: usize, seed: u64) -> anyhow::Result<Metrics> {
+        let seen = self.train.iter().map(|x| (x.user, x.item, 1.0));
+        let mut full = Factors::zeros(self.data.num_users(), self.data.num_items());
+        full.item_bias = f.item_bias.clone();
+        let bytes = export::builder(&full, ModelKind::Ranking, self.data, seen, None).build()?;
+        let model = Model::from_bytes(&bytes)?;
+        metrics(&model, &TestSet::new(&model, self.data, self.val), false, max_users, seed)
+    }
+
+    /// The popularity baselines: most popular (all training interactions) and, with
+    /// timestamps, recently popular (the latest share of them).
+    pub fn popularity_baselines(
+        &self,
+        item_rank: &[u32],
+        max_users: usize,
+        seed: u64,
+    ) -> anyhow::Result<BTreeMap<&'static str, Metrics>> {
+        let mut out = BTreeMap::new();
+        let mut popular = Factors::zeros(0, self.data.num_items());
+        for x in self.train {
+            popular.item_bias.data[x.item as usize] += 1.0;
+        }
+        out.insert("most_popular", self.score_ranking(&popular, max_users, seed)?);
+        if super::split::has_timestamps(self.train) {
+            let recent = recently_popular(self.train, self.data.num_items(), item_rank);
+            out.insert("recently_popular", self.score_ranking(&recent, max_users, seed)?);
+        }
+        Ok(out)
+    }
+}
+
+/// The share of the latest training interactions that "recently popular" counts.
+pub const RECENT_WINDOW_SHARE: f64 = 0.1;
+
+/// "Recently popular": items by interactions in the latest share of the training data (ties,
+/// and items unseen in the window, fall back to overall popularity).
+pub fn recently_popular(rows: &[Interaction], items: usize, item_rank: &[u32]) -> Factors {
+    let mut order: Vec<&Interaction> = rows.iter().collect();
+    order.sort_by_key(|x| (x.timestamp, item_rank.get(x.item as usize).copied()));
+    let window = ((rows.len() as f64 * RECENT_WINDOW_SHARE).ceil() as usize).max(1);
+    let mut f = Factors::zeros(0, items);
+    for x in order.iter().rev().take(window) {
+        f.item_bias.data[x.item as usize] += 1.0;
+    }
+    for x in rows {
+        f.item_bias.data[x.item as usize] += 1e-6;
+    }
+    f
 }
 
 fn mean_rating(rows: &[Interaction]) -> f32 {

@@ -201,13 +201,13 @@ fn fill(
     b.targets.clear();
     for &r in rows {
         let x = &data[r as usize];
-        match cfg.objective {
-            Objective::Rating => {
+        match is_bpr(cfg) {
+            false => {
                 b.users.push(x.user);
                 b.items.push(x.item);
                 b.targets.push(x.rating);
             }
-            Objective::Ranking => {
+            true => {
                 let w = cfg.weight(x.behavior);
                 for _ in 0..cfg.negatives {
                     // Uniform negatives, rejecting the user's known positives (a few tries).
@@ -228,11 +228,14 @@ fn fill(
     }
 }
 
+/// Whether the SGD loop trains BPR (the ranking objective with `--ranker bpr`); otherwise it
+/// trains a rating model (the rating objective, or the rating head of a hybrid).
+pub fn is_bpr(cfg: &TrainConfig) -> bool {
+    cfg.objective == Objective::Ranking
+}
+
 fn samples_per_row(cfg: &TrainConfig) -> usize {
-    match cfg.objective {
-        Objective::Rating => 1,
-        Objective::Ranking => cfg.negatives,
-    }
+    if is_bpr(cfg) { cfg.negatives } else { 1 }
 }
 
 /// Trains on `train`, validates on `val` after every epoch through `evaluator`, stops early
@@ -252,11 +255,10 @@ pub fn fit(
     }
     let step = Step { cfg, device: device(cfg.device)? };
     let mut f = Factors::new(num_users, num_items, cfg.dim, cfg.init_std, cfg.optimizer, cfg.seed);
-    f.global = match cfg.objective {
-        Objective::Rating => {
-            (train.iter().map(|x| f64::from(x.rating)).sum::<f64>() / train.len() as f64) as f32
-        }
-        Objective::Ranking => 0.0,
+    f.global = if is_bpr(cfg) {
+        0.0
+    } else {
+        (train.iter().map(|x| f64::from(x.rating)).sum::<f64>() / train.len() as f64) as f32
     };
     let positives = Positives::new(num_users, train);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5EED);
@@ -267,7 +269,7 @@ pub fn fit(
     let mut best: Option<(f64, usize, Factors)> = None;
     let per_row = samples_per_row(cfg);
     let rows_per_batch = cfg.batch_size.div_ceil(per_row).max(1);
-    let lower_is_better = cfg.objective == Objective::Rating;
+    let lower_is_better = !is_bpr(cfg);
     let mut first_loss: Option<f64> = None;
 
     for epoch in 1..=cfg.epochs {
@@ -277,9 +279,10 @@ pub fn fit(
         let mut total = 0.0f64;
         for chunk in order.chunks(rows_per_batch) {
             fill(cfg, train, chunk, &positives, num_items, &mut rng, &mut batch);
-            let loss = match cfg.objective {
-                Objective::Rating => step.rating(&mut f, &mut batch, true)?,
-                Objective::Ranking => step.ranking(&mut f, &mut batch, true)?,
+            let loss = if is_bpr(cfg) {
+                step.ranking(&mut f, &mut batch, true)?
+            } else {
+                step.rating(&mut f, &mut batch, true)?
             };
             let per_sample = loss / batch.users.len() as f64;
             let reference = *first_loss.get_or_insert(per_sample.max(1e-3));
@@ -306,16 +309,17 @@ pub fn fit(
             let mut vrng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xA11);
             for chunk in val_rows.chunks(rows_per_batch) {
                 fill(cfg, val, chunk, &positives, num_items, &mut vrng, &mut batch);
-                sum += match cfg.objective {
-                    Objective::Rating => step.rating(&mut f, &mut batch, false)?,
-                    Objective::Ranking => step.ranking(&mut f, &mut batch, false)?,
+                sum += if is_bpr(cfg) {
+                    step.ranking(&mut f, &mut batch, false)?
+                } else {
+                    step.rating(&mut f, &mut batch, false)?
                 };
             }
             Some(sum / (val.len() * per_row) as f64)
         };
-        let val_metric = match (cfg.objective, val_loss, evaluator) {
-            (Objective::Rating, Some(mse), _) => Some(mse.sqrt()),
-            (Objective::Ranking, Some(_), Some(ev)) => Some(ev.metrics(&f, cfg)?.ndcg),
+        let val_metric = match (is_bpr(cfg), val_loss, evaluator) {
+            (false, Some(mse), _) => Some(mse.sqrt()),
+            (true, Some(_), Some(ev)) => Some(ev.metrics(&f, cfg)?.ndcg),
             _ => None,
         };
         let stats = EpochStats {

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use edgerec_core::{Model, ModelKind, RecommendOptions, names};
+use edgerec_core::{Model, RecencyInfo, RecommendOptions, names};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::config::{Objective, TrainArgs, TrainConfig};
-use super::eval::{self, Evaluator, Metrics, TestSet};
+use super::eval::{Evaluator, Metrics};
 use super::fit::{self, EpochStats, Verbosity};
-use super::{analyze, export, plot, split};
+use super::{analyze, pipeline, plot, split};
 use crate::data::load::DataArgs;
 use crate::data::{Dataset, write_atomic};
 
@@ -52,16 +52,20 @@ struct TrainReport {
     interactions: usize,
     train_interactions: usize,
     val_interactions: usize,
+    inner_val_interactions: usize,
     best_epoch: usize,
     epochs_run: usize,
     train_seconds: f64,
     seconds_per_epoch: f64,
     metrics: Metrics,
     baselines: BTreeMap<&'static str, Metrics>,
+    recency: Option<RecencyInfo>,
+    recency_trials: Vec<pipeline::RecencyTrial>,
     history: Vec<EpochStats>,
     data_fingerprint: String,
     artifact: Option<String>,
     artifact_bytes: Option<usize>,
+    warnings: Vec<String>,
 }
 
 /// What `trainer train --folds K` reports.
@@ -108,6 +112,16 @@ impl TrainCommand {
         if data.interactions.is_empty() {
             bail!("the data source has no valid interactions");
         }
+        let cfg = cfg.resolve(&data.interactions);
+        if cfg.objective == Objective::Rating
+            && data.interactions.iter().all(|x| x.rating == data.interactions[0].rating)
+        {
+            bail!(
+                "every rating in the data is {}, so a rating model would learn nothing (its loss is \
+                 0 from the start). Use --objective ranking (or auto) for data without varying ratings.",
+                data.interactions[0].rating
+            );
+        }
         match cfg.folds {
             Some(k) => self.cross_validate(&cfg, &data, k),
             None => self.train_and_export(&cfg, &data),
@@ -115,6 +129,18 @@ impl TrainCommand {
     }
 
     fn cross_validate(&self, cfg: &TrainConfig, data: &Dataset, k: usize) -> anyhow::Result<()> {
+        // Random folds have no time order: cross-validation measures the SGD-trained part (the
+        // rating model, a hybrid's rating head, or BPR), as Surprise's protocol does.
+        if cfg.objective == Objective::Ranking && cfg.uses_als() {
+            bail!(
+                "cross-validation runs the SGD-trained objectives (rating, hybrid's rating head, --ranker bpr); evaluate iALS with --split last or global"
+            );
+        }
+        let cfg = &if cfg.objective == Objective::Hybrid {
+            TrainConfig { objective: Objective::Rating, ..cfg.clone() }
+        } else {
+            cfg.clone()
+        };
         let mut folds = Vec::new();
         let mut fit_seconds = Vec::new();
         for (f, fold) in split::k_folds(&data.interactions, k, cfg.seed).into_iter().enumerate() {
@@ -179,58 +205,48 @@ impl TrainCommand {
 
     fn train_and_export(&self, cfg: &TrainConfig, data: &Dataset) -> anyhow::Result<()> {
         let started = Instant::now();
-        let parts = split::per_user(&data.interactions, cfg.split, cfg.val_fraction, cfg.seed);
-        let evaluator = Evaluator::new(data, &parts.train, &parts.val);
         let v = verbosity(&self.output);
-        let mut trained =
-            fit::fit(cfg, data.num_users(), data.num_items(), &parts.train, &parts.val, Some(&evaluator), v)?;
-        let metrics = if parts.val.is_empty() {
-            Metrics::default()
-        } else {
-            evaluator.metrics(&trained.factors, cfg)?
-        };
-        let baselines = if parts.val.is_empty() { BTreeMap::new() } else { evaluator.baselines(cfg)? };
-        if cfg.refit {
-            let refit_cfg = TrainConfig { epochs: trained.best_epoch, patience: 0, ..cfg.clone() };
-            let all =
-                fit::fit(&refit_cfg, data.num_users(), data.num_items(), &data.interactions, &[], None, v)?;
-            trained.factors = all.factors;
-        }
+        let outcome = pipeline::run(cfg, data, v)?;
         let train_seconds = started.elapsed().as_secs_f64();
-
+        let (train_len, val_len, inner_len) = outcome.sizes;
         let mut report = TrainReport {
             config: cfg.clone(),
             users: data.num_users(),
             items: data.num_items(),
             interactions: data.interactions.len(),
-            train_interactions: parts.train.len(),
-            val_interactions: parts.val.len(),
-            best_epoch: trained.best_epoch,
-            epochs_run: trained.history.len(),
+            train_interactions: train_len,
+            val_interactions: val_len,
+            inner_val_interactions: inner_len,
+            best_epoch: outcome.best_epoch,
+            epochs_run: outcome.history.len(),
             train_seconds,
-            seconds_per_epoch: trained.history.iter().map(|e| e.seconds).sum::<f64>()
-                / trained.history.len().max(1) as f64,
-            metrics,
-            baselines,
-            history: trained.history.clone(),
+            seconds_per_epoch: outcome.history.iter().map(|e| e.seconds).sum::<f64>()
+                / outcome.history.len().max(1) as f64,
+            metrics: outcome.metrics,
+            baselines: outcome.baselines,
+            recency: outcome.recency,
+            recency_trials: outcome.recency_trials,
+            history: outcome.history,
             data_fingerprint: fingerprint(data),
             artifact: None,
             artifact_bytes: None,
+            warnings: Vec::new(),
         };
+        report.warnings = quality_warnings(&report);
 
-        // The artifact excludes everything the user has interacted with, train and validation.
-        let seen = data.interactions.iter().map(|x| (x.user, x.item, export::seen_value(cfg, x)));
-        let range = match cfg.objective {
-            Objective::Rating => export::rating_range(&data.interactions),
-            Objective::Ranking => None,
-        };
-        let mut builder = export::builder(&trained.factors, export::kind(cfg.objective), data, seen, range);
-        builder.item_projection = Some(analyze::pca2(&trained.factors.item.data, data.num_items(), cfg.dim));
+        // The artifact excludes everything the user has interacted with, and its recency
+        // history is the latest of all the data.
+        let rank = split::item_id_rank(data);
+        let mut builder =
+            pipeline::builder(cfg, data, &outcome.weights, &data.interactions, outcome.recency, &rank);
+        builder.item_projection =
+            Some(analyze::pca2(&outcome.weights.main.item.data, data.num_items(), cfg.dim));
         builder.created_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         let info = serde_json::json!({
             "config": &report.config,
             "metrics": &report.metrics,
             "baselines": &report.baselines,
+            "recency": &report.recency,
             "best_epoch": report.best_epoch,
             "data_fingerprint": &report.data_fingerprint,
             "validation": &data.report,
@@ -244,13 +260,19 @@ impl TrainCommand {
             .with_context(|| format!("writing {}", self.out.display()))?;
         report.artifact = Some(self.out.display().to_string());
         report.artifact_bytes = Some(bytes.len());
-        let svg = self.out.with_extension("loss.svg");
-        plot::loss_curve(
-            &svg,
-            &report.history,
-            &format!("EdgeRec {} model", export::kind(cfg.objective).as_str()),
-        )?;
-
+        if !report.history.is_empty() {
+            let svg = self.out.with_extension("loss.svg");
+            plot::loss_curve(
+                &svg,
+                &report.history,
+                &format!("EdgeRec {} model (inner split)", cfg.objective.to_possible_value_name()),
+            )?;
+        }
+        if !self.output.quiet {
+            for w in &report.warnings {
+                eprintln!("\x1b[1;33mwarning: {w}\x1b[0m");
+            }
+        }
         let mut out = std::io::stdout().lock();
         if self.output.json {
             serde_json::to_writer_pretty(&mut out, &report)?;
@@ -262,11 +284,29 @@ impl TrainCommand {
     }
 }
 
+/// A model that does not beat the popularity baselines on its own evaluation split has not
+/// learned what the data can teach: say so loudly.
+fn quality_warnings(r: &TrainReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in ["most_popular", "recently_popular"] {
+        if let Some(b) = r.baselines.get(name)
+            && (r.metrics.hr <= b.hr || r.metrics.ndcg <= b.ndcg)
+        {
+            out.push(format!(
+                "the trained model does not beat {name} on the validation split (HR@10 {:.4} vs {:.4}, \
+                 NDCG@10 {:.4} vs {:.4}); its lists are no better than a popularity chart",
+                r.metrics.hr, b.hr, r.metrics.ndcg, b.ndcg
+            ));
+        }
+    }
+    out
+}
+
 fn fmt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.4}"))
 }
 
-fn metrics_row(out: &mut impl Write, name: &str, m: &Metrics) -> std::io::Result<()> {
+pub(crate) fn metrics_row(out: &mut impl Write, name: &str, m: &Metrics) -> std::io::Result<()> {
     writeln!(
         out,
         "  {name:<14} {:>8} {:>8} {:>8} {:>10} {:>8} {:>9}",
@@ -320,69 +360,12 @@ impl<T: clap::ValueEnum> PossibleValueName for T {
     }
 }
 
-fn read_model(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_model(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading model {}", path.display()))
 }
 
-fn load_model<'a>(path: &Path, bytes: &'a [u8]) -> anyhow::Result<Model<'a>> {
+pub(crate) fn load_model<'a>(path: &Path, bytes: &'a [u8]) -> anyhow::Result<Model<'a>> {
     Model::from_bytes(bytes).with_context(|| format!("loading model {}", path.display()))
-}
-
-/// `trainer evaluate`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct EvaluateCommand {
-    /// The model artifact to evaluate.
-    #[arg(long, short)]
-    model: PathBuf,
-    #[command(flatten)]
-    data: DataArgs,
-    /// Users sampled for the top-N metrics (0: all).
-    #[arg(long, default_value_t = 0)]
-    eval_users: usize,
-    /// Seed for sampling users.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    #[command(flatten)]
-    output: OutputArgs,
-}
-
-impl EvaluateCommand {
-    /// Runs `trainer evaluate`: scores the dataset through the core, as served.
-    pub fn run(&self) -> anyhow::Result<()> {
-        let bytes = read_model(&self.model)?;
-        let model = load_model(&self.model, &bytes)?;
-        let data =
-            if self.output.quiet || self.output.json { self.data.load_quiet()? } else { self.data.load()? };
-        let test = TestSet::new(&model, &data, &data.interactions);
-        let m = eval::metrics(&model, &test, model.kind() == ModelKind::Rating, self.eval_users, self.seed)?;
-        let overlap = test.seen_in_training(&model);
-        if overlap > 0 && !self.output.quiet {
-            eprintln!(
-                "warning: {overlap} of {} pairs are interactions the model was trained on. The top-N \
-                 metrics rank only items a user has not seen in training, so these pairs can never be \
-                 hits, and RMSE on them is training error. Evaluate on held-out data.",
-                m.pairs
-            );
-        }
-        let mut out = std::io::stdout().lock();
-        if self.output.json {
-            serde_json::to_writer_pretty(&mut out, &m)?;
-            writeln!(out)?;
-        } else {
-            writeln!(
-                out,
-                "  {:<14} {:>8} {:>8} {:>8} {:>10} {:>8} {:>9}",
-                "", "RMSE", "MAE", "HR@10", "Recall@10", "NDCG@10", "coverage"
-            )?;
-            metrics_row(&mut out, "model", &m)?;
-            writeln!(
-                out,
-                "{} pairs scored, {} users ranked, {} pairs skipped (unknown user or item)",
-                m.pairs, m.users, m.skipped_unknown
-            )?;
-        }
-        Ok(())
-    }
 }
 
 /// `trainer recommend`.

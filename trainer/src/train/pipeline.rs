@@ -1,0 +1,314 @@
+//! The training pipeline behind `trainer train`: an evaluation split, an inner split of the
+//! training part for every choice (epochs, recency), the evaluation table beside the
+//! baselines, and the final model retrained on all data with the chosen settings.
+//!
+//! Every choice is made on the inner split (each user's latest training interaction when there
+//! are timestamps), never on the evaluation split, so the table reports what production would
+//! see: the future predicted from the past.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use candle_core::Device;
+use edgerec_core::{Model, ModelBuilder, RatingHeadParts, RecencyInfo, RecencyParts};
+use serde::Serialize;
+
+use super::als::{self, AlsParams};
+use super::config::{DeviceKind, Objective, TrainConfig};
+use super::eval::{self, Evaluator, Metrics, TestSet};
+use super::export;
+use super::fit::{self, EpochStats, Verbosity};
+use super::params::Factors;
+use super::split::{self, Split};
+use crate::data::{Dataset, Interaction};
+
+/// The longest history the recency tuning stores; the exported window follows the decay.
+const TUNING_WINDOW: usize = 100;
+/// Recency weights and decays tried on the inner split (weight 0 turns recency off).
+const RECENCY_WEIGHTS: [f32; 6] = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0];
+const RECENCY_DECAYS: [f32; 3] = [0.5, 0.75, 0.9];
+
+/// The weights of one trained model.
+#[derive(Debug, Clone)]
+pub struct Weights {
+    /// The factors that order the lists (the rating model itself for the rating objective).
+    pub main: Factors,
+    /// The rating head of a hybrid model.
+    pub head: Option<Factors>,
+}
+
+/// How a recency setting scored on the inner split.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecencyTrial {
+    /// Weight tried.
+    pub weight: f32,
+    /// Decay tried.
+    pub decay: f32,
+    /// Inner-split NDCG@10.
+    pub ndcg: f64,
+    /// Inner-split HR@10.
+    pub hr: f64,
+}
+
+/// What the pipeline produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The model to export.
+    pub weights: Weights,
+    /// The recency settings chosen (None: no recency component).
+    pub recency: Option<RecencyInfo>,
+    /// Every recency setting tried on the inner split.
+    pub recency_trials: Vec<RecencyTrial>,
+    /// The evaluation split's metrics of the model trained on the training part.
+    pub metrics: Metrics,
+    /// The baselines on the same split.
+    pub baselines: BTreeMap<&'static str, Metrics>,
+    /// Epochs of the SGD-trained part on the inner split.
+    pub history: Vec<EpochStats>,
+    /// The epoch count chosen on the inner split (SGD-trained part; 0 if none).
+    pub best_epoch: usize,
+    /// Sizes: training part, evaluation part, inner validation part.
+    pub sizes: (usize, usize, usize),
+}
+
+fn device(kind: DeviceKind) -> anyhow::Result<Device> {
+    match kind {
+        DeviceKind::Cpu => Ok(Device::Cpu),
+        DeviceKind::Cuda => Device::new_cuda(0).context("opening CUDA device 0"),
+    }
+}
+
+fn als_params(cfg: &TrainConfig) -> AlsParams {
+    AlsParams {
+        dim: cfg.dim,
+        iterations: cfg.als_iterations,
+        reg: cfg.als_reg,
+        alpha: cfg.als_alpha,
+        cg_steps: 3,
+        seed: cfg.seed,
+    }
+}
+
+/// iALS on `rows`, as a `Factors` with zero biases. Repeated pairs keep the largest weight.
+fn fit_als(cfg: &TrainConfig, data: &Dataset, rows: &[Interaction]) -> anyhow::Result<Factors> {
+    let mut triples: Vec<(u32, u32, f32)> =
+        rows.iter().map(|x| (x.user, x.item, cfg.weight(x.behavior))).collect();
+    triples.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.total_cmp(&a.2)));
+    triples.dedup_by_key(|t| (t.0, t.1));
+    let (nu, ni) = (data.num_users(), data.num_items());
+    let f = als::fit(&als_params(cfg), nu, ni, &triples, &device(cfg.device)?)?;
+    let mut out = Factors::zeros(nu, ni);
+    out.user.dim = cfg.dim;
+    out.item.dim = cfg.dim;
+    out.user.data = f.user;
+    out.item.data = f.item;
+    Ok(out)
+}
+
+/// The SGD-trained part (rating model, rating head, or BPR) for exactly `epochs` epochs.
+fn fit_sgd(
+    cfg: &TrainConfig,
+    data: &Dataset,
+    rows: &[Interaction],
+    epochs: usize,
+    v: Verbosity,
+) -> anyhow::Result<Factors> {
+    let fixed = TrainConfig { epochs: epochs.max(1), patience: 0, ..cfg.clone() };
+    Ok(fit::fit(&fixed, data.num_users(), data.num_items(), rows, &[], None, v)?.factors)
+}
+
+fn weights(
+    cfg: &TrainConfig,
+    data: &Dataset,
+    rows: &[Interaction],
+    epochs: usize,
+    v: Verbosity,
+) -> anyhow::Result<Weights> {
+    Ok(match cfg.objective {
+        Objective::Hybrid => Weights {
+            main: fit_als(cfg, data, rows)?,
+            head: Some(fit_sgd(&rating_head_config(cfg), data, rows, epochs, v)?),
+        },
+        _ if cfg.uses_als() => Weights { main: fit_als(cfg, data, rows)?, head: None },
+        _ => Weights { main: fit_sgd(cfg, data, rows, epochs, v)?, head: None },
+    })
+}
+
+/// The configuration the rating head trains with: the rating objective, same SGD settings.
+fn rating_head_config(cfg: &TrainConfig) -> TrainConfig {
+    TrainConfig { objective: Objective::Rating, ..cfg.clone() }
+}
+
+/// Each user's latest items, newest first (ties: the larger item ID is later), at most `window`.
+fn histories(rows: &[Interaction], users: usize, item_rank: &[u32], window: usize) -> Vec<Vec<u32>> {
+    let mut by_user: Vec<Vec<(i64, u32, u32)>> = vec![Vec::new(); users];
+    for x in rows {
+        by_user[x.user as usize].push((
+            x.timestamp,
+            item_rank.get(x.item as usize).copied().unwrap_or(0),
+            x.item,
+        ));
+    }
+    by_user
+        .into_iter()
+        .map(|mut h| {
+            h.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+            let mut items: Vec<u32> = Vec::with_capacity(window.min(h.len()));
+            for (_, _, i) in h {
+                if items.len() == window {
+                    break;
+                }
+                if !items.contains(&i) {
+                    items.push(i);
+                }
+            }
+            items
+        })
+        .collect()
+}
+
+/// The smallest window that keeps every weight above 1 % of the newest item's.
+pub fn window_for(decay: f32) -> usize {
+    if decay >= 1.0 {
+        return TUNING_WINDOW;
+    }
+    let k = (0.01f64.ln() / f64::from(decay).ln()).ceil() as usize;
+    k.clamp(1, TUNING_WINDOW)
+}
+
+/// The artifact of `w` with `rows` as the seen items and the recency history.
+pub fn builder(
+    cfg: &TrainConfig,
+    data: &Dataset,
+    w: &Weights,
+    rows: &[Interaction],
+    recency: Option<RecencyInfo>,
+    item_rank: &[u32],
+) -> ModelBuilder {
+    let seen = rows.iter().map(|x| (x.user, x.item, export::seen_value(cfg, x)));
+    let range = match cfg.objective {
+        Objective::Rating | Objective::Hybrid => export::rating_range(rows),
+        _ => None,
+    };
+    let mut b = export::builder(&w.main, export::kind(cfg.objective), data, seen, range);
+    if let Some(h) = &w.head {
+        b.rating_head = Some(RatingHeadParts {
+            dim: h.user.dim,
+            global_bias: h.global,
+            user_factors: h.user.data.clone(),
+            item_factors: h.item.data.clone(),
+            user_bias: h.user_bias.data.clone(),
+            item_bias: h.item_bias.data.clone(),
+        });
+    }
+    if let Some(info) = recency {
+        b.recency =
+            Some(RecencyParts { info, history: histories(rows, data.num_users(), item_rank, info.window) });
+    }
+    if cfg.uses_als() {
+        b.fold_in = Some((cfg.als_alpha.max(1e-6), cfg.als_reg));
+    }
+    b
+}
+
+/// Tries every recency setting on the inner split and keeps the best NDCG@10 (weight 0 wins
+/// ties, so recency is only used where it helps).
+fn tune_recency(
+    cfg: &TrainConfig,
+    data: &Dataset,
+    w: &Weights,
+    inner: &Split,
+    item_rank: &[u32],
+) -> anyhow::Result<(Option<RecencyInfo>, Vec<RecencyTrial>)> {
+    let start = RecencyInfo { weight: 0.0, decay: 1.0, window: TUNING_WINDOW };
+    let bytes = builder(cfg, data, w, &inner.train, Some(start), item_rank).build()?;
+    let mut model = Model::from_bytes(&bytes)?;
+    let test = TestSet::new(&model, data, &inner.val);
+    let weights: Vec<f32> = cfg.recency_weight.map_or_else(|| RECENCY_WEIGHTS.to_vec(), |x| vec![x]);
+    let decays: Vec<f32> = cfg.recency_decay.map_or_else(|| RECENCY_DECAYS.to_vec(), |x| vec![x]);
+    let mut trials = Vec::new();
+    let mut best: Option<(f64, RecencyInfo)> = None;
+    for &weight in &weights {
+        for &decay in if weight == 0.0 { &decays[..1] } else { &decays[..] } {
+            let info = RecencyInfo { weight, decay, window: window_for(decay) };
+            model.set_recency(info)?;
+            let m = eval::metrics(&model, &test, false, cfg.eval_users, cfg.seed)?;
+            trials.push(RecencyTrial { weight, decay, ndcg: m.ndcg, hr: m.hr });
+            if best.as_ref().is_none_or(|(b, _)| m.ndcg > *b + 1e-9) {
+                best = Some((m.ndcg, info));
+            }
+        }
+    }
+    Ok((best.map(|(_, info)| info).filter(|i| i.weight > 0.0), trials))
+}
+
+/// Runs the pipeline on resolved settings (`cfg.resolve` first).
+pub fn run(cfg: &TrainConfig, data: &Dataset, v: Verbosity) -> anyhow::Result<Outcome> {
+    let rank = split::item_id_rank(data);
+    let parts = split::outer(&data.interactions, cfg.split, cfg.val_fraction, cfg.holdout, cfg.seed, &rank);
+    let inner = split::inner(&parts.train, cfg.seed, &rank);
+    let sgd_part = cfg.objective == Objective::Hybrid || !cfg.uses_als();
+
+    // 1. Choices on the inner split: epochs of the SGD-trained part, then recency.
+    let (mut best_epoch, mut history) = (0, Vec::new());
+    let mut inner_sgd = None;
+    if sgd_part {
+        let sgd_cfg = if cfg.objective == Objective::Hybrid { rating_head_config(cfg) } else { cfg.clone() };
+        let ev = Evaluator::new(data, &inner.train, &inner.val);
+        let t =
+            fit::fit(&sgd_cfg, data.num_users(), data.num_items(), &inner.train, &inner.val, Some(&ev), v)?;
+        best_epoch = t.best_epoch;
+        history = t.history;
+        inner_sgd = Some(t.factors);
+    }
+    let ranking_kind = cfg.objective != Objective::Rating;
+    let (recency, recency_trials) =
+        if ranking_kind && split::has_timestamps(&inner.train) && !inner.val.is_empty() {
+            let main = if cfg.uses_als() {
+                fit_als(cfg, data, &inner.train)?
+            } else {
+                inner_sgd.clone().context("BPR inner fit")?
+            };
+            tune_recency(cfg, data, &Weights { main, head: None }, &inner, &rank)?
+        } else {
+            (None, Vec::new())
+        };
+
+    // 2. The evaluation table: trained on the training part, scored on the held-out part.
+    let (mut metrics, mut baselines) = (Metrics::default(), BTreeMap::new());
+    let eval_weights = if parts.val.is_empty() {
+        None
+    } else {
+        let w = weights(cfg, data, &parts.train, best_epoch, v)?;
+        let bytes = builder(cfg, data, &w, &parts.train, recency, &rank).build()?;
+        let mut model = Model::from_bytes(&bytes)?;
+        let test = TestSet::new(&model, data, &parts.val);
+        let ratings = cfg.objective == Objective::Rating || w.head.is_some();
+        metrics = eval::metrics(&model, &test, ratings, cfg.eval_users, cfg.seed)?;
+        let ev = Evaluator::new(data, &parts.train, &parts.val);
+        baselines = ev.baselines(cfg)?;
+        baselines.extend(ev.popularity_baselines(&rank, cfg.eval_users, cfg.seed)?);
+        if let Some(info) = recency {
+            model.set_recency(RecencyInfo { weight: 0.0, ..info })?;
+            baselines
+                .insert("without_recency", eval::metrics(&model, &test, ratings, cfg.eval_users, cfg.seed)?);
+        }
+        Some(w)
+    };
+
+    // 3. The model to export: retrained on everything with the settings chosen above.
+    let weights = match eval_weights {
+        Some(w) if !cfg.refit => w,
+        _ => weights(cfg, data, &data.interactions, best_epoch, v)?,
+    };
+    Ok(Outcome {
+        weights,
+        recency,
+        recency_trials,
+        metrics,
+        baselines,
+        history,
+        best_epoch,
+        sizes: (parts.train.len(), parts.val.len(), inner.val.len()),
+    })
+}
