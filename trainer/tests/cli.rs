@@ -51,22 +51,37 @@ fn train_export_and_use_the_artifact() {
     ]))
     .unwrap();
     assert_eq!(report["users"], 150);
-    assert!(report["metrics"]["rmse"].as_f64().unwrap() > 0.0);
-    for baseline in ["global_mean", "biases_only", "most_popular"] {
+    // The default on rated, timestamped data: a hybrid model on the time-ordered split.
+    assert_eq!(report["config"]["objective"], "hybrid");
+    assert_eq!(report["config"]["split"], "last");
+    assert_eq!(report["val_interactions"], 150, "one held-out interaction per user");
+    let rmse = report["metrics"]["rmse"].as_f64().unwrap();
+    assert!((0.3..1.6).contains(&rmse), "rating head RMSE {rmse}");
+    for baseline in ["global_mean", "biases_only", "most_popular", "recently_popular"] {
         assert!(report["baselines"][baseline].is_object(), "{baseline} missing");
     }
     assert!(Path::new(&format!("{}", dir.path().join("m.loss.svg").display())).exists());
 
     let inspect: serde_json::Value = serde_json::from_str(&ok(&["inspect", model, "--json"])).unwrap();
     assert_eq!(inspect["model"]["num_users"], 150);
-    assert_eq!(inspect["model"]["kind"], "rating");
+    assert_eq!(inspect["model"]["kind"], "ranking");
+    assert_eq!(inspect["model"]["rating_head_dim"], 16);
+    assert_eq!(inspect["model"]["format_version"], 2);
     assert_eq!(inspect["info"]["data_fingerprint"], report["data_fingerprint"]);
     assert!(inspect["model"]["has_projection"].as_bool().unwrap());
 
     let eval: serde_json::Value =
         serde_json::from_str(&ok(&["evaluate", "--model", model, "--data", data, "--json"])).unwrap();
-    assert!(eval["rmse"].as_f64().unwrap() > 0.0);
+    let train_rmse = eval["rmse"].as_f64().unwrap();
+    assert!((0.1..rmse).contains(&train_rmse), "training RMSE {train_rmse} vs held-out {rmse}");
     assert_eq!(eval["skipped_unknown"], 0);
+    // The time-ordered evaluation prints the baselines beside the model.
+    let last: serde_json::Value = serde_json::from_str(&ok(&[
+        "evaluate", "--model", model, "--data", data, "--split", "last", "--json", "--quiet",
+    ]))
+    .unwrap();
+    assert_eq!(last["pairs"], 150);
+    assert!(last["baselines"]["most_popular"]["hr"].is_number());
     // Evaluating on the training data itself is allowed, but it is said plainly.
     let out = trainer(&["evaluate", "--model", model, "--data", data]);
     assert!(out.status.success());
@@ -88,6 +103,45 @@ fn train_export_and_use_the_artifact() {
     assert!(text.contains("purity"), "{text}");
     let analysis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
     assert_eq!(analysis["item_map"].as_array().unwrap().len(), 90);
+}
+
+#[test]
+fn a_rating_model_on_constant_ratings_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("purchases.csv");
+    let mut text = String::from("user_id,item_id,rating,timestamp\n");
+    for u in 0..30 {
+        for i in 0..8 {
+            text.push_str(&format!("U{u},I{},1,{}\n", (u + i) % 20, 1_700_000_000 + u * 100 + i));
+        }
+    }
+    std::fs::write(&path, text).unwrap();
+    let model = dir.path().join("m.safetensors");
+    let out = trainer(&[
+        "train",
+        "--data",
+        path.to_str().unwrap(),
+        "--objective",
+        "rating",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("would learn nothing"));
+    assert!(!model.exists(), "nothing is written");
+    // The default picks a ranking model for it.
+    let report: serde_json::Value = serde_json::from_str(&ok(&[
+        "train",
+        "--data",
+        path.to_str().unwrap(),
+        "--dim",
+        "8",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(report["config"]["objective"], "ranking");
 }
 
 fn inspect_first_user(model: &str) -> String {

@@ -12,11 +12,13 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use clap::Parser;
+use edgerec_trainer::data::Interaction;
 use edgerec_trainer::data::generate::dataset;
 use edgerec_trainer::data::model::GenConfig;
-use edgerec_trainer::train::config::{TrainArgs, TrainConfig};
+use edgerec_trainer::train::config::{Objective, SplitKind, TrainArgs, TrainConfig};
 use edgerec_trainer::train::eval::Evaluator;
 use edgerec_trainer::train::fit::{Verbosity, fit};
+use edgerec_trainer::train::pipeline;
 use edgerec_trainer::train::split::per_user;
 
 #[derive(Parser)]
@@ -80,4 +82,44 @@ fn training_is_deterministic_for_a_seed() {
         assert_eq!(a.factors.item.data, b.factors.item.data, "{objective}");
         assert_eq!(a.factors.item_bias.data, b.factors.item_bias.data, "{objective}");
     }
+}
+
+/// The model `scripts/demo.sh` serves (all defaults) must beat both popularity baselines on the
+/// time-ordered split, and its rating head must predict ratings as well as a rating-only model.
+#[test]
+fn default_model_beats_popularity_in_time_order_and_keeps_its_ratings() {
+    let data = dataset(GenConfig::default()).unwrap();
+    let cfg = config(&[]).resolve(&data.interactions);
+    assert_eq!(cfg.objective, Objective::Hybrid, "rated data gets the hybrid model");
+    assert_eq!(cfg.split, SplitKind::Last, "timestamped data gets the time-ordered split");
+    let out = pipeline::run(&cfg, &data, Verbosity::Quiet).unwrap();
+    let m = &out.metrics;
+    for name in ["most_popular", "recently_popular"] {
+        let b = &out.baselines[name];
+        eprintln!("{name}: HR@10 {:.4} NDCG@10 {:.4}; model {:.4} {:.4}", b.hr, b.ndcg, m.hr, m.ndcg);
+        assert!(m.hr > 1.5 * b.hr, "HR@10 {:.4} is not 1.5 × {name}'s {:.4}", m.hr, b.hr);
+        assert!(m.ndcg > 1.5 * b.ndcg, "NDCG@10 {:.4} is not 1.5 × {name}'s {:.4}", m.ndcg, b.ndcg);
+    }
+    let rating_only = config(&["--objective", "rating"]).resolve(&data.interactions);
+    let r = pipeline::run(&rating_only, &data, Verbosity::Quiet).unwrap();
+    let (head, alone) = (m.rmse.unwrap(), r.metrics.rmse.unwrap());
+    eprintln!("rmse: rating head {head:.4}, rating-only model {alone:.4}");
+    assert!(head <= alone * 1.02, "rating head RMSE {head:.4} is not within 2 % of {alone:.4}");
+    assert!(out.recency.is_some_and(|r| r.weight > 0.0), "the generator's sessions reward recency");
+}
+
+/// A purchase log (every rating equal) gets a ranking model, never a rating model that learns
+/// nothing.
+#[test]
+fn data_without_varying_ratings_gets_a_ranking_model() {
+    let mut data = dataset(GenConfig { users: 200, items: 90, interactions: 6000, seed: 5 }).unwrap();
+    for x in &mut data.interactions {
+        *x = Interaction { rating: 1.0, ..*x };
+    }
+    let cfg = config(&[]).resolve(&data.interactions);
+    assert_eq!(cfg.objective, Objective::Ranking);
+    let out = pipeline::run(&cfg, &data, Verbosity::Quiet).unwrap();
+    assert!(out.weights.head.is_none());
+    let popular = &out.baselines["most_popular"];
+    assert!(out.metrics.ndcg > popular.ndcg, "{:.4} vs {:.4}", out.metrics.ndcg, popular.ndcg);
 }

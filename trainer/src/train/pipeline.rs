@@ -246,7 +246,7 @@ fn tune_recency(
 pub fn run(cfg: &TrainConfig, data: &Dataset, v: Verbosity) -> anyhow::Result<Outcome> {
     let rank = split::item_id_rank(data);
     let parts = split::outer(&data.interactions, cfg.split, cfg.val_fraction, cfg.holdout, cfg.seed, &rank);
-    let inner = split::inner(&parts.train, cfg.seed, &rank);
+    let inner = split::inner(&parts.train, cfg.split, cfg.seed, &rank);
     let sgd_part = cfg.objective == Objective::Hybrid || !cfg.uses_als();
 
     // 1. Choices on the inner split: epochs of the SGD-trained part, then recency.

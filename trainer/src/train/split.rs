@@ -128,10 +128,11 @@ pub fn outer(
     }
 }
 
-/// The inner validation split of training data, for early stopping and tuning: each user's
-/// latest interaction when there are timestamps, else a random 10 % per user.
-pub fn inner(train: &[Interaction], seed: u64, item_rank: &[u32]) -> Split {
-    if has_timestamps(train) {
+/// The inner validation split of training data, for early stopping and tuning. It mirrors the
+/// evaluation protocol: after a random evaluation split, a random 10 % per user; otherwise each
+/// user's latest interaction when there are timestamps (else a random 10 %).
+pub fn inner(train: &[Interaction], outer: SplitKind, seed: u64, item_rank: &[u32]) -> Split {
+    if outer != SplitKind::Random && has_timestamps(train) {
         last_n(train, 1, item_rank)
     } else {
         per_user(train, SplitKind::Random, 0.1, seed ^ 0x1111)
