@@ -7,7 +7,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use edgerec_core::{Model, ModelKind, RecommendOptions};
+use edgerec_core::{Model, ModelKind, RecencyInfo, RecencyParts, RecommendOptions};
 
 fn model_bytes(items: usize) -> Vec<u8> {
     let mut b = common::random_builder(ModelKind::Rating, 1000, items, 64, 7);
@@ -43,6 +43,24 @@ fn bench(c: &mut Criterion) {
     let interactions: Vec<(&str, f32)> = (0..10).map(|i| (model.item_id(i * 7), 4.0)).collect();
     c.bench_function("fold_in_recommend_10_interactions_600_items", |b| {
         b.iter(|| black_box(model.recommend_for_interactions(&interactions, &RecommendOptions::default())))
+    });
+    // The served default: a ranking model with a recency component (decay 0.5: 7 latest items),
+    // a known user plus three interactions they just made.
+    let mut b = common::random_builder(ModelKind::Ranking, 1000, 600, 64, 7);
+    b.rating_range = None;
+    b.seen.retain(|&(_, i, _)| i < 250);
+    let history = (0..1000u32).map(|u| (0..7).map(|k| (u * 13 + k * 31) % 600).collect()).collect();
+    b.recency = Some(RecencyParts { info: RecencyInfo { weight: 2.0, decay: 0.5, window: 7 }, history });
+    let session_bytes = b.build().expect("fixture builds");
+    let session_model = Model::from_bytes(&session_bytes).expect("fixture loads");
+    let users: Vec<&str> = session_model.user_ids(0, 1000).collect();
+    let clicks: Vec<(&str, f32)> = (0..3).map(|i| (session_model.item_id(300 + i * 11), 1.0)).collect();
+    c.bench_function("session_recommend_known_user_3_interactions_600_items", |bn| {
+        let mut k = 0;
+        bn.iter(|| {
+            k = (k + 1) % users.len();
+            black_box(session_model.recommend_session(users[k], &clicks, &RecommendOptions::default()))
+        })
     });
     c.bench_function("similar_items_600", |b| {
         b.iter(|| black_box(model.similar_items(model.item_id(3), 10)))
