@@ -249,57 +249,85 @@ pub fn run(cfg: &TrainConfig, data: &Dataset, v: Verbosity) -> anyhow::Result<Ou
     let inner = split::inner(&parts.train, cfg.split, cfg.seed, &rank);
     let sgd_part = cfg.objective == Objective::Hybrid || !cfg.uses_als();
 
-    // 1. Choices on the inner split: epochs of the SGD-trained part, then recency.
-    let (mut best_epoch, mut history) = (0, Vec::new());
-    let mut inner_sgd = None;
-    if sgd_part {
-        let sgd_cfg = if cfg.objective == Objective::Hybrid { rating_head_config(cfg) } else { cfg.clone() };
-        let ev = Evaluator::new(data, &inner.train, &inner.val);
-        let t =
-            fit::fit(&sgd_cfg, data.num_users(), data.num_items(), &inner.train, &inner.val, Some(&ev), v)?;
+    // 1. Choices on the inner split: epochs of the SGD-trained part (early stopping), and the
+    //    ranking factors for the recency tuning. The two fits are independent: run both at once.
+    let ranking_kind = cfg.objective != Objective::Rating;
+    let tune = ranking_kind && split::has_timestamps(&inner.train) && !inner.val.is_empty();
+    let (sgd_result, als_inner) = std::thread::scope(|scope| {
+        let als = (tune && cfg.uses_als()).then(|| scope.spawn(|| fit_als(cfg, data, &inner.train)));
+        let sgd = if sgd_part {
+            let sgd_cfg =
+                if cfg.objective == Objective::Hybrid { rating_head_config(cfg) } else { cfg.clone() };
+            let ev = Evaluator::new(data, &inner.train, &inner.val);
+            Some(fit::fit(
+                &sgd_cfg,
+                data.num_users(),
+                data.num_items(),
+                &inner.train,
+                &inner.val,
+                Some(&ev),
+                v,
+            ))
+        } else {
+            None
+        };
+        (sgd, als.map(|h| h.join().map_err(|_| anyhow::anyhow!("the iALS thread panicked"))))
+    });
+    let (mut best_epoch, mut history, mut inner_sgd) = (0, Vec::new(), None);
+    if let Some(t) = sgd_result {
+        let t = t?;
         best_epoch = t.best_epoch;
         history = t.history;
         inner_sgd = Some(t.factors);
     }
-    let ranking_kind = cfg.objective != Objective::Rating;
-    let (recency, recency_trials) =
-        if ranking_kind && split::has_timestamps(&inner.train) && !inner.val.is_empty() {
-            let main = if cfg.uses_als() {
-                fit_als(cfg, data, &inner.train)?
-            } else {
-                inner_sgd.clone().context("BPR inner fit")?
-            };
-            tune_recency(cfg, data, &Weights { main, head: None }, &inner, &rank)?
-        } else {
-            (None, Vec::new())
+    let (recency, recency_trials) = if tune {
+        let main = match als_inner {
+            Some(f) => f??,
+            None => inner_sgd.clone().context("BPR inner fit")?,
         };
-
-    // 2. The evaluation table: trained on the training part, scored on the held-out part.
-    let (mut metrics, mut baselines) = (Metrics::default(), BTreeMap::new());
-    let eval_weights = if parts.val.is_empty() {
-        None
+        tune_recency(cfg, data, &Weights { main, head: None }, &inner, &rank)?
     } else {
-        let w = weights(cfg, data, &parts.train, best_epoch, v)?;
-        let bytes = builder(cfg, data, &w, &parts.train, recency, &rank).build()?;
-        let mut model = Model::from_bytes(&bytes)?;
-        let test = TestSet::new(&model, data, &parts.val);
-        let ratings = cfg.objective == Objective::Rating || w.head.is_some();
-        metrics = eval::metrics(&model, &test, ratings, cfg.eval_users, cfg.seed)?;
-        let ev = Evaluator::new(data, &parts.train, &parts.val);
-        baselines = ev.baselines(cfg)?;
-        baselines.extend(ev.popularity_baselines(&rank, cfg.eval_users, cfg.seed)?);
-        if let Some(info) = recency {
-            model.set_recency(RecencyInfo { weight: 0.0, ..info })?;
-            baselines
-                .insert("without_recency", eval::metrics(&model, &test, ratings, cfg.eval_users, cfg.seed)?);
-        }
-        Some(w)
+        (None, Vec::new())
     };
 
-    // 3. The model to export: retrained on everything with the settings chosen above.
-    let weights = match eval_weights {
-        Some(w) if !cfg.refit => w,
-        _ => weights(cfg, data, &data.interactions, best_epoch, v)?,
+    // 2. The evaluation model (trained on the training part) and 3. the model to export
+    //    (retrained on everything with the settings chosen above) are independent: train both
+    //    at once.
+    let refit = cfg.refit || parts.val.is_empty();
+    let (eval_weights, final_weights) = std::thread::scope(|scope| {
+        let all = refit
+            .then(|| scope.spawn(|| weights(cfg, data, &data.interactions, best_epoch, Verbosity::Quiet)));
+        let eval =
+            (!parts.val.is_empty()).then(|| weights(cfg, data, &parts.train, best_epoch, Verbosity::Quiet));
+        (eval, all.map(|h| h.join().map_err(|_| anyhow::anyhow!("the training thread panicked"))))
+    });
+    let (mut metrics, mut baselines) = (Metrics::default(), BTreeMap::new());
+    let eval_weights = match eval_weights {
+        None => None,
+        Some(w) => {
+            let w = w?;
+            let bytes = builder(cfg, data, &w, &parts.train, recency, &rank).build()?;
+            let mut model = Model::from_bytes(&bytes)?;
+            let test = TestSet::new(&model, data, &parts.val);
+            let ratings = cfg.objective == Objective::Rating || w.head.is_some();
+            metrics = eval::metrics(&model, &test, ratings, cfg.eval_users, cfg.seed)?;
+            let ev = Evaluator::new(data, &parts.train, &parts.val);
+            baselines = ev.baselines(cfg)?;
+            baselines.extend(ev.popularity_baselines(&rank, cfg.eval_users, cfg.seed)?);
+            if let Some(info) = recency {
+                model.set_recency(RecencyInfo { weight: 0.0, ..info })?;
+                baselines.insert(
+                    "without_recency",
+                    eval::metrics(&model, &test, ratings, cfg.eval_users, cfg.seed)?,
+                );
+            }
+            Some(w)
+        }
+    };
+    let weights = match (final_weights, eval_weights) {
+        (Some(all), _) => all??,
+        (None, Some(w)) => w,
+        (None, None) => anyhow::bail!("nothing was trained"),
     };
     Ok(Outcome {
         weights,
