@@ -19,7 +19,7 @@ source tests/mariadb.sh
 mariadb_start
 trap mariadb_stop EXIT
 
-stage "cargo test" cargo test --workspace --locked
+stage "cargo test (MariaDB tests included)" cargo test --workspace --locked -- --include-ignored
 stage "python interop" .venv/bin/python tests/python/interop.py
 
 stage "MovieLens-100k regression (leave-last-out HR@10 >= 0.12, NDCG@10 >= 0.055; 5-fold RMSE <= 0.93)" tests/movielens/run.sh

@@ -30,10 +30,10 @@ t, cv = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 m, pop = t["metrics"], t["baselines"]["most_popular"]
 rmse, std = cv["summary"]["rmse"]
 print(f"MovieLens-100k leave-last-out: HR@10 {m['hr']:.4f}, NDCG@10 {m['ndcg']:.4f} "
-      f"(most popular {pop['hr']:.4f} / {pop['ndcg']:.4f}), split {t['config']['split']}, fit {t['train_seconds']:.2f} s")
+      f"(most popular {pop['hr']:.4f} / {pop['ndcg']:.4f}), split {t['experiment']['split']}, fit {t['train_seconds']:.2f} s")
 print(f"MovieLens-100k 5-fold RMSE {rmse:.4f} ± {std:.4f}")
 checks = [
-    ("time-ordered HR@10 >= 0.12 and NDCG@10 >= 0.055", t["config"]["split"] == "last" and m["hr"] >= 0.12 and m["ndcg"] >= 0.055),
+    ("time-ordered HR@10 >= 0.12 and NDCG@10 >= 0.055", t["experiment"]["split"] == "last" and m["hr"] >= 0.12 and m["ndcg"] >= 0.055),
     ("5-fold RMSE <= 0.93", rmse <= 0.93),
 ]
 for name, ok in checks:

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use clap::Parser;
-use edgerec_trainer::data::load::DataArgs;
+use edgerec_trainer::cli::DataArgs;
 
 #[derive(Parser)]
 struct Args {

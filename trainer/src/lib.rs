@@ -1,6 +1,17 @@
-//! EdgeRec's trainer as a library: the data layer, training, evaluation and export.
+//! EdgeRec's trainer as a library. The layers, each depending only on those listed before it:
+//!
+//! - [`dataset`]: the `Dataset` type, its builder, validation rules and report;
+//! - [`source`]: loading a dataset from a CSV/TSV file or MySQL ([`db`] holds the connections);
+//! - [`synthetic`]: the demo data generator and its CSV and MySQL writers;
+//! - [`train`]: hyperparameters, splits, iALS and the SGD loop, evaluation, export;
+//! - [`cli`]: one file per subcommand, owning every clap struct.
+//!
 //! The `trainer` binary is a thin clap front end over these modules.
 
+pub mod atomic;
 pub mod cli;
-pub mod data;
+pub mod dataset;
+pub mod db;
+pub mod source;
+pub mod synthetic;
 pub mod train;

@@ -53,7 +53,7 @@ fn train_export_and_use_the_artifact() {
     assert_eq!(report["users"], 150);
     // The default on rated, timestamped data: a hybrid model on the time-ordered split.
     assert_eq!(report["config"]["objective"], "hybrid");
-    assert_eq!(report["config"]["split"], "last");
+    assert_eq!(report["experiment"]["split"], "last");
     assert_eq!(report["val_interactions"], 150, "one held-out interaction per user");
     let rmse = report["metrics"]["rmse"].as_f64().unwrap();
     assert!((0.3..1.6).contains(&rmse), "rating head RMSE {rmse}");

@@ -1,11 +1,15 @@
-//! Training configuration: parsed CLI flags become one validated [`TrainConfig`].
+//! Model hyperparameters as a checked type, in the style of linfa's `ParamGuard`: a
+//! [`TrainParams`] (plain, public fields, as parsed) becomes a [`ValidParams`] only through
+//! [`TrainParams::check`], and every derived configuration is built from a checked one, so
+//! nothing unchecked reaches training. Experiment settings (splits, folds, refit, evaluation)
+//! are a separate type: [`super::experiment::Experiment`].
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::data::{Behavior, Interaction};
+use crate::dataset::{Behavior, Interaction};
 
 /// What the model learns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -30,24 +34,6 @@ pub enum Ranker {
     Als,
     /// BPR, a pairwise loss with sampled negatives, by candle and the sparse optimisers.
     Bpr,
-}
-
-/// How the validation split is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum SplitKind {
-    /// `last` when the data has timestamps, else `random`.
-    Auto,
-    /// Each user's latest `--holdout` interactions (ties: the larger item ID is later).
-    Last,
-    /// A global time cut: the latest `--val-fraction` of all interactions.
-    Global,
-    /// A random fraction of each user's interactions.
-    Random,
-    /// The latest fraction of each user's interactions by timestamp.
-    Time,
-    /// No evaluation split: train on everything (no validation table).
-    None,
 }
 
 /// The sparse optimiser applied to the rows a batch touched.
@@ -78,145 +64,103 @@ pub enum DeviceKind {
     Cuda,
 }
 
-/// Hyperparameters and run settings for `trainer train`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct TrainArgs {
-    /// What to learn: `auto` picks `hybrid` for data whose ratings vary, else `ranking`.
-    #[arg(long, value_enum, default_value_t = Objective::Auto)]
+/// Hyperparameters as given, before validation. `None` means the objective's default.
+#[derive(Debug, Clone)]
+pub struct TrainParams {
+    /// What to learn.
     pub objective: Objective,
     /// The ranking algorithm (ranking and hybrid objectives).
-    #[arg(long, value_enum, default_value_t = Ranker::Als)]
     pub ranker: Ranker,
-    /// iALS: alternating rounds.
-    #[arg(long, default_value_t = 15)]
-    pub als_iterations: usize,
-    /// iALS: the ridge λ.
-    #[arg(long, default_value_t = 50.0)]
-    pub als_reg: f64,
-    /// iALS: confidence per unit of weight α (c = 1 + α·w).
-    #[arg(long, default_value_t = 9.0)]
-    pub als_alpha: f64,
-    /// Weight of the recency component (default: tuned on the inner validation split).
-    #[arg(long)]
-    pub recency_weight: Option<f32>,
-    /// Decay per position of the recency component, in (0, 1] (default: tuned with the weight).
-    #[arg(long)]
-    pub recency_decay: Option<f32>,
     /// Factor dimension.
-    #[arg(long, default_value_t = 64)]
     pub dim: usize,
-    /// Maximum number of epochs (early stopping may end sooner).
-    #[arg(long)]
+    /// Maximum epochs of the SGD-trained part (early stopping may end sooner).
     pub epochs: Option<usize>,
     /// Learning rate.
-    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// L2 regularisation per sample.
-    #[arg(long, allow_negative_numbers = true)]
     pub reg: Option<f64>,
     /// Interactions per batch.
-    #[arg(long, default_value_t = 1024)]
     pub batch_size: usize,
-    /// Sampled negatives per positive (ranking).
-    #[arg(long, default_value_t = 16)]
+    /// Sampled negatives per positive (BPR).
     pub negatives: usize,
     /// Sparse optimiser.
-    #[arg(long, value_enum)]
     pub optimizer: Option<Optimizer>,
     /// Standard deviation of the initial factors.
-    #[arg(long, default_value_t = 0.1)]
     pub init_std: f64,
-    /// Random seed: same seed, same data, same result (on CPU).
-    #[arg(long, default_value_t = 42)]
+    /// Seed of initialisation and sampling.
     pub seed: u64,
-    /// Evaluation split (`auto`: each user's latest interaction when there are timestamps).
-    #[arg(long, value_enum, default_value_t = SplitKind::Auto)]
-    pub split: SplitKind,
-    /// Interactions held out per user by `--split last`.
-    #[arg(long, default_value_t = 1)]
-    pub holdout: usize,
-    /// Fraction held out by `--split random`, `time` (per user) and `global` (overall).
-    #[arg(long, default_value_t = 0.2)]
-    pub val_fraction: f64,
-    /// Stop after this many epochs without improvement of the validation metric (0: never).
-    #[arg(long, default_value_t = 3)]
+    /// Epochs without improvement before early stopping (0: never).
     pub patience: usize,
-    /// K-fold cross-validation: report each metric's mean ± std over K folds, export nothing.
-    #[arg(long)]
-    pub folds: Option<usize>,
-    /// Export the model trained on the training part only, instead of retraining on all data
-    /// with the settings chosen on the inner split (the default, as production would).
-    #[arg(long)]
-    pub no_refit: bool,
-    /// Behaviour weights for ranking, e.g. `view=1,click=2,cart=3,purchase=5`.
-    #[arg(long, default_value = "view=1,click=2,cart=4,purchase=6")]
+    /// Behaviour weights, e.g. `view=1,click=2,cart=4,purchase=6`.
     pub behavior_weights: String,
-    /// Users sampled for ranking metrics (0: all users).
-    #[arg(long, default_value_t = 2000)]
-    pub eval_users: usize,
-    /// Device for the batch arithmetic.
-    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
-    pub device: DeviceKind,
-}
-
-/// A validated training configuration.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrainConfig {
-    /// Objective.
-    pub objective: Objective,
-    /// Ranking algorithm.
-    pub ranker: Ranker,
-    /// iALS settings.
+    /// iALS rounds.
     pub als_iterations: usize,
-    /// iALS ridge.
+    /// iALS ridge λ.
     pub als_reg: f64,
-    /// iALS confidence scale.
+    /// iALS confidence per unit of weight α.
     pub als_alpha: f64,
-    /// Fixed recency weight (None: tuned).
+    /// A fixed recency weight (None: tuned on the inner split).
     pub recency_weight: Option<f32>,
-    /// Fixed recency decay (None: tuned).
+    /// A fixed recency decay (None: tuned on the inner split).
     pub recency_decay: Option<f32>,
-    /// Held-out interactions per user for `--split last`.
-    pub holdout: usize,
-    /// Factor dimension.
-    pub dim: usize,
-    /// Maximum epochs.
-    pub epochs: usize,
-    /// Learning rate.
-    pub lr: f64,
-    /// L2 regularisation.
-    pub reg: f64,
-    /// Batch size.
-    pub batch_size: usize,
-    /// Negatives per positive.
-    pub negatives: usize,
-    /// Optimiser.
-    pub optimizer: Optimizer,
-    /// Initial factor standard deviation.
-    pub init_std: f64,
-    /// Seed.
-    pub seed: u64,
-    /// Split kind.
-    pub split: SplitKind,
-    /// Validation fraction.
-    pub val_fraction: f64,
-    /// Early-stopping patience.
-    pub patience: usize,
-    /// Cross-validation folds.
-    pub folds: Option<usize>,
-    /// Retrain on all data before export.
-    pub refit: bool,
-    /// Behaviour weights.
-    pub behavior_weights: BTreeMap<String, f32>,
-    /// Users sampled for ranking metrics.
-    pub eval_users: usize,
-    /// Device.
+    /// Where the batch arithmetic runs.
     pub device: DeviceKind,
 }
 
-/// Defaults tuned per objective. Rating: 5-fold cross-validation on MovieLens-100k's training
-/// folds. Ranking: the validation split inside MovieLens-100k's training data (never its test
-/// split), checked to stay ≥ 2× most-popular on the generated demo data.
+impl Default for TrainParams {
+    fn default() -> Self {
+        Self {
+            objective: Objective::Auto,
+            ranker: Ranker::Als,
+            dim: 64,
+            epochs: None,
+            lr: None,
+            reg: None,
+            batch_size: 1024,
+            negatives: 16,
+            optimizer: None,
+            init_std: 0.1,
+            seed: 42,
+            patience: 3,
+            behavior_weights: "view=1,click=2,cart=4,purchase=6".into(),
+            als_iterations: 15,
+            als_reg: 50.0,
+            als_alpha: 9.0,
+            recency_weight: None,
+            recency_decay: None,
+            device: DeviceKind::Cpu,
+        }
+    }
+}
+
+/// Validated hyperparameters: only [`TrainParams::check`] and the methods below make one.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidParams {
+    objective: Objective,
+    ranker: Ranker,
+    dim: usize,
+    epochs: usize,
+    lr: f64,
+    reg: f64,
+    batch_size: usize,
+    negatives: usize,
+    optimizer: Optimizer,
+    init_std: f64,
+    seed: u64,
+    patience: usize,
+    behavior_weights: BTreeMap<String, f32>,
+    als_iterations: usize,
+    als_reg: f64,
+    als_alpha: f64,
+    recency_weight: Option<f32>,
+    recency_decay: Option<f32>,
+    device: DeviceKind,
+}
+
+/// Defaults tuned per objective. Rating (and a hybrid's rating head): 5-fold cross-validation
+/// on MovieLens-100k's training folds. BPR: the validation split inside MovieLens-100k's
+/// training data. iALS (`als_reg` 50, `als_alpha` 9): the inner leave-last-out split of
+/// MovieLens-100k's training data, checked on the generated demo data.
 struct Defaults {
     epochs: usize,
     lr: f64,
@@ -224,58 +168,46 @@ struct Defaults {
     optimizer: Optimizer,
 }
 
-fn defaults(objective: Objective) -> Defaults {
-    match objective {
-        Objective::Rating => {
-            Defaults { epochs: 20, lr: 0.05, reg: 0.1, optimizer: Optimizer::RowwiseAdagrad }
-        }
-        Objective::Ranking => {
+fn defaults(objective: Objective, ranker: Ranker) -> Defaults {
+    match (objective, ranker) {
+        (Objective::Ranking, Ranker::Bpr) => {
             Defaults { epochs: 40, lr: 0.05, reg: 0.01, optimizer: Optimizer::RowwiseAdagrad }
         }
-        // The SGD-trained part of a hybrid (and of an `auto` model that becomes one) is its
-        // rating head: the rating defaults.
-        Objective::Hybrid | Objective::Auto => defaults(Objective::Rating),
+        _ => Defaults { epochs: 20, lr: 0.05, reg: 0.1, optimizer: Optimizer::RowwiseAdagrad },
     }
 }
 
-impl TrainConfig {
-    /// Validates the flags before any work starts; errors name the flag.
-    pub fn from_args(a: &TrainArgs) -> anyhow::Result<Self> {
-        let d = match (a.objective, a.ranker) {
-            (Objective::Ranking, Ranker::Bpr) => defaults(Objective::Ranking),
-            (objective, _) => defaults(objective),
+impl TrainParams {
+    /// Validates every hyperparameter (errors name the flag) and fills in the defaults.
+    pub fn check(self) -> anyhow::Result<ValidParams> {
+        let d = defaults(self.objective, self.ranker);
+        let p = ValidParams {
+            objective: self.objective,
+            ranker: self.ranker,
+            dim: self.dim,
+            epochs: self.epochs.unwrap_or(d.epochs),
+            lr: self.lr.unwrap_or(d.lr),
+            reg: self.reg.unwrap_or(d.reg),
+            batch_size: self.batch_size,
+            negatives: self.negatives,
+            optimizer: self.optimizer.unwrap_or(d.optimizer),
+            init_std: self.init_std,
+            seed: self.seed,
+            patience: self.patience,
+            behavior_weights: parse_weights(&self.behavior_weights).context("--behavior-weights")?,
+            als_iterations: self.als_iterations,
+            als_reg: self.als_reg,
+            als_alpha: self.als_alpha,
+            recency_weight: self.recency_weight,
+            recency_decay: self.recency_decay,
+            device: self.device,
         };
-        let cfg = Self {
-            objective: a.objective,
-            ranker: a.ranker,
-            als_iterations: a.als_iterations,
-            als_reg: a.als_reg,
-            als_alpha: a.als_alpha,
-            recency_weight: a.recency_weight,
-            recency_decay: a.recency_decay,
-            holdout: a.holdout,
-            dim: a.dim,
-            epochs: a.epochs.unwrap_or(d.epochs),
-            lr: a.lr.unwrap_or(d.lr),
-            reg: a.reg.unwrap_or(d.reg),
-            batch_size: a.batch_size,
-            negatives: a.negatives,
-            optimizer: a.optimizer.unwrap_or(d.optimizer),
-            init_std: a.init_std,
-            seed: a.seed,
-            split: a.split,
-            val_fraction: a.val_fraction,
-            patience: a.patience,
-            folds: a.folds,
-            refit: !a.no_refit,
-            behavior_weights: parse_weights(&a.behavior_weights).context("--behavior-weights")?,
-            eval_users: a.eval_users,
-            device: a.device,
-        };
-        cfg.validate()?;
-        Ok(cfg)
+        p.validate()?;
+        Ok(p)
     }
+}
 
+impl ValidParams {
     fn validate(&self) -> anyhow::Result<()> {
         if self.dim == 0 || self.dim > 4096 {
             bail!("--dim must be in 1..=4096, got {}", self.dim);
@@ -311,22 +243,11 @@ impl TrainConfig {
         {
             bail!("--recency-decay must be in (0, 1], got {g}");
         }
-        if self.holdout == 0 {
-            bail!("--holdout must be at least 1");
-        }
         if self.objective == Objective::Ranking && self.ranker == Ranker::Bpr && self.negatives == 0 {
             bail!("--negatives must be at least 1 for the ranking objective");
         }
         if !(self.init_std.is_finite() && self.init_std >= 0.0) {
             bail!("--init-std must be a non-negative number, got {}", self.init_std);
-        }
-        if !(self.val_fraction.is_finite() && (0.0..1.0).contains(&self.val_fraction)) {
-            bail!("--val-fraction must be in [0, 1), got {}", self.val_fraction);
-        }
-        if let Some(k) = self.folds
-            && !(2..=20).contains(&k)
-        {
-            bail!("--folds must be in 2..=20, got {k}");
         }
         if self.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
             bail!(
@@ -337,24 +258,30 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// Resolves `auto` choices against the data: the objective (`hybrid` when ratings vary,
-    /// else `ranking`) and the split (`last` when there are timestamps, else `random`).
+    /// Resolves `auto` against the data: `hybrid` when the ratings vary, else `ranking`.
     pub fn resolve(&self, data: &[Interaction]) -> Self {
-        let mut cfg = self.clone();
-        if cfg.objective == Objective::Auto {
+        let mut p = self.clone();
+        if p.objective == Objective::Auto {
             let varies = data.first().is_some_and(|f| data.iter().any(|x| x.rating != f.rating));
-            cfg.objective = if varies { Objective::Hybrid } else { Objective::Ranking };
+            p.objective = if varies { Objective::Hybrid } else { Objective::Ranking };
         }
-        if cfg.split == SplitKind::Auto {
-            cfg.split = if cfg.val_fraction == 0.0 {
-                SplitKind::None
-            } else if super::split::has_timestamps(data) {
-                SplitKind::Last
-            } else {
-                SplitKind::Random
-            };
-        }
-        cfg
+        p
+    }
+
+    /// The same settings for the rating model (a hybrid's rating head): the defaults of the
+    /// two coincide, so nothing needs re-checking.
+    pub fn rating_head(&self) -> Self {
+        Self { objective: Objective::Rating, ..self.clone() }
+    }
+
+    /// The same settings, trained for exactly `epochs` epochs (at least 1) with no early stop.
+    pub fn fixed_epochs(&self, epochs: usize) -> Self {
+        Self { epochs: epochs.max(1), patience: 0, ..self.clone() }
+    }
+
+    /// The same settings without early stopping.
+    pub fn without_early_stopping(&self) -> Self {
+        Self { patience: 0, ..self.clone() }
     }
 
     /// Whether the ranking part is trained by iALS.
@@ -362,9 +289,78 @@ impl TrainConfig {
         matches!(self.objective, Objective::Hybrid | Objective::Ranking) && self.ranker == Ranker::Als
     }
 
-    /// The weight of an interaction for the ranking objective.
+    /// The weight of an interaction for the ranking objectives.
     pub fn weight(&self, behavior: Option<Behavior>) -> f32 {
         behavior.and_then(|b| self.behavior_weights.get(b.as_str()).copied()).unwrap_or(1.0)
+    }
+
+    /// What to learn.
+    pub fn objective(&self) -> Objective {
+        self.objective
+    }
+    /// Factor dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    /// Maximum epochs.
+    pub fn epochs(&self) -> usize {
+        self.epochs
+    }
+    /// Learning rate.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+    /// L2 regularisation.
+    pub fn reg(&self) -> f64 {
+        self.reg
+    }
+    /// Batch size.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+    /// Negatives per positive (BPR).
+    pub fn negatives(&self) -> usize {
+        self.negatives
+    }
+    /// Sparse optimiser.
+    pub fn optimizer(&self) -> Optimizer {
+        self.optimizer
+    }
+    /// Initial factor standard deviation.
+    pub fn init_std(&self) -> f64 {
+        self.init_std
+    }
+    /// Seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// Early-stopping patience.
+    pub fn patience(&self) -> usize {
+        self.patience
+    }
+    /// iALS rounds.
+    pub fn als_iterations(&self) -> usize {
+        self.als_iterations
+    }
+    /// iALS ridge.
+    pub fn als_reg(&self) -> f64 {
+        self.als_reg
+    }
+    /// iALS confidence scale.
+    pub fn als_alpha(&self) -> f64 {
+        self.als_alpha
+    }
+    /// A fixed recency weight.
+    pub fn recency_weight(&self) -> Option<f32> {
+        self.recency_weight
+    }
+    /// A fixed recency decay.
+    pub fn recency_decay(&self) -> Option<f32> {
+        self.recency_decay
+    }
+    /// Device.
+    pub fn device(&self) -> DeviceKind {
+        self.device
     }
 }
 

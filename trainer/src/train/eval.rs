@@ -9,10 +9,10 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::config::{Objective, TrainConfig};
+use super::config::{Objective, ValidParams};
 use super::export;
-use super::params::Factors;
-use crate::data::{Dataset, Interaction};
+use super::tables::Factors;
+use crate::dataset::{Dataset, Interaction};
 
 /// The cut-off of the top-N metrics.
 pub const K: usize = 10;
@@ -137,31 +137,46 @@ pub struct Evaluator<'d> {
     data: &'d Dataset,
     train: &'d [Interaction],
     val: &'d [Interaction],
+    sample: Sample,
+}
+
+/// Which users the ranking metrics rank: up to `users` of them (0: all), drawn with `seed`.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Users ranked (0: all).
+    pub users: usize,
+    /// Seed of the draw.
+    pub seed: u64,
 }
 
 impl<'d> Evaluator<'d> {
     /// An evaluator of `val`, excluding `train` interactions from the rankings.
-    pub fn new(data: &'d Dataset, train: &'d [Interaction], val: &'d [Interaction]) -> Self {
-        Self { data, train, val }
+    pub fn new(data: &'d Dataset, train: &'d [Interaction], val: &'d [Interaction], sample: Sample) -> Self {
+        Self { data, train, val, sample }
+    }
+
+    /// Which users are ranked.
+    pub fn sample(&self) -> Sample {
+        self.sample
     }
 
     /// The metrics of `f` on the validation set.
-    pub fn metrics(&self, f: &Factors, cfg: &TrainConfig) -> anyhow::Result<Metrics> {
+    pub fn metrics(&self, f: &Factors, cfg: &ValidParams) -> anyhow::Result<Metrics> {
         let seen = self.train.iter().map(|x| (x.user, x.item, export::seen_value(cfg, x)));
-        let range = match cfg.objective {
+        let range = match cfg.objective() {
             Objective::Rating => export::rating_range(self.train),
             _ => None,
         };
-        let bytes = export::builder(f, export::kind(cfg.objective), self.data, seen, range).build()?;
+        let bytes = export::builder(f, export::kind(cfg.objective()), self.data, seen, range).build()?;
         let model = Model::from_bytes(&bytes)?;
         let test = TestSet::new(&model, self.data, self.val);
-        metrics(&model, &test, cfg.objective == Objective::Rating, cfg.eval_users, cfg.seed)
+        metrics(&model, &test, cfg.objective() == Objective::Rating, self.sample.users, self.sample.seed)
     }
 
     /// The baselines' metrics on the validation set: global mean, biases only, most popular.
-    pub fn baselines(&self, cfg: &TrainConfig) -> anyhow::Result<BTreeMap<&'static str, Metrics>> {
+    pub fn baselines(&self, cfg: &ValidParams) -> anyhow::Result<BTreeMap<&'static str, Metrics>> {
         let (nu, ni) = (self.data.num_users(), self.data.num_items());
-        let rating = matches!(cfg.objective, Objective::Rating | Objective::Hybrid);
+        let rating = matches!(cfg.objective(), Objective::Rating | Objective::Hybrid);
         let mut out = BTreeMap::new();
         let blank = || Factors::zeros(nu, ni);
         let seen = || self.train.iter().map(|x| (x.user, x.item, x.rating));
@@ -169,7 +184,13 @@ impl<'d> Evaluator<'d> {
         let score = |f: &Factors, kind: ModelKind, ratings: bool| -> anyhow::Result<Metrics> {
             let bytes = export::builder(f, kind, self.data, seen(), range).build()?;
             let model = Model::from_bytes(&bytes)?;
-            metrics(&model, &TestSet::new(&model, self.data, self.val), ratings, cfg.eval_users, cfg.seed)
+            metrics(
+                &model,
+                &TestSet::new(&model, self.data, self.val),
+                ratings,
+                self.sample.users,
+                self.sample.seed,
+            )
         };
         if rating {
             let mut mean = blank();
@@ -189,32 +210,33 @@ impl<'d> Evaluator<'d> {
 
 impl Evaluator<'_> {
     /// The top-N metrics of a popularity-style baseline whose item biases are its scores.
-    pub fn score_ranking(&self, f: &Factors, max_users: usize, seed: u64) -> anyhow::Result<Metrics> {
+    pub fn score_ranking(&self, f: &Factors) -> anyhow::Result<Metrics> {
         let seen = self.train.iter().map(|x| (x.user, x.item, 1.0));
         let mut full = Factors::zeros(self.data.num_users(), self.data.num_items());
         full.item_bias = f.item_bias.clone();
         let bytes = export::builder(&full, ModelKind::Ranking, self.data, seen, None).build()?;
         let model = Model::from_bytes(&bytes)?;
-        metrics(&model, &TestSet::new(&model, self.data, self.val), false, max_users, seed)
+        metrics(
+            &model,
+            &TestSet::new(&model, self.data, self.val),
+            false,
+            self.sample.users,
+            self.sample.seed,
+        )
     }
 
     /// The popularity baselines: most popular (all training interactions) and, with
     /// timestamps, recently popular (the latest share of them).
-    pub fn popularity_baselines(
-        &self,
-        item_rank: &[u32],
-        max_users: usize,
-        seed: u64,
-    ) -> anyhow::Result<BTreeMap<&'static str, Metrics>> {
+    pub fn popularity_baselines(&self, item_rank: &[u32]) -> anyhow::Result<BTreeMap<&'static str, Metrics>> {
         let mut out = BTreeMap::new();
         let mut popular = Factors::zeros(0, self.data.num_items());
         for x in self.train {
             popular.item_bias.data[x.item as usize] += 1.0;
         }
-        out.insert("most_popular", self.score_ranking(&popular, max_users, seed)?);
+        out.insert("most_popular", self.score_ranking(&popular)?);
         if super::split::has_timestamps(self.train) {
             let recent = recently_popular(self.train, self.data.num_items(), item_rank);
-            out.insert("recently_popular", self.score_ranking(&recent, max_users, seed)?);
+            out.insert("recently_popular", self.score_ranking(&recent)?);
         }
         Ok(out)
     }

@@ -2,9 +2,9 @@
 
 use edgerec_core::{ModelBuilder, ModelKind};
 
-use super::config::{Objective, TrainConfig};
-use super::params::Factors;
-use crate::data::{Dataset, Interaction};
+use super::config::{Objective, ValidParams};
+use super::tables::Factors;
+use crate::dataset::{Dataset, Interaction};
 
 /// The core's model kind for a training objective.
 pub fn kind(objective: Objective) -> ModelKind {
@@ -15,8 +15,8 @@ pub fn kind(objective: Objective) -> ModelKind {
 }
 
 /// The value stored for a seen interaction: the rating, or the behaviour weight.
-pub fn seen_value(cfg: &TrainConfig, x: &Interaction) -> f32 {
-    match cfg.objective {
+pub fn seen_value(cfg: &ValidParams, x: &Interaction) -> f32 {
+    match cfg.objective() {
         Objective::Rating => x.rating,
         Objective::Ranking | Objective::Hybrid | Objective::Auto => cfg.weight(x.behavior),
     }

@@ -11,10 +11,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::config::{DeviceKind, Objective, TrainConfig};
+use super::config::{DeviceKind, Objective, ValidParams};
 use super::eval::Evaluator;
-use super::params::Factors;
-use crate::data::Interaction;
+use super::tables::Factors;
+use crate::dataset::Interaction;
 
 /// One epoch's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +42,27 @@ pub struct Trained {
     pub history: Vec<EpochStats>,
     /// The epoch whose weights were kept (1-based).
     pub best_epoch: usize,
+}
+
+/// What to train on: the matrix's shape and the training interactions.
+#[derive(Debug, Clone, Copy)]
+pub struct Problem<'d> {
+    /// Users (rows).
+    pub users: usize,
+    /// Items (columns).
+    pub items: usize,
+    /// Interactions to learn from.
+    pub train: &'d [Interaction],
+}
+
+/// Early stopping's held-out interactions, and the evaluator that ranks them (BPR stops on
+/// NDCG@10; the rating objective on RMSE and needs none).
+#[derive(Clone, Copy)]
+pub struct Validation<'d> {
+    /// Held-out interactions.
+    pub rows: &'d [Interaction],
+    /// Ranking metrics through the core.
+    pub evaluator: Option<&'d Evaluator<'d>>,
 }
 
 /// How chatty training is.
@@ -104,7 +125,7 @@ struct Batch {
 }
 
 struct Step<'c> {
-    cfg: &'c TrainConfig,
+    cfg: &'c ValidParams,
     device: Device,
 }
 
@@ -142,7 +163,7 @@ impl Step<'_> {
             return Ok(sse_value);
         }
         let grads = sse.backward()?;
-        let (lr, reg) = (self.cfg.lr as f32, self.cfg.reg as f32);
+        let (lr, reg) = (self.cfg.lr() as f32, self.cfg.reg() as f32);
         f.user.scatter(&b.users, &Self::grad(&grads, &pu)?, lr, reg);
         f.item.scatter(&b.items, &Self::grad(&grads, &qi)?, lr, reg);
         f.user_bias.scatter(&b.users, &Self::grad(&grads, &bu)?, lr, reg);
@@ -175,7 +196,7 @@ impl Step<'_> {
             return Ok(value);
         }
         let grads = data_loss.backward()?;
-        let (lr, reg) = (self.cfg.lr as f32, self.cfg.reg as f32);
+        let (lr, reg) = (self.cfg.lr() as f32, self.cfg.reg() as f32);
         f.user.scatter(&b.users, &Self::grad(&grads, &pu)?, lr, reg);
         f.item.scatter(&b.items, &Self::grad(&grads, &qi)?, lr, reg);
         f.item.scatter(&b.negatives, &Self::grad(&grads, &qj)?, lr, reg);
@@ -187,7 +208,7 @@ impl Step<'_> {
 
 /// Fills `b` with the batch `rows` of `data` (and sampled negatives for ranking).
 fn fill(
-    cfg: &TrainConfig,
+    cfg: &ValidParams,
     data: &[Interaction],
     rows: &[u32],
     positives: &Positives,
@@ -209,7 +230,7 @@ fn fill(
             }
             true => {
                 let w = cfg.weight(x.behavior);
-                for _ in 0..cfg.negatives {
+                for _ in 0..cfg.negatives() {
                     // Uniform negatives, rejecting the user's known positives (a few tries).
                     let mut j = rng.random_range(0..num_items as u32);
                     for _ in 0..8 {
@@ -230,51 +251,53 @@ fn fill(
 
 /// Whether the SGD loop trains BPR (the ranking objective with `--ranker bpr`); otherwise it
 /// trains a rating model (the rating objective, or the rating head of a hybrid).
-pub fn is_bpr(cfg: &TrainConfig) -> bool {
-    cfg.objective == Objective::Ranking
+pub fn is_bpr(cfg: &ValidParams) -> bool {
+    cfg.objective() == Objective::Ranking
 }
 
-fn samples_per_row(cfg: &TrainConfig) -> usize {
-    if is_bpr(cfg) { cfg.negatives } else { 1 }
+fn samples_per_row(cfg: &ValidParams) -> usize {
+    if is_bpr(cfg) { cfg.negatives() } else { 1 }
 }
 
 /// Trains on `train`, validates on `val` after every epoch through `evaluator`, stops early
 /// when the validation metric stops improving, and returns the best epoch's weights.
 /// A non-finite or diverging loss is an error, so nothing downstream is written.
 pub fn fit(
-    cfg: &TrainConfig,
-    num_users: usize,
-    num_items: usize,
-    train: &[Interaction],
-    val: &[Interaction],
-    evaluator: Option<&Evaluator<'_>>,
+    cfg: &ValidParams,
+    problem: &Problem<'_>,
+    validation: Option<&Validation<'_>>,
     verbosity: Verbosity,
 ) -> anyhow::Result<Trained> {
+    let Problem { users: num_users, items: num_items, train } = *problem;
+    let (val, evaluator) = match validation {
+        Some(v) => (v.rows, v.evaluator),
+        None => (&[][..], None),
+    };
     if train.is_empty() {
         bail!("no training interactions");
     }
-    let step = Step { cfg, device: device(cfg.device)? };
-    let mut f = Factors::new(num_users, num_items, cfg.dim, cfg.init_std, cfg.optimizer, cfg.seed);
+    let step = Step { cfg, device: device(cfg.device())? };
+    let mut f = Factors::new(num_users, num_items, cfg.dim(), cfg.init_std(), cfg.optimizer(), cfg.seed());
     f.global = if is_bpr(cfg) {
         0.0
     } else {
         (train.iter().map(|x| f64::from(x.rating)).sum::<f64>() / train.len() as f64) as f32
     };
     let positives = Positives::new(num_users, train);
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5EED);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed() ^ 0x5EED);
     let mut order: Vec<u32> = (0..train.len() as u32).collect();
     let val_rows: Vec<u32> = (0..val.len() as u32).collect();
     let mut batch = Batch::default();
     let mut history: Vec<EpochStats> = Vec::new();
     let mut best: Option<(f64, usize, Factors)> = None;
     let per_row = samples_per_row(cfg);
-    let rows_per_batch = cfg.batch_size.div_ceil(per_row).max(1);
+    let rows_per_batch = cfg.batch_size().div_ceil(per_row).max(1);
     let lower_is_better = !is_bpr(cfg);
     let mut first_loss: Option<f64> = None;
 
-    for epoch in 1..=cfg.epochs {
+    for epoch in 1..=cfg.epochs() {
         order.shuffle(&mut rng);
-        let bar = progress_bar(verbosity, order.len(), epoch, cfg.epochs);
+        let bar = progress_bar(verbosity, order.len(), epoch, cfg.epochs());
         let started = Instant::now();
         let mut total = 0.0f64;
         for chunk in order.chunks(rows_per_batch) {
@@ -290,8 +313,8 @@ pub fn fit(
                 bail!(
                     "training diverged in epoch {epoch}: the batch loss became {per_sample:.3e}. \
                      Hint: lower --lr (now {}) or raise --reg (now {}).",
-                    cfg.lr,
-                    cfg.reg
+                    cfg.lr(),
+                    cfg.reg()
                 );
             }
             total += loss;
@@ -306,7 +329,7 @@ pub fn fit(
             None
         } else {
             let mut sum = 0.0;
-            let mut vrng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xA11);
+            let mut vrng = ChaCha8Rng::seed_from_u64(cfg.seed() ^ 0xA11);
             for chunk in val_rows.chunks(rows_per_batch) {
                 fill(cfg, val, chunk, &positives, num_items, &mut vrng, &mut batch);
                 sum += if is_bpr(cfg) {
@@ -334,7 +357,7 @@ pub fn fit(
             let metric_name = if lower_is_better { "val_rmse" } else { "val_ndcg@10" };
             eprintln!(
                 "epoch {epoch:>3}/{}  loss {train_loss:.4}  val_loss {}  {metric_name} {}  {:.2}s  {:.2}M samples/s",
-                cfg.epochs,
+                cfg.epochs(),
                 val_loss.map_or("-".into(), |v| format!("{v:.4}")),
                 val_metric.map_or("-".into(), |v| format!("{v:.4}")),
                 seconds,
@@ -354,9 +377,9 @@ pub fn fit(
         };
         if improved {
             best = Some((metric, epoch, f.clone()));
-        } else if cfg.patience > 0 && best.as_ref().is_some_and(|(_, e, _)| epoch - e >= cfg.patience) {
+        } else if cfg.patience() > 0 && best.as_ref().is_some_and(|(_, e, _)| epoch - e >= cfg.patience()) {
             if verbosity == Verbosity::Normal {
-                eprintln!("early stopping: no improvement for {} epochs", cfg.patience);
+                eprintln!("early stopping: no improvement for {} epochs", cfg.patience());
             }
             break;
         }

@@ -14,13 +14,14 @@ use edgerec_core::{Model, ModelBuilder, RatingHeadParts, RecencyInfo, RecencyPar
 use serde::Serialize;
 
 use super::als::{self, AlsParams};
-use super::config::{DeviceKind, Objective, TrainConfig};
-use super::eval::{self, Evaluator, Metrics, TestSet};
+use super::config::{DeviceKind, Objective, ValidParams};
+use super::eval::{self, Evaluator, Metrics, Sample, TestSet};
+use super::experiment::Experiment;
 use super::export;
-use super::fit::{self, EpochStats, Verbosity};
-use super::params::Factors;
+use super::fit::{self, EpochStats, Problem, Validation, Verbosity};
 use super::split::{self, Split};
-use crate::data::{Dataset, Interaction};
+use super::tables::Factors;
+use crate::dataset::{Dataset, Interaction};
 
 /// The longest history the recency tuning stores; the exported window follows the decay.
 const TUNING_WINDOW: usize = 100;
@@ -78,28 +79,28 @@ fn device(kind: DeviceKind) -> anyhow::Result<Device> {
     }
 }
 
-fn als_params(cfg: &TrainConfig) -> AlsParams {
+fn als_params(cfg: &ValidParams) -> AlsParams {
     AlsParams {
-        dim: cfg.dim,
-        iterations: cfg.als_iterations,
-        reg: cfg.als_reg,
-        alpha: cfg.als_alpha,
+        dim: cfg.dim(),
+        iterations: cfg.als_iterations(),
+        reg: cfg.als_reg(),
+        alpha: cfg.als_alpha(),
         cg_steps: 3,
-        seed: cfg.seed,
+        seed: cfg.seed(),
     }
 }
 
 /// iALS on `rows`, as a `Factors` with zero biases. Repeated pairs keep the largest weight.
-fn fit_als(cfg: &TrainConfig, data: &Dataset, rows: &[Interaction]) -> anyhow::Result<Factors> {
+fn fit_als(cfg: &ValidParams, data: &Dataset, rows: &[Interaction]) -> anyhow::Result<Factors> {
     let mut triples: Vec<(u32, u32, f32)> =
         rows.iter().map(|x| (x.user, x.item, cfg.weight(x.behavior))).collect();
     triples.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.total_cmp(&a.2)));
     triples.dedup_by_key(|t| (t.0, t.1));
     let (nu, ni) = (data.num_users(), data.num_items());
-    let f = als::fit(&als_params(cfg), nu, ni, &triples, &device(cfg.device)?)?;
+    let f = als::fit(&als_params(cfg), nu, ni, &triples, &device(cfg.device())?)?;
     let mut out = Factors::zeros(nu, ni);
-    out.user.dim = cfg.dim;
-    out.item.dim = cfg.dim;
+    out.user.dim = cfg.dim();
+    out.item.dim = cfg.dim();
     out.user.data = f.user;
     out.item.data = f.item;
     Ok(out)
@@ -107,24 +108,24 @@ fn fit_als(cfg: &TrainConfig, data: &Dataset, rows: &[Interaction]) -> anyhow::R
 
 /// The SGD-trained part (rating model, rating head, or BPR) for exactly `epochs` epochs.
 fn fit_sgd(
-    cfg: &TrainConfig,
+    cfg: &ValidParams,
     data: &Dataset,
     rows: &[Interaction],
     epochs: usize,
     v: Verbosity,
 ) -> anyhow::Result<Factors> {
-    let fixed = TrainConfig { epochs: epochs.max(1), patience: 0, ..cfg.clone() };
-    Ok(fit::fit(&fixed, data.num_users(), data.num_items(), rows, &[], None, v)?.factors)
+    let problem = Problem { users: data.num_users(), items: data.num_items(), train: rows };
+    Ok(fit::fit(&cfg.fixed_epochs(epochs), &problem, None, v)?.factors)
 }
 
 fn weights(
-    cfg: &TrainConfig,
+    cfg: &ValidParams,
     data: &Dataset,
     rows: &[Interaction],
     epochs: usize,
     v: Verbosity,
 ) -> anyhow::Result<Weights> {
-    Ok(match cfg.objective {
+    Ok(match cfg.objective() {
         Objective::Hybrid => Weights {
             main: fit_als(cfg, data, rows)?,
             head: Some(fit_sgd(&rating_head_config(cfg), data, rows, epochs, v)?),
@@ -135,8 +136,8 @@ fn weights(
 }
 
 /// The configuration the rating head trains with: the rating objective, same SGD settings.
-fn rating_head_config(cfg: &TrainConfig) -> TrainConfig {
-    TrainConfig { objective: Objective::Rating, ..cfg.clone() }
+fn rating_head_config(cfg: &ValidParams) -> ValidParams {
+    cfg.rating_head()
 }
 
 /// Each user's latest items, newest first (ties: the larger item ID is later), at most `window`.
@@ -152,7 +153,7 @@ fn histories(rows: &[Interaction], users: usize, item_rank: &[u32], window: usiz
     by_user
         .into_iter()
         .map(|mut h| {
-            h.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+            h.sort_unstable_by_key(|&(t, r, _)| std::cmp::Reverse((t, r)));
             let mut items: Vec<u32> = Vec::with_capacity(window.min(h.len()));
             for (_, _, i) in h {
                 if items.len() == window {
@@ -178,7 +179,7 @@ pub fn window_for(decay: f32) -> usize {
 
 /// The artifact of `w` with `rows` as the seen items and the recency history.
 pub fn builder(
-    cfg: &TrainConfig,
+    cfg: &ValidParams,
     data: &Dataset,
     w: &Weights,
     rows: &[Interaction],
@@ -186,11 +187,11 @@ pub fn builder(
     item_rank: &[u32],
 ) -> ModelBuilder {
     let seen = rows.iter().map(|x| (x.user, x.item, export::seen_value(cfg, x)));
-    let range = match cfg.objective {
+    let range = match cfg.objective() {
         Objective::Rating | Objective::Hybrid => export::rating_range(rows),
         _ => None,
     };
-    let mut b = export::builder(&w.main, export::kind(cfg.objective), data, seen, range);
+    let mut b = export::builder(&w.main, export::kind(cfg.objective()), data, seen, range);
     if let Some(h) = &w.head {
         b.rating_head = Some(RatingHeadParts {
             dim: h.user.dim,
@@ -206,7 +207,7 @@ pub fn builder(
             Some(RecencyParts { info, history: histories(rows, data.num_users(), item_rank, info.window) });
     }
     if cfg.uses_als() {
-        b.fold_in = Some((cfg.als_alpha.max(1e-6), cfg.als_reg));
+        b.fold_in = Some((cfg.als_alpha().max(1e-6), cfg.als_reg()));
     }
     b
 }
@@ -214,25 +215,26 @@ pub fn builder(
 /// Tries every recency setting on the inner split and keeps the best NDCG@10 (weight 0 wins
 /// ties, so recency is only used where it helps).
 fn tune_recency(
-    cfg: &TrainConfig,
+    cfg: &ValidParams,
     data: &Dataset,
     w: &Weights,
     inner: &Split,
     item_rank: &[u32],
+    sample: Sample,
 ) -> anyhow::Result<(Option<RecencyInfo>, Vec<RecencyTrial>)> {
     let start = RecencyInfo { weight: 0.0, decay: 1.0, window: TUNING_WINDOW };
     let bytes = builder(cfg, data, w, &inner.train, Some(start), item_rank).build()?;
     let mut model = Model::from_bytes(&bytes)?;
     let test = TestSet::new(&model, data, &inner.val);
-    let weights: Vec<f32> = cfg.recency_weight.map_or_else(|| RECENCY_WEIGHTS.to_vec(), |x| vec![x]);
-    let decays: Vec<f32> = cfg.recency_decay.map_or_else(|| RECENCY_DECAYS.to_vec(), |x| vec![x]);
+    let weights: Vec<f32> = cfg.recency_weight().map_or_else(|| RECENCY_WEIGHTS.to_vec(), |x| vec![x]);
+    let decays: Vec<f32> = cfg.recency_decay().map_or_else(|| RECENCY_DECAYS.to_vec(), |x| vec![x]);
     let mut trials = Vec::new();
     let mut best: Option<(f64, RecencyInfo)> = None;
     for &weight in &weights {
         for &decay in if weight == 0.0 { &decays[..1] } else { &decays[..] } {
             let info = RecencyInfo { weight, decay, window: window_for(decay) };
             model.set_recency(info)?;
-            let m = eval::metrics(&model, &test, false, cfg.eval_users, cfg.seed)?;
+            let m = eval::metrics(&model, &test, false, sample.users, sample.seed)?;
             trials.push(RecencyTrial { weight, decay, ndcg: m.ndcg, hr: m.hr });
             if best.as_ref().is_none_or(|(b, _)| m.ndcg > *b + 1e-9) {
                 best = Some((m.ndcg, info));
@@ -242,32 +244,27 @@ fn tune_recency(
     Ok((best.map(|(_, info)| info).filter(|i| i.weight > 0.0), trials))
 }
 
-/// Runs the pipeline on resolved settings (`cfg.resolve` first).
-pub fn run(cfg: &TrainConfig, data: &Dataset, v: Verbosity) -> anyhow::Result<Outcome> {
+/// Runs the pipeline on resolved settings (`resolve` both first).
+pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) -> anyhow::Result<Outcome> {
     let rank = split::item_id_rank(data);
-    let parts = split::outer(&data.interactions, cfg.split, cfg.val_fraction, cfg.holdout, cfg.seed, &rank);
-    let inner = split::inner(&parts.train, cfg.split, cfg.seed, &rank);
-    let sgd_part = cfg.objective == Objective::Hybrid || !cfg.uses_als();
+    let parts = split::outer(&data.interactions, exp, &rank);
+    let inner = split::inner(&parts.train, exp.split(), exp.seed(), &rank);
+    let sample = Sample { users: exp.eval_users(), seed: exp.seed() };
+    let sgd_part = cfg.objective() == Objective::Hybrid || !cfg.uses_als();
 
     // 1. Choices on the inner split: epochs of the SGD-trained part (early stopping), and the
     //    ranking factors for the recency tuning. The two fits are independent: run both at once.
-    let ranking_kind = cfg.objective != Objective::Rating;
+    let ranking_kind = cfg.objective() != Objective::Rating;
     let tune = ranking_kind && split::has_timestamps(&inner.train) && !inner.val.is_empty();
     let (sgd_result, als_inner) = std::thread::scope(|scope| {
         let als = (tune && cfg.uses_als()).then(|| scope.spawn(|| fit_als(cfg, data, &inner.train)));
         let sgd = if sgd_part {
             let sgd_cfg =
-                if cfg.objective == Objective::Hybrid { rating_head_config(cfg) } else { cfg.clone() };
-            let ev = Evaluator::new(data, &inner.train, &inner.val);
-            Some(fit::fit(
-                &sgd_cfg,
-                data.num_users(),
-                data.num_items(),
-                &inner.train,
-                &inner.val,
-                Some(&ev),
-                v,
-            ))
+                if cfg.objective() == Objective::Hybrid { rating_head_config(cfg) } else { cfg.clone() };
+            let ev = Evaluator::new(data, &inner.train, &inner.val, sample);
+            let problem = Problem { users: data.num_users(), items: data.num_items(), train: &inner.train };
+            let validation = Validation { rows: &inner.val, evaluator: Some(&ev) };
+            Some(fit::fit(&sgd_cfg, &problem, Some(&validation), v))
         } else {
             None
         };
@@ -285,7 +282,7 @@ pub fn run(cfg: &TrainConfig, data: &Dataset, v: Verbosity) -> anyhow::Result<Ou
             Some(f) => f??,
             None => inner_sgd.clone().context("BPR inner fit")?,
         };
-        tune_recency(cfg, data, &Weights { main, head: None }, &inner, &rank)?
+        tune_recency(cfg, data, &Weights { main, head: None }, &inner, &rank, sample)?
     } else {
         (None, Vec::new())
     };
@@ -293,7 +290,7 @@ pub fn run(cfg: &TrainConfig, data: &Dataset, v: Verbosity) -> anyhow::Result<Ou
     // 2. The evaluation model (trained on the training part) and 3. the model to export
     //    (retrained on everything with the settings chosen above) are independent: train both
     //    at once.
-    let refit = cfg.refit || parts.val.is_empty();
+    let refit = exp.refit() || parts.val.is_empty();
     let (eval_weights, final_weights) = std::thread::scope(|scope| {
         let all = refit
             .then(|| scope.spawn(|| weights(cfg, data, &data.interactions, best_epoch, Verbosity::Quiet)));
@@ -309,16 +306,16 @@ pub fn run(cfg: &TrainConfig, data: &Dataset, v: Verbosity) -> anyhow::Result<Ou
             let bytes = builder(cfg, data, &w, &parts.train, recency, &rank).build()?;
             let mut model = Model::from_bytes(&bytes)?;
             let test = TestSet::new(&model, data, &parts.val);
-            let ratings = cfg.objective == Objective::Rating || w.head.is_some();
-            metrics = eval::metrics(&model, &test, ratings, cfg.eval_users, cfg.seed)?;
-            let ev = Evaluator::new(data, &parts.train, &parts.val);
+            let ratings = cfg.objective() == Objective::Rating || w.head.is_some();
+            metrics = eval::metrics(&model, &test, ratings, sample.users, sample.seed)?;
+            let ev = Evaluator::new(data, &parts.train, &parts.val, sample);
             baselines = ev.baselines(cfg)?;
-            baselines.extend(ev.popularity_baselines(&rank, cfg.eval_users, cfg.seed)?);
+            baselines.extend(ev.popularity_baselines(&rank)?);
             if let Some(info) = recency {
                 model.set_recency(RecencyInfo { weight: 0.0, ..info })?;
                 baselines.insert(
                     "without_recency",
-                    eval::metrics(&model, &test, ratings, cfg.eval_users, cfg.seed)?,
+                    eval::metrics(&model, &test, ratings, sample.users, sample.seed)?,
                 );
             }
             Some(w)

@@ -4,8 +4,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::config::SplitKind;
-use crate::data::{Dataset, Interaction};
+use super::experiment::{Experiment, SplitKind};
+use crate::dataset::{Dataset, Interaction};
 
 /// A train/validation pair of interaction lists.
 #[derive(Debug, Clone, Default)]
@@ -109,15 +109,9 @@ pub fn global_time(data: &[Interaction], fraction: f64, item_rank: &[u32]) -> Sp
     }
 }
 
-/// The evaluation split of `kind` (never `Auto`: resolve it first).
-pub fn outer(
-    data: &[Interaction],
-    kind: SplitKind,
-    fraction: f64,
-    holdout: usize,
-    seed: u64,
-    item_rank: &[u32],
-) -> Split {
+/// The evaluation split the experiment asks for.
+pub fn outer(data: &[Interaction], exp: &Experiment, item_rank: &[u32]) -> Split {
+    let (kind, fraction, holdout, seed) = (exp.split(), exp.val_fraction(), exp.holdout(), exp.seed());
     match kind {
         SplitKind::Random | SplitKind::Time => per_user(data, kind, fraction, seed),
         SplitKind::Last => last_n(data, holdout, item_rank),

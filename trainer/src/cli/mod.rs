@@ -1,10 +1,25 @@
-//! The `trainer` command line.
+//! The `trainer` command line: one file per subcommand. This layer owns every clap struct and
+//! the choice of data source; the layers below take plain values.
 
 use clap::{Parser, Subcommand};
 
-use crate::data;
-use crate::train::evaluate::EvaluateCommand;
-use crate::train::run::{AnalyzeCommand, InspectCommand, RecommendCommand, TrainCommand};
+mod analyze;
+mod data;
+mod evaluate;
+mod generate;
+mod inspect;
+mod output;
+mod recommend;
+mod train;
+mod train_args;
+
+use analyze::AnalyzeCommand;
+pub use data::DataArgs;
+use evaluate::EvaluateCommand;
+use inspect::InspectCommand;
+pub use output::OutputArgs;
+use recommend::RecommendCommand;
+use train::TrainCommand;
 
 /// EdgeRec trainer: generate demo data, train matrix factorisation, evaluate and export.
 #[derive(Debug, Parser)]
@@ -17,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Generate realistic demo behaviour data into a file or MySQL.
-    Generate(data::generate::GenerateArgs),
+    Generate(generate::GenerateArgs),
     /// Train a matrix-factorisation model, evaluate it against baselines, and export it.
     Train(Box<TrainCommand>),
     /// Evaluate an exported model on a dataset, scoring through the serving core.
@@ -29,20 +44,20 @@ enum Command {
     /// User groups, k-means clusters with purity, and a 2-D item map from a model.
     Analyze(AnalyzeCommand),
     /// Load the data (file or MySQL) and print the validation report; writes nothing else.
-    DataReport(data::report::DataReportArgs),
+    DataReport(data::DataReportArgs),
 }
 
 impl Cli {
     /// Runs the chosen subcommand.
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Generate(args) => data::generate::run(&args),
+            Command::Generate(args) => generate::run(&args),
             Command::Train(cmd) => cmd.run(),
             Command::Evaluate(cmd) => cmd.run(),
             Command::Recommend(cmd) => cmd.run(),
             Command::Inspect(cmd) => cmd.run(),
             Command::Analyze(cmd) => cmd.run(),
-            Command::DataReport(args) => data::report::run(&args),
+            Command::DataReport(args) => data::run(&args),
         }
     }
 }

@@ -1,24 +1,13 @@
-//! `trainer generate`: realistic demo behaviour data into a CSV file or MySQL.
-//!
-//! The generative model, and with it the best achievable RMSE, is documented in
-//! [`super::model`].
-//!
-//! **File** (`--out`, the default destination): CSV with the header
-//! `user_id,item_id,rating,behavior,timestamp,category`, timestamps in Unix seconds, written to a
-//! temporary file and renamed, so an interrupted run leaves no partial file.
-//!
-//! **MySQL** (`--database-url` or `DATABASE_URL`): an interactions table
+//! The synthetic data into MySQL: an interactions table
 //! (`id` BIGINT auto-increment primary key, `user_id`/`item_id` ASCII VARCHAR(64), binary collation,
 //! `rating` TINYINT UNSIGNED, `behavior` ENUM, `timestamp` DATETIME in UTC) and an items table
 //! (`item_id` primary key, `category`). Rows are streamed from memory with
 //! `LOAD DATA LOCAL INFILE` into staging tables without secondary indexes; the indexes
 //! (`(user_id, item_id)`, `item_id`, items' `category`) are built after the load,
 //! and one atomic `RENAME TABLE` swaps the new tables in. An interrupted run therefore leaves the
-//! tables as they were (a leftover staging table is dropped by the next run). `--if-exists
-//! append` instead loads into the existing tables inside one transaction.
+//! tables as they were (a leftover staging table is dropped by the next run). `IfExists::Append`
+//! instead loads into the existing tables inside one transaction.
 
-use std::io::Write as _;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
@@ -29,10 +18,10 @@ use bytes::Bytes;
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable as _;
 
-use super::Dataset;
-use super::load::{DatasetBuilder, RawRow, Rules};
-use super::model::{CATEGORIES, GenConfig, GenSummary, Generator, NOISE_SD, Record, Records};
-use super::mysql::{TableName, Target, block_on, table_columns};
+use super::csv::push_line;
+use super::generator::{CATEGORIES, GenConfig, GenSummary, Generator};
+use super::records::Records;
+use crate::db::{TableName, Target, table_columns};
 
 /// What a rerun does when the target table already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -44,158 +33,6 @@ pub enum IfExists {
     Replace,
     /// Add the rows in one transaction (a rerun with the same seed duplicates every row).
     Append,
-}
-
-/// Arguments of `trainer generate`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct GenerateArgs {
-    /// Number of users.
-    #[arg(long, default_value_t = 1000)]
-    pub users: usize,
-
-    /// Number of items (split evenly over tech, fashion and sports).
-    #[arg(long, default_value_t = 600)]
-    pub items: usize,
-
-    /// Number of interactions (rows).
-    #[arg(long, default_value_t = 50_000)]
-    pub interactions: usize,
-
-    /// Seed of every random draw; the same seed and sizes give the same rows.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-
-    /// Write CSV to this file [default: interactions.csv when no database URL is given].
-    #[arg(long, value_name = "PATH")]
-    pub out: Option<PathBuf>,
-
-    /// Load into MySQL/MariaDB instead, e.g. mysql://user:password@127.0.0.1:3306/shop.
-    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-
-    /// Interactions table (`table` or `database.table`).
-    #[arg(long, default_value = "interactions", value_name = "NAME")]
-    pub table: String,
-
-    /// Items table with categories.
-    #[arg(long, default_value = "items", value_name = "NAME")]
-    pub items_table: String,
-
-    /// What to do when the tables already exist.
-    #[arg(long, value_enum, default_value_t = IfExists::Fail)]
-    pub if_exists: IfExists,
-
-    /// Also write the generation summary (rows, oracle RMSE, …) as JSON to this path.
-    #[arg(long, value_name = "PATH")]
-    pub summary_json: Option<PathBuf>,
-}
-
-impl GenerateArgs {
-    /// The generator configuration.
-    pub fn config(&self) -> GenConfig {
-        GenConfig { users: self.users, items: self.items, interactions: self.interactions, seed: self.seed }
-    }
-}
-
-/// Runs `trainer generate`.
-pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let generator = Arc::new(Generator::new(args.config())?);
-    let (summary, destination) = match (&args.out, &args.database_url) {
-        (None, Some(url)) => {
-            let target = Target::parse(url)?;
-            let summary = block_on(load_into_mysql(&target, args, &generator))?;
-            (summary, format!("MySQL at {} table {}", target.address, args.table))
-        }
-        (out, _) => {
-            let path = out.clone().unwrap_or_else(|| PathBuf::from("interactions.csv"));
-            let summary =
-                write_csv(&path, &generator).with_context(|| format!("writing {}", path.display()))?;
-            (summary, path.display().to_string())
-        }
-    };
-    let Some(summary) = summary else { return Ok(()) };
-    eprintln!(
-        "generated {} interactions ({} users, {} items, seed {}) into {destination} in {:.2} s\n  \
-         mean rating {:.3}; noise sd {NOISE_SD}; oracle RMSE {:.4} (the best any model can do); \
-         repeated (user, item) rows {}; view/click/cart/purchase {:?}",
-        summary.rows,
-        args.users,
-        args.items,
-        args.seed,
-        started.elapsed().as_secs_f64(),
-        summary.mean_rating,
-        summary.oracle_rmse,
-        summary.repeated_pairs,
-        summary.behaviors,
-    );
-    if let Some(path) = &args.summary_json {
-        super::load::write_json_atomic(path, &summary)?;
-    }
-    Ok(())
-}
-
-/// Appends one CSV (`sep = b','`, with category) or LOAD DATA (`sep = b'\t'`) line.
-fn push_line(buf: &mut Vec<u8>, generator: &Generator, r: &Record, sep: u8, category: bool) {
-    let item = &generator.items[r.item as usize];
-    buf.extend_from_slice(generator.users[r.user as usize].id.as_bytes());
-    buf.push(sep);
-    buf.extend_from_slice(item.id.as_bytes());
-    buf.push(sep);
-    buf.push(b'0' + r.rating);
-    buf.push(sep);
-    buf.extend_from_slice(r.behavior.as_str().as_bytes());
-    buf.push(sep);
-    // Writing to a Vec cannot fail.
-    let _ = write!(buf, "{}", r.timestamp);
-    if category {
-        buf.push(sep);
-        buf.extend_from_slice(CATEGORIES[item.category].as_bytes());
-    }
-    buf.push(b'\n');
-}
-
-fn write_csv(path: &std::path::Path, generator: &Arc<Generator>) -> anyhow::Result<Option<GenSummary>> {
-    let mut records = generator.records();
-    super::write_atomic(path, |w| {
-        w.write_all(b"user_id,item_id,rating,behavior,timestamp,category\n")?;
-        let mut buf = Vec::with_capacity(1 << 16);
-        for r in records.by_ref() {
-            push_line(&mut buf, generator, &r, b',', true);
-            if buf.len() >= 1 << 16 {
-                w.write_all(&buf)?;
-                buf.clear();
-            }
-        }
-        w.write_all(&buf)
-    })?;
-    Ok(Some(records.summary()))
-}
-
-/// Generates the data set in memory and loads it through the same validation as files and
-/// tables, so the result equals loading the `--out` file of the same configuration.
-pub fn dataset(config: GenConfig) -> anyhow::Result<Dataset> {
-    let generator = Arc::new(Generator::new(config)?);
-    let source = format!(
-        "generator (seed {}, {} users, {} items, {} interactions)",
-        config.seed, config.users, config.items, config.interactions
-    );
-    let mut builder = DatasetBuilder::new(source, Rules::default(), true);
-    for (n, r) in generator.records().enumerate() {
-        let item = &generator.items[r.item as usize];
-        builder.push(
-            n as u64 + 1,
-            RawRow {
-                user: Some(&generator.users[r.user as usize].id),
-                item: Some(&item.id),
-                rating: Some(&r.rating.to_string()),
-                timestamp: Some(&r.timestamp.to_string()),
-                behavior: Some(r.behavior.as_str()),
-                category: Some(CATEGORIES[item.category]),
-            },
-        )?;
-    }
-    Ok(builder.finish())
 }
 
 /// A `LOAD DATA LOCAL INFILE` body generated on demand, 256 KiB at a time.
@@ -344,19 +181,20 @@ async fn check_load(conn: &mut Conn, table: &TableName, expected: u64) -> anyhow
     Ok(())
 }
 
-async fn load_into_mysql(
+pub async fn load_into_mysql(
     target: &Target,
-    args: &GenerateArgs,
+    tables: (&str, &str),
+    if_exists: IfExists,
     generator: &Arc<Generator>,
 ) -> anyhow::Result<Option<GenSummary>> {
-    let table = TableName::parse(&args.table, target)?;
-    let items = TableName::parse(&args.items_table, target)?;
+    let table = TableName::parse(tables.0, target)?;
+    let items = TableName::parse(tables.1, target)?;
     let sig = signature(generator.config());
     let mut conn = target.connect().await?;
     let existing = table_columns(&mut conn, &table).await?.is_some();
     let items_existing = table_columns(&mut conn, &items).await?.is_some();
 
-    if existing && args.if_exists == IfExists::Fail {
+    if existing && if_exists == IfExists::Fail {
         let comment: Option<String> = conn
             .exec_first(
                 "SELECT TABLE_COMMENT FROM information_schema.TABLES \
@@ -381,7 +219,7 @@ async fn load_into_mysql(
         );
     }
 
-    if existing && args.if_exists == IfExists::Append {
+    if existing && if_exists == IfExists::Append {
         conn.query_drop("START TRANSACTION").await.context("starting a transaction")?;
         let summary = stream_interactions(&mut conn, &table, generator).await?;
         if !items_existing {

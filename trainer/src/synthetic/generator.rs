@@ -55,15 +55,12 @@
 //! structure, so an implicit-feedback ranker beats most-popular. Timestamps are uniform over the
 //! 90 days from 2026-01-01T00:00:00Z (Unix seconds).
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Normal};
 
-use super::Behavior;
+use crate::dataset::Behavior;
 
 /// Standard deviation of the Gaussian rating noise.
 pub const NOISE_SD: f64 = 0.6;
@@ -92,7 +89,7 @@ const LATENT_SD: f64 = 0.5;
 const OWN_AFFINITY: f64 = 0.6;
 const CLUSTER_BONUS: f64 = 0.5;
 const FAVOURITE_CLUSTER_P: f64 = 0.8;
-const REPEAT_P: f64 = 0.03;
+pub(super) const REPEAT_P: f64 = 0.03;
 const ZIPF_EXPONENT: f64 = 0.9;
 const GROUP_SHARES: [f64; 3] = [0.40, 0.35, 0.25];
 
@@ -200,7 +197,7 @@ impl Pool {
 /// The generator: users and items drawn from the seed, interactions streamed on demand.
 #[derive(Debug, Clone)]
 pub struct Generator {
-    config: GenConfig,
+    pub(super) config: GenConfig,
     /// All users.
     pub users: Vec<User>,
     /// All items.
@@ -210,13 +207,13 @@ pub struct Generator {
     by_cluster: Vec<Pool>,
 }
 
-fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
+pub(super) fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     rng
 }
 
-fn normal(mean: f64, sd: f64) -> Normal<f64> {
+pub(super) fn normal(mean: f64, sd: f64) -> Normal<f64> {
     Normal::new(mean, sd).unwrap_or_else(|_| unreachable!("constant parameters are valid"))
 }
 
@@ -324,7 +321,7 @@ impl Generator {
         BASE + u.bias + i.quality + u.affinity[i.category] + cluster + dot
     }
 
-    fn pick_item(&self, user: &User, rng: &mut ChaCha8Rng) -> u32 {
+    pub(super) fn pick_item(&self, user: &User, rng: &mut ChaCha8Rng) -> u32 {
         let x: f64 = rng.random();
         let category = user.category_cdf.iter().position(|&c| x < c).unwrap_or(2);
         let pool = if rng.random_bool(FAVOURITE_CLUSTER_P) {
@@ -336,119 +333,6 @@ impl Generator {
             .or_else(|| self.by_category[category].sample(rng))
             .or_else(|| self.all.sample(rng))
             .unwrap_or(0)
-    }
-
-    /// Every interaction, user by user, as an iterator that also keeps a [`GenSummary`].
-    pub fn records(self: &Arc<Self>) -> Records {
-        Records {
-            generator: Arc::clone(self),
-            next_user: 0,
-            user: 0,
-            left: 0,
-            rng: rng_for(self.config.seed, 1 << 32),
-            seen: HashSet::new(),
-            noise: normal(0.0, NOISE_SD),
-            summary: GenSummary::default(),
-            rating_sum: 0.0,
-            sq_err: 0.0,
-        }
-    }
-}
-
-/// The interactions of a [`Generator`], in user order.
-#[derive(Debug)]
-pub struct Records {
-    generator: Arc<Generator>,
-    next_user: usize,
-    user: usize,
-    left: usize,
-    rng: ChaCha8Rng,
-    seen: HashSet<u32>,
-    noise: Normal<f64>,
-    summary: GenSummary,
-    rating_sum: f64,
-    sq_err: f64,
-}
-
-impl Records {
-    /// Statistics of the rows produced so far.
-    pub fn summary(&self) -> GenSummary {
-        let mut summary = self.summary.clone();
-        if summary.rows > 0 {
-            summary.mean_rating = self.rating_sum / summary.rows as f64;
-            summary.oracle_rmse = (self.sq_err / summary.rows as f64).sqrt();
-        }
-        summary
-    }
-
-    /// The generator these records come from.
-    pub fn generator(&self) -> &Generator {
-        &self.generator
-    }
-}
-
-impl Iterator for Records {
-    type Item = Record;
-
-    fn next(&mut self) -> Option<Record> {
-        let generator = &*self.generator;
-        while self.left == 0 {
-            let u = self.next_user;
-            let user = generator.users.get(u)?;
-            self.next_user += 1;
-            self.user = u;
-            self.left = user.activity;
-            self.rng = rng_for(generator.config.seed, (1 << 32) + u as u64);
-            self.seen.clear();
-        }
-        self.left -= 1;
-        let (u, user, rng) = (self.user, &generator.users[self.user], &mut self.rng);
-        let mut item = generator.pick_item(user, rng);
-        if !self.seen.is_empty() && rng.random_bool(REPEAT_P) {
-            // A deliberate repeat: the user comes back to something already seen.
-            for _ in 0..8 {
-                if self.seen.contains(&item) {
-                    break;
-                }
-                item = generator.pick_item(user, rng);
-            }
-        } else {
-            for _ in 0..8 {
-                if !self.seen.contains(&item) {
-                    break;
-                }
-                item = generator.pick_item(user, rng);
-            }
-        }
-        if !self.seen.insert(item) {
-            self.summary.repeated_pairs += 1;
-        }
-        let s = generator.signal(u, item as usize);
-        let rating = (s + self.noise.sample(rng)).round().clamp(1.0, 5.0) as u8;
-        let oracle = expected_rating(s, NOISE_SD);
-        let x: f64 = rng.random();
-        let mut acc = 0.0;
-        let mut kind = 3;
-        for (k, p) in BEHAVIOR_TABLE[usize::from(rating) - 1].iter().enumerate() {
-            acc += p;
-            if x < acc {
-                kind = k;
-                break;
-            }
-        }
-        let behavior = [Behavior::View, Behavior::Click, Behavior::Cart, Behavior::Purchase][kind];
-        self.summary.rows += 1;
-        self.summary.behaviors[kind] += 1;
-        self.rating_sum += f64::from(rating);
-        self.sq_err += (f64::from(rating) - oracle).powi(2);
-        Some(Record {
-            user: u as u32,
-            item,
-            rating,
-            behavior,
-            timestamp: START_TIME + rng.random_range(0..TIME_SPAN),
-            oracle,
-        })
     }
 }
 
@@ -473,38 +357,11 @@ fn split_total(total: usize, weights: &[f64]) -> Vec<usize> {
     out
 }
 
-/// `E[clamp(round(s + ε), 1, 5)]` for `ε ~ N(0, sd²)`.
-pub fn expected_rating(s: f64, sd: f64) -> f64 {
-    let cdf = |x: f64| normal_cdf((x - s) / sd);
-    let mut expected = 0.0;
-    let mut below = 0.0;
-    for k in 1..=5 {
-        let upper = if k == 5 { 1.0 } else { cdf(f64::from(k) + 0.5) };
-        expected += f64::from(k) * (upper - below);
-        below = upper;
-    }
-    expected
-}
-
-/// Standard normal CDF via `erfc` (Numerical Recipes' Chebyshev fit, |error| < 1.2e-7).
-fn normal_cdf(x: f64) -> f64 {
-    let z = x.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let erfc = t
-        * (-z * z - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 { 1.0 - 0.5 * erfc } else { 0.5 * erfc }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
     use super::*;
 
     fn collect(config: GenConfig) -> (Vec<Record>, GenSummary) {
@@ -559,15 +416,6 @@ mod tests {
             .filter(|r| generator.users[r.user as usize].group == generator.items[r.item as usize].category)
             .count();
         assert!(own as f64 / rows.len() as f64 > 0.65);
-    }
-
-    #[test]
-    fn expected_rating_matches_limits() {
-        assert!((expected_rating(3.0, 0.6) - 3.0).abs() < 1e-6);
-        assert!(expected_rating(10.0, 0.6) > 4.999);
-        assert!(expected_rating(-10.0, 0.6) < 1.001);
-        assert!((normal_cdf(0.0) - 0.5).abs() < 1e-7);
-        assert!((normal_cdf(1.96) - 0.975).abs() < 1e-4);
     }
 
     #[test]

@@ -1,12 +1,9 @@
-//! The data layer: one `Dataset` type, loaded from a CSV/TSV file or from MySQL, and the demo
-//! data generator.
+//! The dataset: one `Dataset` type with string IDs mapped to dense indices, the builder every
+//! source feeds, the validation rules and the report of what loading saw.
 
-pub mod file;
-pub mod generate;
-pub mod load;
-pub mod model;
-pub mod mysql;
+pub mod builder;
 pub mod report;
+pub mod rules;
 
 use serde::Serialize;
 
@@ -74,7 +71,7 @@ pub struct Dataset {
     /// Category per item (by dense index), when the source has categories.
     pub item_categories: Option<Vec<String>>,
     /// What loading saw: rows read, skipped by reason, duplicates resolved.
-    pub report: load::ValidationReport,
+    pub report: report::ValidationReport,
 }
 
 impl Dataset {
@@ -87,29 +84,4 @@ impl Dataset {
     pub fn num_items(&self) -> usize {
         self.item_ids.len()
     }
-}
-
-/// Writes a file atomically: `write` fills a temporary file next to `path`, which is then
-/// renamed over it. On any error the temporary file is removed and `path` is untouched.
-pub fn write_atomic(
-    path: &std::path::Path,
-    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-        write(&mut w)?;
-        let file = w.into_inner().map_err(std::io::IntoInnerError::into_error)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

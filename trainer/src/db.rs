@@ -1,18 +1,13 @@
-//! MySQL/MariaDB: connecting with errors that name host and port (never the password),
-//! validated and quoted identifiers, the streaming reader behind `DataArgs::load`, and the bulk
-//! writer behind `trainer generate --database-url`.
+//! MySQL/MariaDB connections shared by the MySQL source and the synthetic data's bulk writer:
+//! errors that name host and port (never the password), validated and quoted identifiers, and
+//! a small runtime to block on.
 //!
 //! Every session runs with `time_zone = '+00:00'`, so DATETIME columns round-trip Unix seconds
 //! exactly.
 
-use std::borrow::Cow;
-
 use anyhow::Context as _;
 use mysql_async::prelude::Queryable as _;
-use mysql_async::{Conn, Opts, OptsBuilder, Value};
-
-use super::Dataset;
-use super::load::{DataArgs, DatasetBuilder, RawRow, Rules};
+use mysql_async::{Conn, Opts, OptsBuilder};
 
 /// A parsed database URL with what error messages may show.
 #[derive(Debug, Clone)]
@@ -172,123 +167,4 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Runs `fut` on a fresh single-threaded runtime.
 pub fn block_on<T>(fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     runtime()?.block_on(fut)
-}
-
-/// Loads a [`Dataset`] from the interactions table (and the items table, when there is one).
-pub fn load_table(url: &str, args: &DataArgs, rules: Rules) -> anyhow::Result<Dataset> {
-    let target = Target::parse(url)?;
-    block_on(read(&target, args, rules))
-}
-
-fn value_text(value: Option<&Value>) -> Option<Cow<'_, str>> {
-    match value? {
-        Value::NULL => None,
-        Value::Bytes(b) => Some(String::from_utf8_lossy(b)),
-        Value::Int(i) => Some(Cow::Owned(i.to_string())),
-        Value::UInt(u) => Some(Cow::Owned(u.to_string())),
-        Value::Float(f) => Some(Cow::Owned(f.to_string())),
-        Value::Double(d) => Some(Cow::Owned(d.to_string())),
-        Value::Date(y, mo, d, h, mi, s, _) => {
-            Some(Cow::Owned(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")))
-        }
-        Value::Time(..) => Some(Cow::Borrowed("")),
-    }
-}
-
-async fn read(target: &Target, args: &DataArgs, rules: Rules) -> anyhow::Result<Dataset> {
-    let table = TableName::parse(&args.table, target)?;
-    let items_table = TableName::parse(args.items_table.as_deref().unwrap_or("items"), target)?;
-    let cols = args.columns();
-    for name in [&cols.user, &cols.item, &cols.rating, &cols.time.0, &cols.behavior.0, &cols.category] {
-        quote_ident(name)?;
-    }
-    let mut conn = target.connect().await?;
-    let source = format!("mysql://{}/{} table {}", target.address, table.schema, table.table);
-    let existing = table_columns(&mut conn, &table)
-        .await?
-        .with_context(|| format!("table {table} does not exist at {}", target.address))?;
-    let has = |name: &str| existing.iter().any(|c| c.eq_ignore_ascii_case(name));
-    for name in [&cols.user, &cols.item, &cols.rating] {
-        anyhow::ensure!(has(name), "table {table} has no column `{name}` (columns: {})", existing.join(", "));
-    }
-    let optional = |(name, explicit): &(String, bool)| -> anyhow::Result<Option<String>> {
-        if has(name) {
-            Ok(Some(name.clone()))
-        } else if *explicit {
-            anyhow::bail!("table {table} has no column `{name}` (columns: {})", existing.join(", "))
-        } else {
-            Ok(None)
-        }
-    };
-    let time = optional(&cols.time)?;
-    let behavior = optional(&cols.behavior)?;
-
-    let mut select = vec![cols.user.clone(), cols.item.clone(), cols.rating.clone()];
-    select.extend(time.clone());
-    select.extend(behavior.clone());
-    let list: Vec<String> = select.iter().map(|c| format!("`{c}`")).collect();
-    let sql = format!("SELECT {} FROM {}", list.join(", "), table.quoted());
-    let mut builder = DatasetBuilder::new(source, rules, time.is_some());
-    let time_at = time.as_ref().map(|_| 3);
-    let behavior_at = behavior.as_ref().map(|_| 3 + usize::from(time.is_some()));
-    let reading = || format!("reading {table} from {}", target.address);
-    {
-        let mut result = conn.query_iter(sql).await.map_err(db_error).with_context(reading)?;
-        let mut row_number = 0u64;
-        while let Some(row) = result.next().await.map_err(db_error).with_context(reading)? {
-            row_number += 1;
-            let user = value_text(row.as_ref(0));
-            let item = value_text(row.as_ref(1));
-            let rating = value_text(row.as_ref(2));
-            let timestamp = time_at.and_then(|i| value_text(row.as_ref(i)));
-            let behavior = behavior_at.and_then(|i| value_text(row.as_ref(i)));
-            builder.push(
-                row_number,
-                RawRow {
-                    user: user.as_deref(),
-                    item: item.as_deref(),
-                    rating: rating.as_deref(),
-                    timestamp: timestamp.as_deref(),
-                    behavior: behavior.as_deref(),
-                    category: None,
-                },
-            )?;
-            if let Some(every) = args.progress_every.filter(|&n| n > 0)
-                && row_number.is_multiple_of(every)
-            {
-                eprintln!("progress: {row_number} rows");
-            }
-        }
-    }
-
-    // Categories from the items table: a named one must exist, the default is optional.
-    match table_columns(&mut conn, &items_table).await? {
-        Some(item_cols) => {
-            let has_item = |name: &str| item_cols.iter().any(|c| c.eq_ignore_ascii_case(name));
-            if has_item(&cols.item) && has_item(&cols.category) {
-                let sql =
-                    format!("SELECT `{}`, `{}` FROM {}", cols.item, cols.category, items_table.quoted());
-                let reading = || format!("reading {items_table} from {}", target.address);
-                let mut result = conn.query_iter(sql).await.map_err(db_error).with_context(reading)?;
-                while let Some(row) = result.next().await.map_err(db_error).with_context(reading)? {
-                    if let (Some(item), Some(cat)) = (value_text(row.as_ref(0)), value_text(row.as_ref(1))) {
-                        builder.set_category(&item, &cat);
-                    }
-                }
-            } else if args.items_table.is_some() {
-                anyhow::bail!(
-                    "items table {items_table} needs columns `{}` and `{}` (columns: {})",
-                    cols.item,
-                    cols.category,
-                    item_cols.join(", ")
-                );
-            }
-        }
-        None if args.items_table.is_some() => {
-            anyhow::bail!("items table {items_table} does not exist at {}", target.address)
-        }
-        None => {}
-    }
-    let _ = conn.disconnect().await;
-    Ok(builder.finish())
 }

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use edgerec_core::{ModelKind, RecencyInfo};
 use serde::Serialize;
 
-use super::eval::{self, Evaluator, Metrics, TestSet};
-use super::run::{OutputArgs, load_model, metrics_row, read_model};
-use super::split;
-use crate::data::load::DataArgs;
+use super::data::DataArgs;
+use super::output::{OutputArgs, load_model, metrics_row, read_model};
+use crate::train::eval::{self, Evaluator, Metrics, Sample, TestSet};
+use crate::train::split;
 
 /// Which rows of the data are scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -91,8 +91,9 @@ impl EvaluateCommand {
         }
         let mut baselines = BTreeMap::new();
         if !parts.train.is_empty() {
-            let ev = Evaluator::new(&data, &parts.train, &parts.val);
-            baselines = ev.popularity_baselines(&rank, self.eval_users, self.seed)?;
+            let sample = Sample { users: self.eval_users, seed: self.seed };
+            let ev = Evaluator::new(&data, &parts.train, &parts.val, sample);
+            baselines = ev.popularity_baselines(&rank)?;
         }
         if let Some(info) = model.info().recency {
             model.set_recency(RecencyInfo { weight: 0.0, ..info })?;

@@ -16,8 +16,24 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::Dataset;
-use super::load::{Columns, DatasetBuilder, FileFormat, RawRow, Rules};
+use super::Columns;
+use crate::dataset::Dataset;
+use crate::dataset::builder::{DatasetBuilder, RawRow};
+use crate::dataset::rules::Rules;
+
+/// File layouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FileFormat {
+    /// Detect the delimiter (tab or comma) and whether the first line is a header.
+    #[default]
+    Auto,
+    /// Comma-separated.
+    Csv,
+    /// Tab-separated.
+    Tsv,
+    /// MovieLens `u.data`: tab-separated `user item rating timestamp`, no header.
+    Movielens,
+}
 
 /// Column positions in a file.
 #[derive(Debug, Clone, Copy)]
@@ -157,7 +173,7 @@ mod tests {
     use std::io::Write as _;
 
     use super::*;
-    use crate::data::load::DuplicatePolicy;
+    use crate::dataset::rules::DuplicatePolicy;
 
     fn columns() -> Columns {
         Columns {
@@ -198,7 +214,7 @@ mod tests {
         .expect("loads");
         assert_eq!(d.interactions.len(), 2);
         assert_eq!(d.item_categories.as_deref(), Some(&["fashion".to_owned(), "tech".to_owned()][..]));
-        assert_eq!(d.interactions[0].behavior, Some(crate::data::Behavior::Purchase));
+        assert_eq!(d.interactions[0].behavior, Some(crate::dataset::Behavior::Purchase));
     }
 
     #[test]

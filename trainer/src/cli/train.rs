@@ -1,0 +1,324 @@
+//! `trainer train`: load, train through the pipeline, report beside the baselines, export.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use edgerec_core::{Model, RecencyInfo};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::data::DataArgs;
+use super::output::{OutputArgs, PossibleValueName as _, metrics_row, verbosity};
+use super::train_args::TrainArgs;
+use crate::atomic::write_atomic;
+use crate::dataset::Dataset;
+use crate::train::config::{Objective, ValidParams};
+use crate::train::eval::{Evaluator, Metrics, Sample};
+use crate::train::experiment::Experiment;
+use crate::train::fit::{self, EpochStats, Problem, Verbosity};
+use crate::train::{analyze, pipeline, plot, split};
+
+/// `trainer train`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainCommand {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    train: TrainArgs,
+    /// Where to write the model artifact (a safetensors file). A loss curve is written next
+    /// to it as `<out>.loss.svg`.
+    #[arg(long, short, default_value = "model.safetensors")]
+    out: PathBuf,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// What `trainer train` reports.
+#[derive(Debug, Serialize)]
+struct TrainReport {
+    config: ValidParams,
+    experiment: Experiment,
+    users: usize,
+    items: usize,
+    interactions: usize,
+    train_interactions: usize,
+    val_interactions: usize,
+    inner_val_interactions: usize,
+    best_epoch: usize,
+    epochs_run: usize,
+    train_seconds: f64,
+    seconds_per_epoch: f64,
+    metrics: Metrics,
+    baselines: BTreeMap<&'static str, Metrics>,
+    recency: Option<RecencyInfo>,
+    recency_trials: Vec<pipeline::RecencyTrial>,
+    history: Vec<EpochStats>,
+    data_fingerprint: String,
+    artifact: Option<String>,
+    artifact_bytes: Option<usize>,
+    warnings: Vec<String>,
+}
+
+/// What `trainer train --folds K` reports.
+#[derive(Debug, Serialize)]
+struct CvReport {
+    config: ValidParams,
+    experiment: Experiment,
+    folds: Vec<Metrics>,
+    fit_seconds: Vec<f64>,
+    summary: BTreeMap<&'static str, (f64, f64)>,
+}
+
+/// SHA-256 over the interactions as loaded (IDs, rating, timestamp), for provenance.
+pub fn fingerprint(data: &Dataset) -> String {
+    let mut h = Sha256::new();
+    for x in &data.interactions {
+        h.update(data.user_ids[x.user as usize].as_bytes());
+        h.update([0]);
+        h.update(data.item_ids[x.item as usize].as_bytes());
+        h.update([0]);
+        h.update(x.rating.to_le_bytes());
+        h.update(x.timestamp.to_le_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+impl TrainCommand {
+    /// Runs `trainer train`.
+    pub fn run(&self) -> anyhow::Result<()> {
+        // Flags are validated before any data is read.
+        let cfg = self.train.params()?;
+        let exp = self.train.experiment()?;
+        let data =
+            if self.output.quiet || self.output.json { self.data.load_quiet()? } else { self.data.load()? };
+        if data.interactions.is_empty() {
+            bail!("the data source has no valid interactions");
+        }
+        let cfg = cfg.resolve(&data.interactions);
+        let exp = exp.resolve(&data.interactions);
+        if cfg.objective() == Objective::Rating
+            && data.interactions.iter().all(|x| x.rating == data.interactions[0].rating)
+        {
+            bail!(
+                "every rating in the data is {}, so a rating model would learn nothing (its loss is \
+                 0 from the start). Use --objective ranking (or auto) for data without varying ratings.",
+                data.interactions[0].rating
+            );
+        }
+        match exp.folds() {
+            Some(k) => self.cross_validate(&cfg, &exp, &data, k),
+            None => self.train_and_export(&cfg, &exp, &data),
+        }
+    }
+
+    fn cross_validate(
+        &self,
+        cfg: &ValidParams,
+        exp: &Experiment,
+        data: &Dataset,
+        k: usize,
+    ) -> anyhow::Result<()> {
+        // Random folds have no time order: cross-validation measures the SGD-trained part (the
+        // rating model, a hybrid's rating head, or BPR), as Surprise's protocol does.
+        if cfg.objective() == Objective::Ranking && cfg.uses_als() {
+            bail!(
+                "cross-validation runs the SGD-trained objectives (rating, hybrid's rating head, --ranker bpr); evaluate iALS with --split last or global"
+            );
+        }
+        let cfg = &if cfg.objective() == Objective::Hybrid { cfg.rating_head() } else { cfg.clone() };
+        let sample = Sample { users: exp.eval_users(), seed: exp.seed() };
+        let mut folds = Vec::new();
+        let mut fit_seconds = Vec::new();
+        for (f, fold) in split::k_folds(&data.interactions, k, exp.seed()).into_iter().enumerate() {
+            // Each fold trains for the configured epochs on the other folds only; the
+            // held-out fold is never used for stopping or tuning.
+            let started = Instant::now();
+            let problem = Problem { users: data.num_users(), items: data.num_items(), train: &fold.train };
+            let trained = fit::fit(&cfg.without_early_stopping(), &problem, None, Verbosity::Quiet)?;
+            fit_seconds.push(started.elapsed().as_secs_f64());
+            let m = Evaluator::new(data, &fold.train, &fold.val, sample).metrics(&trained.factors, cfg)?;
+            if !self.output.json {
+                eprintln!(
+                    "fold {}/{k}: rmse {}  mae {}  ndcg@10 {:.4}  fit {:.2}s",
+                    f + 1,
+                    m.rmse.map_or("-".into(), |v| format!("{v:.4}")),
+                    m.mae.map_or("-".into(), |v| format!("{v:.4}")),
+                    m.ndcg,
+                    fit_seconds[f]
+                );
+            }
+            folds.push(m);
+        }
+        let mut summary = BTreeMap::new();
+        let pick = |get: &dyn Fn(&Metrics) -> Option<f64>| -> Option<(f64, f64)> {
+            let v: Vec<f64> = folds.iter().filter_map(get).collect();
+            (!v.is_empty()).then(|| mean_std(&v))
+        };
+        for (name, value) in [
+            ("rmse", pick(&|m| m.rmse)),
+            ("mae", pick(&|m| m.mae)),
+            ("hr@10", pick(&|m| Some(m.hr))),
+            ("recall@10", pick(&|m| Some(m.recall))),
+            ("ndcg@10", pick(&|m| Some(m.ndcg))),
+            ("coverage", pick(&|m| Some(m.coverage))),
+            ("fit_seconds", Some(mean_std(&fit_seconds))),
+        ] {
+            if let Some(v) = value {
+                summary.insert(name, v);
+            }
+        }
+        let report = CvReport { config: cfg.clone(), experiment: exp.clone(), folds, fit_seconds, summary };
+        let mut out = std::io::stdout().lock();
+        if self.output.json {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{k}-fold cross-validation ({} interactions):", data.interactions.len())?;
+            for (name, (mean, std)) in &report.summary {
+                writeln!(out, "  {name:<12} {mean:.4} ± {std:.4}")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn train_and_export(&self, cfg: &ValidParams, exp: &Experiment, data: &Dataset) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let v = verbosity(&self.output);
+        let outcome = pipeline::run(cfg, exp, data, v)?;
+        let train_seconds = started.elapsed().as_secs_f64();
+        let (train_len, val_len, inner_len) = outcome.sizes;
+        let mut report = TrainReport {
+            config: cfg.clone(),
+            experiment: exp.clone(),
+            users: data.num_users(),
+            items: data.num_items(),
+            interactions: data.interactions.len(),
+            train_interactions: train_len,
+            val_interactions: val_len,
+            inner_val_interactions: inner_len,
+            best_epoch: outcome.best_epoch,
+            epochs_run: outcome.history.len(),
+            train_seconds,
+            seconds_per_epoch: outcome.history.iter().map(|e| e.seconds).sum::<f64>()
+                / outcome.history.len().max(1) as f64,
+            metrics: outcome.metrics,
+            baselines: outcome.baselines,
+            recency: outcome.recency,
+            recency_trials: outcome.recency_trials,
+            history: outcome.history,
+            data_fingerprint: fingerprint(data),
+            artifact: None,
+            artifact_bytes: None,
+            warnings: Vec::new(),
+        };
+        report.warnings = quality_warnings(&report);
+
+        // The artifact excludes everything the user has interacted with, and its recency
+        // history is the latest of all the data.
+        let rank = split::item_id_rank(data);
+        let mut builder =
+            pipeline::builder(cfg, data, &outcome.weights, &data.interactions, outcome.recency, &rank);
+        builder.item_projection =
+            Some(analyze::pca2(&outcome.weights.main.item.data, data.num_items(), cfg.dim()));
+        builder.created_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        let info = serde_json::json!({
+            "config": &report.config,
+            "experiment": &report.experiment,
+            "metrics": &report.metrics,
+            "baselines": &report.baselines,
+            "recency": &report.recency,
+            "best_epoch": report.best_epoch,
+            "data_fingerprint": &report.data_fingerprint,
+            "validation": &data.report,
+            "trainer_version": env!("CARGO_PKG_VERSION"),
+        });
+        builder.info = Some(info.to_string());
+        let bytes = builder.build().context("building the model artifact")?;
+        // Check that what we are about to write loads, before it replaces anything.
+        Model::from_bytes(&bytes).context("the freshly built artifact does not load")?;
+        write_atomic(&self.out, |w| w.write_all(&bytes))
+            .with_context(|| format!("writing {}", self.out.display()))?;
+        report.artifact = Some(self.out.display().to_string());
+        report.artifact_bytes = Some(bytes.len());
+        if !report.history.is_empty() {
+            let svg = self.out.with_extension("loss.svg");
+            plot::loss_curve(
+                &svg,
+                &report.history,
+                &format!("EdgeRec {} model (inner split)", cfg.objective().to_possible_value_name()),
+            )?;
+        }
+        if !self.output.quiet {
+            for w in &report.warnings {
+                eprintln!("\x1b[1;33mwarning: {w}\x1b[0m");
+            }
+        }
+        let mut out = std::io::stdout().lock();
+        if self.output.json {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        } else {
+            print_summary(&mut out, &report)?;
+        }
+        Ok(())
+    }
+}
+
+/// A model that does not beat the popularity baselines on its own evaluation split has not
+/// learned what the data can teach: say so loudly.
+fn quality_warnings(r: &TrainReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in ["most_popular", "recently_popular"] {
+        if let Some(b) = r.baselines.get(name)
+            && (r.metrics.hr <= b.hr || r.metrics.ndcg <= b.ndcg)
+        {
+            out.push(format!(
+                "the trained model does not beat {name} on the validation split (HR@10 {:.4} vs {:.4}, \
+                 NDCG@10 {:.4} vs {:.4}); its lists are no better than a popularity chart",
+                r.metrics.hr, b.hr, r.metrics.ndcg, b.ndcg
+            ));
+        }
+    }
+    out
+}
+
+fn print_summary(out: &mut impl Write, r: &TrainReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "trained {} model: {} users, {} items, {} interactions ({} train / {} validation)",
+        r.config.objective().to_possible_value_name(),
+        r.users,
+        r.items,
+        r.interactions,
+        r.train_interactions,
+        r.val_interactions
+    )?;
+    writeln!(
+        out,
+        "best epoch {} of {} run; {:.2}s total, {:.3}s per epoch",
+        r.best_epoch, r.epochs_run, r.train_seconds, r.seconds_per_epoch
+    )?;
+    writeln!(
+        out,
+        "  {:<14} {:>8} {:>8} {:>8} {:>10} {:>8} {:>9}",
+        "validation", "RMSE", "MAE", "HR@10", "Recall@10", "NDCG@10", "coverage"
+    )?;
+    metrics_row(out, "edgerec", &r.metrics)?;
+    for (name, m) in &r.baselines {
+        metrics_row(out, name, m)?;
+    }
+    if let (Some(path), Some(bytes)) = (&r.artifact, r.artifact_bytes) {
+        writeln!(out, "wrote {path} ({bytes} bytes)")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! The stream of generated interactions, and the Bayes-optimal rating predictor that gives the
+//! data's best achievable RMSE (see [`super::generator`] for the model).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+use super::generator::{
+    BEHAVIOR_TABLE, GenSummary, Generator, NOISE_SD, REPEAT_P, Record, START_TIME, TIME_SPAN, normal, rng_for,
+};
+use crate::dataset::Behavior;
+
+/// The interactions of a [`Generator`], in user order.
+#[derive(Debug)]
+pub struct Records {
+    generator: Arc<Generator>,
+    next_user: usize,
+    user: usize,
+    left: usize,
+    rng: ChaCha8Rng,
+    seen: HashSet<u32>,
+    noise: Normal<f64>,
+    summary: GenSummary,
+    rating_sum: f64,
+    sq_err: f64,
+}
+
+impl Records {
+    /// Statistics of the rows produced so far.
+    pub fn summary(&self) -> GenSummary {
+        let mut summary = self.summary.clone();
+        if summary.rows > 0 {
+            summary.mean_rating = self.rating_sum / summary.rows as f64;
+            summary.oracle_rmse = (self.sq_err / summary.rows as f64).sqrt();
+        }
+        summary
+    }
+
+    /// The generator these records come from.
+    pub fn generator(&self) -> &Generator {
+        &self.generator
+    }
+}
+
+impl Iterator for Records {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        let generator = &*self.generator;
+        while self.left == 0 {
+            let u = self.next_user;
+            let user = generator.users.get(u)?;
+            self.next_user += 1;
+            self.user = u;
+            self.left = user.activity;
+            self.rng = rng_for(generator.config.seed, (1 << 32) + u as u64);
+            self.seen.clear();
+        }
+        self.left -= 1;
+        let (u, user, rng) = (self.user, &generator.users[self.user], &mut self.rng);
+        let mut item = generator.pick_item(user, rng);
+        if !self.seen.is_empty() && rng.random_bool(REPEAT_P) {
+            // A deliberate repeat: the user comes back to something already seen.
+            for _ in 0..8 {
+                if self.seen.contains(&item) {
+                    break;
+                }
+                item = generator.pick_item(user, rng);
+            }
+        } else {
+            for _ in 0..8 {
+                if !self.seen.contains(&item) {
+                    break;
+                }
+                item = generator.pick_item(user, rng);
+            }
+        }
+        if !self.seen.insert(item) {
+            self.summary.repeated_pairs += 1;
+        }
+        let s = generator.signal(u, item as usize);
+        let rating = (s + self.noise.sample(rng)).round().clamp(1.0, 5.0) as u8;
+        let oracle = expected_rating(s, NOISE_SD);
+        let x: f64 = rng.random();
+        let mut acc = 0.0;
+        let mut kind = 3;
+        for (k, p) in BEHAVIOR_TABLE[usize::from(rating) - 1].iter().enumerate() {
+            acc += p;
+            if x < acc {
+                kind = k;
+                break;
+            }
+        }
+        let behavior = [Behavior::View, Behavior::Click, Behavior::Cart, Behavior::Purchase][kind];
+        self.summary.rows += 1;
+        self.summary.behaviors[kind] += 1;
+        self.rating_sum += f64::from(rating);
+        self.sq_err += (f64::from(rating) - oracle).powi(2);
+        Some(Record {
+            user: u as u32,
+            item,
+            rating,
+            behavior,
+            timestamp: START_TIME + rng.random_range(0..TIME_SPAN),
+            oracle,
+        })
+    }
+}
+
+/// `E[clamp(round(s + ε), 1, 5)]` for `ε ~ N(0, sd²)`.
+pub fn expected_rating(s: f64, sd: f64) -> f64 {
+    let cdf = |x: f64| normal_cdf((x - s) / sd);
+    let mut expected = 0.0;
+    let mut below = 0.0;
+    for k in 1..=5 {
+        let upper = if k == 5 { 1.0 } else { cdf(f64::from(k) + 0.5) };
+        expected += f64::from(k) * (upper - below);
+        below = upper;
+    }
+    expected
+}
+
+/// Standard normal CDF via `erfc` (Numerical Recipes' Chebyshev fit, |error| < 1.2e-7).
+fn normal_cdf(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let erfc = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 { 1.0 - 0.5 * erfc } else { 0.5 * erfc }
+}
+
+impl Generator {
+    /// Every interaction, user by user, as an iterator that also keeps a [`GenSummary`].
+    pub fn records(self: &Arc<Self>) -> Records {
+        Records {
+            generator: Arc::clone(self),
+            next_user: 0,
+            user: 0,
+            left: 0,
+            rng: rng_for(self.config.seed, 1 << 32),
+            seen: HashSet::new(),
+            noise: normal(0.0, NOISE_SD),
+            summary: GenSummary::default(),
+            rating_sum: 0.0,
+            sq_err: 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_rating_matches_limits() {
+        assert!((expected_rating(3.0, 0.6) - 3.0).abs() < 1e-6);
+        assert!(expected_rating(10.0, 0.6) > 4.999);
+        assert!(expected_rating(-10.0, 0.6) < 1.001);
+        assert!((normal_cdf(0.0) - 0.5).abs() < 1e-7);
+        assert!((normal_cdf(1.96) - 0.975).abs() < 1e-4);
+    }
+}
