@@ -241,7 +241,9 @@ fn cross_validation_reports_mean_and_std() {
     assert_eq!(report["folds"].as_array().unwrap().len(), 3);
     let (mean, std) =
         (report["summary"]["rmse"][0].as_f64().unwrap(), report["summary"]["rmse"][1].as_f64().unwrap());
-    assert!(mean > 0.5 && mean < 1.5 && std >= 0.0, "{mean} ± {std}");
+    assert!(mean > 0.5 && mean < 1.5, "mean RMSE {mean}");
+    // Two folds of different data give different errors, but not wildly different ones.
+    assert!(std > 0.0 && std < 0.2, "RMSE std {std} over folds");
 }
 
 #[test]
