@@ -38,6 +38,7 @@ const state = {
   categoryColor: new Map(),
   mode: 'user',
   userId: null,
+  session: [], // item IDs the known user viewed this session, oldest first
   visitor: new Map(), // itemId → rating
   recs: null,
   similarTo: null,
@@ -198,7 +199,10 @@ function refresh() {
   }
   try {
     if (state.mode === 'user') {
-      state.recs = timed(() => rec.recommend({ userId: state.userId, topN, categories }));
+      const request = { userId: state.userId, topN, categories };
+      // What the user just did shifts their list at once (source "session").
+      if (state.session.length) request.interactions = sessionInteractions();
+      state.recs = timed(() => rec.recommend(request));
     } else {
       const interactions = [...state.visitor].map(([itemId, rating]) => ({ itemId, rating }));
       state.recs = timed(() => rec.recommendFor({ interactions, topN, categories }));
@@ -211,7 +215,9 @@ function refresh() {
 }
 
 function selectUser(userId, { focus = false, reveal = true } = {}) {
+  if (userId !== state.userId) state.session = [];
   state.userId = userId;
+  renderSession();
   $('recs-for').textContent = userId;
   for (const b of $('user-results').querySelectorAll('button')) {
     b.setAttribute('aria-pressed', String(b.dataset.user === userId));
@@ -250,6 +256,21 @@ function rate(itemId, rating) {
   else state.visitor.set(itemId, rating);
   renderRateList($('item-search').value, { keepFocus: `${itemId}:${rating}` });
   renderMyRatings();
+  refresh();
+}
+
+/** A click on an item, as a known user's session interaction: a click is a strong signal, so
+ * it counts as the top of the rating scale (rating models) or one behaviour (ranking models). */
+function sessionInteractions() {
+  const { info } = state;
+  const rating = info.kind === 'rating' ? (info.ratingRange?.[1] ?? 5) : 1;
+  return state.session.map((itemId) => ({ itemId, rating }));
+}
+
+/** Records that the known user viewed an item (moved to the end if seen before). */
+function view(itemId) {
+  state.session = [...state.session.filter((id) => id !== itemId), itemId];
+  renderSession();
   refresh();
 }
 
@@ -329,6 +350,11 @@ function renderRecs(problem) {
     note.classList.add('note-warn');
   } else if (recs.source === 'personalized') {
     note.textContent = `Personalised from ${state.userId}'s learned factors${info.kind === 'rating' ? '; scores are predicted ratings' : ''}.`;
+  } else if (recs.source === 'session') {
+    const n = state.session.length;
+    const how = info.recency ? 'through the model\'s recency component' : 'by fold-in';
+    note.textContent = `Personalised for ${state.userId}, shifted at once ${how} by the ${n} item${n === 1 ? '' : 's'} viewed this session, without retraining.`;
+    note.classList.add('note-live');
   } else if (recs.source === 'fold_in') {
     note.textContent = `Folded in from your ${state.visitor.size} rating${state.visitor.size === 1 ? '' : 's'}, without retraining.`;
     note.classList.add('note-live');
@@ -384,6 +410,18 @@ function renderRateList(query, { keepFocus } = {}) {
     const [id, value] = keepFocus.split(':');
     $('rate-list').querySelector(`[data-rate="${CSS.escape(id)}"][data-value="${value}"]`)?.focus();
   }
+}
+
+function renderSession() {
+  const n = state.session.length;
+  $('session-count').textContent = n ? `(${n})` : '';
+  $('reset-session').hidden = n === 0;
+  const byId = new Map(state.items.map((i) => [i.itemId, i]));
+  $('session-list').replaceChildren(
+    ...(n
+      ? state.session.map((itemId) => el('li', {}, itemButton(byId.get(itemId) ?? { itemId, category: null })))
+      : [el('li', { class: 'empty' }, 'Nothing viewed yet.')]),
+  );
 }
 
 function renderMyRatings() {
@@ -482,6 +520,11 @@ function bindControls() {
     renderMyRatings();
     refresh();
   });
+  $('reset-session').addEventListener('click', () => {
+    state.session = [];
+    renderSession();
+    refresh();
+  });
   $('top-n').addEventListener('change', refresh);
   $('category-filter').addEventListener('change', refresh);
 
@@ -497,7 +540,8 @@ function bindControls() {
     });
   }
 
-  // Any item anywhere: stars rate it, the item itself shows similar items.
+  // Any item anywhere: stars rate it, the item itself shows similar items and, for a known
+  // user, counts as viewed in this session (except in the session list itself).
   document.addEventListener('click', (e) => {
     const star = e.target.closest('button[data-rate]');
     if (star) {
@@ -505,11 +549,15 @@ function bindControls() {
       return;
     }
     const item = e.target.closest('button.item[data-item]');
-    if (item) showSimilar(item.dataset.item);
+    if (!item) return;
+    showSimilar(item.dataset.item);
+    if (state.mode === 'user' && !item.closest('#session-list')) view(item.dataset.item);
   });
   $('map').addEventListener('click', (e) => {
     const dot = e.target.closest('circle[data-item]');
-    if (dot) showSimilar(dot.dataset.item);
+    if (!dot) return;
+    showSimilar(dot.dataset.item);
+    if (state.mode === 'user') view(dot.dataset.item);
   });
   renderMyRatings();
 }
