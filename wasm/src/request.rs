@@ -2,11 +2,11 @@
 //!
 //! serde-wasm-bindgen defines what a request means: [`from_js`] reads any value through it and
 //! reports what is wrong in its words. The hot requests, `recommend()` (with or without a
-//! session's `interactions`) and `recommendFor()`,
-//! first try a direct reader that accepts only the ordinary shapes (strings, numbers,
-//! booleans, arrays) and reads them the way serde-wasm-bindgen would, with the key names made
-//! into JS strings once; anything else, including every malformed request, falls back to
-//! serde-wasm-bindgen, so results and error messages are the same either way.
+//! session's `interactions`) and `recommendFor()`, first try a direct reader that accepts only
+//! the ordinary shapes (strings, numbers, booleans, arrays) and reads them the way
+//! serde-wasm-bindgen would, with the key names made into JS strings once; anything else,
+//! including every malformed request, falls back to serde-wasm-bindgen, so results and error
+//! messages are the same either way.
 
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
