@@ -2,31 +2,13 @@
 // then answers every query in the page. The page only displays: all scoring happens in
 // edgerec-core (compiled to wasm), through the `Recommender` class of ./pkg.
 import init, { Recommender } from './pkg/edgerec_wasm.js';
+import { $, el } from './dom.js';
+import { highlightMap, renderMap } from './map.js';
 
 const DEFAULT_MODEL = 'models/demo.safetensors';
 const SIMILAR_N = 8;
 const LIST_LIMIT = 40;
-const MAP_MAX_DOTS = 5000;
 const PALETTE = ['#2563eb', '#e07b00', '#0f9d74', '#c2418f', '#0ea5c6', '#d14b1f', '#7c5cd6', '#6b7280'];
-
-const $ = (id) => document.getElementById(id);
-const el = (tag, attrs = {}, ...children) => {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === false || v == null) continue;
-    if (k === 'class') node.className = v;
-    else if (k === 'dataset') Object.assign(node.dataset, v);
-    else if (k === 'style') node.style.cssText = v;
-    else node.setAttribute(k, v === true ? '' : v);
-  }
-  node.append(...children.filter((c) => c != null));
-  return node;
-};
-const svg = (tag, attrs = {}) => {
-  const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  return node;
-};
 
 /** What the page exposes for tests and the curious: timings (performance.now(), so
  * milliseconds since navigation start) and the last answers. */
@@ -38,6 +20,7 @@ const state = {
   categoryColor: new Map(),
   mode: 'user',
   userId: null,
+  session: [], // item IDs the known user viewed this session, oldest first
   visitor: new Map(), // itemId → rating
   recs: null,
   similarTo: null,
@@ -126,8 +109,8 @@ function setup() {
   // The first list is in the DOM: the page's "time to first recommendation".
   state.timings.firstRecommendation = performance.now();
 
-  renderMap();
-  highlightMap();
+  renderMap(state, catDot);
+  highlightMap(state);
   renderRateList('');
   document.body.dataset.state = 'ready';
   const t = state.timings;
@@ -198,7 +181,10 @@ function refresh() {
   }
   try {
     if (state.mode === 'user') {
-      state.recs = timed(() => rec.recommend({ userId: state.userId, topN, categories }));
+      const request = { userId: state.userId, topN, categories };
+      // What the user just did shifts their list at once (source "session").
+      if (state.session.length) request.interactions = sessionInteractions();
+      state.recs = timed(() => rec.recommend(request));
     } else {
       const interactions = [...state.visitor].map(([itemId, rating]) => ({ itemId, rating }));
       state.recs = timed(() => rec.recommendFor({ interactions, topN, categories }));
@@ -211,7 +197,9 @@ function refresh() {
 }
 
 function selectUser(userId, { focus = false, reveal = true } = {}) {
+  if (userId !== state.userId) state.session = [];
   state.userId = userId;
+  renderSession();
   $('recs-for').textContent = userId;
   for (const b of $('user-results').querySelectorAll('button')) {
     b.setAttribute('aria-pressed', String(b.dataset.user === userId));
@@ -253,6 +241,21 @@ function rate(itemId, rating) {
   refresh();
 }
 
+/** A click on an item, as a known user's session interaction: a click is a strong signal, so
+ * it counts as the top of the rating scale (rating models) or one behaviour (ranking models). */
+function sessionInteractions() {
+  const { info } = state;
+  const rating = info.kind === 'rating' ? (info.ratingRange?.[1] ?? 5) : 1;
+  return state.session.map((itemId) => ({ itemId, rating }));
+}
+
+/** Records that the known user viewed an item (moved to the end if seen before). */
+function view(itemId) {
+  state.session = [...state.session.filter((id) => id !== itemId), itemId];
+  renderSession();
+  refresh();
+}
+
 function showSimilar(itemId) {
   state.similarTo = itemId;
   let similar;
@@ -271,7 +274,7 @@ function showSimilar(itemId) {
   $('similar-list').replaceChildren(
     ...similar.map((s) => el('li', {}, itemButton(s, { score: s.score, scoreMax: 1, scoreLabel: 'cosine' }))),
   );
-  highlightMap();
+  highlightMap(state);
 }
 
 // ---------------------------------------------------------------- rendering
@@ -329,6 +332,11 @@ function renderRecs(problem) {
     note.classList.add('note-warn');
   } else if (recs.source === 'personalized') {
     note.textContent = `Personalised from ${state.userId}'s learned factors${info.kind === 'rating' ? '; scores are predicted ratings' : ''}.`;
+  } else if (recs.source === 'session') {
+    const n = state.session.length;
+    const how = info.recency ? 'through the model\'s recency component' : 'by fold-in';
+    note.textContent = `Personalised for ${state.userId}, shifted at once ${how} by the ${n} item${n === 1 ? '' : 's'} viewed this session, without retraining.`;
+    note.classList.add('note-live');
   } else if (recs.source === 'fold_in') {
     note.textContent = `Folded in from your ${state.visitor.size} rating${state.visitor.size === 1 ? '' : 's'}, without retraining.`;
     note.classList.add('note-live');
@@ -337,7 +345,7 @@ function renderRecs(problem) {
       ? 'Most popular items. Rate a few to make them yours.'
       : `Most popular items (${recs.reason}).`;
   }
-  highlightMap();
+  highlightMap(state);
 }
 
 function renderUserResults(query) {
@@ -386,6 +394,18 @@ function renderRateList(query, { keepFocus } = {}) {
   }
 }
 
+function renderSession() {
+  const n = state.session.length;
+  $('session-count').textContent = n ? `(${n})` : '';
+  $('reset-session').hidden = n === 0;
+  const byId = new Map(state.items.map((i) => [i.itemId, i]));
+  $('session-list').replaceChildren(
+    ...(n
+      ? state.session.map((itemId) => el('li', {}, itemButton(byId.get(itemId) ?? { itemId, category: null })))
+      : [el('li', { class: 'empty' }, 'Nothing viewed yet.')]),
+  );
+}
+
 function renderMyRatings() {
   const mine = [...state.visitor];
   $('my-count').textContent = mine.length ? `(${mine.length})` : '';
@@ -396,68 +416,6 @@ function renderMyRatings() {
       ? mine.map(([itemId, rating]) => el('li', {}, itemButton(byId.get(itemId) ?? { itemId, category: null }, { trailing: stars(rating) })))
       : [el('li', { class: 'empty' }, 'No ratings yet.')]),
   );
-}
-
-// ---------------------------------------------------------------- item map
-
-function renderMap() {
-  const map = state.rec.itemMap();
-  const box = $('map');
-  if (!map || map.points.length === 0) {
-    box.hidden = true;
-    $('map-empty').hidden = false;
-    return;
-  }
-  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
-  for (const p of map.points) {
-    [x0, x1, y0, y1] = [Math.min(x0, p.x), Math.max(x1, p.x), Math.min(y0, p.y), Math.max(y1, p.y)];
-  }
-  const pad = 14;
-  const sx = (x) => pad + ((x - x0) / ((x1 - x0) || 1)) * (400 - 2 * pad);
-  const sy = (y) => 300 - pad - ((y - y0) / ((y1 - y0) || 1)) * (300 - 2 * pad);
-  const base = svg('g', { class: 'dots' });
-  const top = svg('g', { class: 'dots-top' });
-  // Every item gets a position; very large catalogues draw an even sample of them as dots
-  // (highlights are always drawn).
-  const stride = Math.max(1, Math.ceil(map.points.length / MAP_MAX_DOTS));
-  map.points.forEach((p, k) => {
-    const fill = state.categoryColor.get(p.category) ?? '#9ca3af';
-    const label = `${p.itemId}${p.category ? ` (${p.category})` : ''}`;
-    const pos = { cx: sx(p.x).toFixed(1), cy: sy(p.y).toFixed(1), fill, label };
-    state.mapDots.set(p.itemId, pos);
-    if (k % stride !== 0) return;
-    const c = svg('circle', { cx: pos.cx, cy: pos.cy, r: 2.6, fill, 'data-item': p.itemId });
-    const title = svg('title');
-    title.textContent = label;
-    c.append(title);
-    base.append(c);
-  });
-  box.replaceChildren(svg('rect', { class: 'map-bg', x: 0, y: 0, width: 400, height: 300, rx: 10 }), base, top);
-  state.mapTop = top;
-  $('map-legend').replaceChildren(
-    ...map.categories.map((c) => el('li', {}, catDot(c), c)),
-    el('li', { class: 'legend-rec' }, el('span', { class: 'ring', 'aria-hidden': 'true' }), 'recommended'),
-  );
-}
-
-function highlightMap() {
-  if (!state.mapTop) return;
-  const top = state.mapTop;
-  top.replaceChildren();
-  const ring = (itemId, cls, r) => {
-    const dot = state.mapDots.get(itemId);
-    if (!dot) return;
-    const c = svg('circle', { cx: dot.cx, cy: dot.cy, r, class: cls, fill: dot.fill, 'data-item': itemId });
-    const title = svg('title');
-    title.textContent = dot.label;
-    c.append(title);
-    top.append(c);
-  };
-  for (const item of state.recs?.items ?? []) ring(item.itemId, 'dot-rec', 5.2);
-  if (state.similarTo) {
-    ring(state.similarTo, 'dot-selected', 8);
-    ring(state.similarTo, 'dot-selected-core', 3.4);
-  }
 }
 
 // ---------------------------------------------------------------- events
@@ -482,6 +440,11 @@ function bindControls() {
     renderMyRatings();
     refresh();
   });
+  $('reset-session').addEventListener('click', () => {
+    state.session = [];
+    renderSession();
+    refresh();
+  });
   $('top-n').addEventListener('change', refresh);
   $('category-filter').addEventListener('change', refresh);
 
@@ -497,7 +460,8 @@ function bindControls() {
     });
   }
 
-  // Any item anywhere: stars rate it, the item itself shows similar items.
+  // Any item anywhere: stars rate it, the item itself shows similar items and, for a known
+  // user, counts as viewed in this session (except in the session list itself).
   document.addEventListener('click', (e) => {
     const star = e.target.closest('button[data-rate]');
     if (star) {
@@ -505,11 +469,15 @@ function bindControls() {
       return;
     }
     const item = e.target.closest('button.item[data-item]');
-    if (item) showSimilar(item.dataset.item);
+    if (!item) return;
+    showSimilar(item.dataset.item);
+    if (state.mode === 'user' && !item.closest('#session-list')) view(item.dataset.item);
   });
   $('map').addEventListener('click', (e) => {
     const dot = e.target.closest('circle[data-item]');
-    if (dot) showSimilar(dot.dataset.item);
+    if (!dot) return;
+    showSimilar(dot.dataset.item);
+    if (state.mode === 'user') view(dot.dataset.item);
   });
   renderMyRatings();
 }

@@ -107,6 +107,55 @@ test('the page loads the model and shows a known user\'s recommendations', async
   await context.close();
 });
 
+test('a known user\'s list changes at once after clicking items (session)', async () => {
+  const { page, errors, context } = await open('?model=test-models/model.safetensors&user=U10007');
+  await page.waitForSelector('body[data-state="ready"]');
+  await page.waitForFunction(() => document.querySelector('#recs-for').textContent === 'U10007');
+  assert.equal(await page.locator('#recs-list').getAttribute('data-source'), 'personalized');
+  const plain = await recIds(page);
+  assert.equal(plain.length, 10);
+  assert.equal(await page.locator('#session-list button.item').count(), 0);
+
+  // Click two items: the user's third recommendation, then one from the similar list.
+  const first = plain[2];
+  await page.locator(`#recs-list button.item[data-item="${first}"]`).click();
+  await page.waitForFunction(() => document.querySelector('#recs-list').dataset.source === 'session');
+  await page.waitForFunction((t) => document.querySelector('.similar-target')?.textContent === t, first);
+  const second = await page.locator('#similar-list button.item').last().getAttribute('data-item');
+  await page.locator(`#similar-list button.item[data-item="${second}"]`).click();
+  await page.waitForFunction(() => document.querySelectorAll('#session-list button.item').length === 2);
+  const clicked = await page.locator('#session-list button.item').evaluateAll((bs) => bs.map((b) => b.dataset.item));
+  assert.deepEqual(clicked, [first, second]);
+
+  const shifted = await recIds(page);
+  assert.equal(shifted.length, 10);
+  assert.notDeepEqual(shifted, plain);
+  assert.notDeepEqual(shifted, plain.filter((id) => !clicked.includes(id)).slice(0, shifted.length), 'more than the clicked items left out');
+  assert.ok(!shifted.some((id) => clicked.includes(id)), `clicked items are not recommended back: ${shifted}`);
+  assert.match(await page.locator('#recs-note').innerText(), /2 items viewed this session/);
+  // The page answers what the wasm session call answers.
+  const direct = await page.evaluate(([userId, ids]) => {
+    const { rec, info } = window.edgerec;
+    const rating = info.kind === 'rating' ? (info.ratingRange?.[1] ?? 5) : 1;
+    const interactions = ids.map((itemId) => ({ itemId, rating }));
+    return rec.recommend({ userId, topN: 10, categories: null, interactions }).items.map((i) => i.itemId);
+  }, ['U10007', clicked]);
+  assert.deepEqual(shifted, direct);
+  await page.screenshot({ path: join(ARTIFACTS, 'page-session.png'), fullPage: true });
+
+  // Clearing the session, or picking another user, starts over.
+  await page.click('#reset-session');
+  await page.waitForFunction(() => document.querySelector('#recs-list').dataset.source === 'personalized');
+  assert.deepEqual(await recIds(page), plain);
+  await page.locator('#recs-list button.item').first().click();
+  await page.waitForFunction(() => document.querySelector('#recs-list').dataset.source === 'session');
+  await page.locator('#user-results button:not([data-user="U10007"])').first().click();
+  await page.waitForFunction(() => document.querySelector('#recs-list').dataset.source === 'personalized');
+  assert.equal(await page.locator('#session-list button.item').count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a new visitor\'s list changes after two ratings (fold-in)', async () => {
   const { page, errors, context } = await open('?model=test-models/model.safetensors');
   await page.waitForSelector('body[data-state="ready"]');

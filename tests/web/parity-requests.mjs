@@ -34,6 +34,28 @@ export function parityRequests() {
     requests.push({ method: 'recommendFor', args: { interactions, topN: 10 } });
   }
   requests.push({ method: 'recommendFor', args: { interactions: [{ itemId: item(2), rating: 5 }], topN: 5, categories: ['sports'], excludeRated: false } });
+  // Sessions: a known user plus what they just did (oldest first), through recommend().
+  const sessions = [
+    [user(0), [[item(1), 5], [item(4), 5]]],
+    [user(1), [[item(2), 1]]],
+    [user(2), [[item(0), 5], [item(3), 4], ['NOT-AN-ITEM', 4], [item(0), 2]]],
+    [user(3), Array.from({ length: 30 }, (_, k) => [item(k * 11 + 1), 1 + (k % 5)])],
+    [user(4), [['NOT-AN-ITEM', 4]]],
+    [user(5), []],
+    ['U99999', [[item(2), 5], [item(5), 5]]],
+    ['U99999', []],
+  ];
+  for (const [userId, s] of sessions) {
+    const interactions = s.map(([itemId, rating]) => ({ itemId, rating }));
+    requests.push({ method: 'recommend', args: { userId, interactions, topN: 10 } });
+  }
+  const clicks = [{ itemId: item(7), rating: 5 }, { itemId: item(10), rating: 3 }];
+  requests.push(
+    { method: 'recommend', args: { userId: user(6), interactions: clicks, topN: 20, excludeRated: false } },
+    { method: 'recommend', args: { userId: user(7), interactions: clicks, topN: 10, categories: ['sports'], excludeItems: [item(2)] } },
+    { method: 'recommend', args: { userId: user(8), interactions: clicks, topN: 0 } },
+    { method: 'recommend', args: { userId: user(8), interactions: [{ itemId: item(1), rating: 1e39 }] } },
+  );
   for (const i of [0, 1, 2, 100, 599]) requests.push({ method: 'similar', args: { itemId: item(i), n: 10 } });
   requests.push({ method: 'similar', args: { itemId: 'NOT-AN-ITEM', n: 10 } });
   requests.push({ method: 'similar', args: { itemId: item(5), n: 1001 } });

@@ -2,9 +2,9 @@
 // native core. The native answers come from `cargo run -p edgerec-wasm --example parity`.
 // Env: PARITY_MODEL, PARITY_REQUESTS, PARITY_EXPECTED (set by tests/web/run.sh).
 //
-// IDs, order, sources, reasons and error messages must be identical. Scores are f32 in both;
-// native JSON prints the shortest decimal that round-trips an f32, so `Math.fround` of it must
-// equal the wasm score exactly (tolerance 0).
+// IDs, order, sources, reasons and error messages must be identical. Scores and predicted
+// ratings are f32 in both; native JSON prints the shortest decimal that round-trips an f32, so
+// `Math.fround` of it must equal the wasm value exactly (tolerance 0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,8 @@ const env = (k) => process.env[k] ?? assert.fail(`${k} is not set (run tests/web
 function normalise(value) {
   if (Array.isArray(value)) return value.map(normalise);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'score' ? Math.fround(v) : normalise(v)]));
+    const f32 = (k, v) => (k === 'score' || (k === 'predictedRating' && v !== null)) ? Math.fround(v) : normalise(v);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, f32(k, v)]));
   }
   return value;
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The web stage of scripts/test.sh: builds the browser package, then
 #   1. wasm-bindgen-test tests of the bindings, in Node (wasm-bindgen-test-runner);
-#   2. parity: the built wasm answers a set of requests exactly like the native core;
+#   2. parity: the built wasm answers a set of requests exactly like the native core, on the
+#      core's fixture (a v2 rating model) and on a v2 ranking model with a recency component and
+#      a rating head (wasm/examples/fixture_v2.rs);
 #   3. end to end: the page in Debian's headless Chromium (playwright-core) on a loopback server.
 # Screenshots go to tests/artifacts/ (gitignored). Honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -31,6 +33,13 @@ cargo run -q -p edgerec-wasm --example parity --locked -- \
   "$WORK/fixture.safetensors" "$WORK/requests.json" "$WORK/expected.json"
 PARITY_MODEL="$WORK/fixture.safetensors" PARITY_REQUESTS="$WORK/requests.json" \
   PARITY_EXPECTED="$WORK/expected.json" node --test tests/web/parity.test.mjs
+
+say "parity again on a v2 ranking model with a recency component and a rating head"
+cargo run -q -p edgerec-wasm --example fixture_v2 --locked -- "$WORK/fixture-v2.safetensors"
+cargo run -q -p edgerec-wasm --example parity --locked -- \
+  "$WORK/fixture-v2.safetensors" "$WORK/requests.json" "$WORK/expected-v2.json"
+PARITY_MODEL="$WORK/fixture-v2.safetensors" PARITY_REQUESTS="$WORK/requests.json" \
+  PARITY_EXPECTED="$WORK/expected-v2.json" node --test tests/web/parity.test.mjs
 
 say "end to end: headless Chromium"
 E2E_MODEL="$WORK/fixture.safetensors" ARTIFACTS="$ROOT/tests/artifacts" \

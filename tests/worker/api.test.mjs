@@ -17,7 +17,7 @@ describe('endpoints', { skip: MODE !== 'open' }, () => {
     assert.equal(h.status, 'healthy');
     assert.equal(h.created_at, '2026-11-26T00:00:00Z');
     assert.match(h.model_version, /^[0-9a-f]{16}$/);
-    assert.equal(h.model.format_version, 1);
+    assert.equal(h.model.format_version, 2, 'the fixture is written in the current format');
     assert.equal(h.model.source, 'bundled');
     assert.deepEqual(h.model.categories, ['fashion', 'sports', 'tech']);
     assert.ok(h.wasm_memory_bytes > h.model.bytes, 'wasm memory holds the model');

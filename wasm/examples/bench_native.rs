@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         exclude_rated: true,
         exclude_items: Vec::new(),
         categories: None,
+        interactions: None,
     };
     let requests: Vec<RecommendRequest> = (0..queries).map(request).collect();
     let mut checksum = 0usize;

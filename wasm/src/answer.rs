@@ -20,17 +20,25 @@ use crate::dto::{RecommendationsOut, ScoredItemOut};
 use crate::{Error, Result};
 
 #[wasm_bindgen(inline_js = r#"
-export function pushScoredItem(items, itemId, index, score, category) {
-  items.push({ itemId, index, score, category });
+export function pushScoredItem(items, itemId, index, score, predictedRating, category) {
+  items.push({ itemId, index, score, predictedRating: predictedRating ?? null, category });
 }
 export function recommendations(items, source, reason, unknownItems) {
   return { items, source, reason, unknownItems };
 }
 "#)]
 extern "C" {
-    /// Appends `{itemId, index, score, category}` (a `ScoredItem`) to `items`.
+    /// Appends `{itemId, index, score, predictedRating, category}` (a `ScoredItem`) to
+    /// `items`; wasm-bindgen passes `None` as `undefined`, which becomes `null`.
     #[wasm_bindgen(js_name = pushScoredItem)]
-    fn push_scored_item(items: &js_sys::Array, item_id: &JsValue, index: u32, score: f32, category: &JsValue);
+    fn push_scored_item(
+        items: &js_sys::Array,
+        item_id: &JsValue,
+        index: u32,
+        score: f32,
+        predicted_rating: Option<f32>,
+        category: &JsValue,
+    );
 
     /// `{items, source, reason, unknownItems}` (a `Recommendations`).
     fn recommendations(
@@ -49,7 +57,7 @@ pub(crate) struct JsStrings {
     /// `(itemId, category or null)` by dense item index; sized to the model on first use.
     items: RefCell<Vec<Option<(JsValue, JsValue)>>>,
     /// By [`source_slot`].
-    sources: RefCell<[Option<JsValue>; 3]>,
+    sources: RefCell<[Option<JsValue>; 4]>,
 }
 
 impl std::fmt::Debug for JsStrings {
@@ -72,6 +80,7 @@ fn source_slot(source: Source) -> usize {
         Source::Personalized => 0,
         Source::FoldIn => 1,
         Source::Popular => 2,
+        Source::Session => 3,
     }
 }
 
@@ -90,7 +99,7 @@ impl JsStrings {
                 (JsValue::from_str(item.item_id), category)
             });
             // Dense indices fit in u32: wasm32's usize is 32 bits wide.
-            push_scored_item(&out, id, item.index as u32, item.score, category);
+            push_scored_item(&out, id, item.index as u32, item.score, item.predicted_rating, category);
         }
         out
     }

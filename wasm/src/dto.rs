@@ -5,7 +5,7 @@
 //! is reported instead of silently ignored. Responses borrow from the model and serialize with
 //! camelCase keys. The TypeScript declarations in `typings.rs` describe the same shapes.
 
-use edgerec_core::{Model, ModelInfo, RecommendOptions, Recommendations, ScoredItem, Source};
+use edgerec_core::{Model, ModelInfo, RecencyInfo, RecommendOptions, Recommendations, ScoredItem, Source};
 use serde::{Deserialize, Serialize};
 
 pub(crate) fn default_top_n() -> usize {
@@ -34,12 +34,22 @@ pub struct RecommendRequest {
     /// Only these categories (default: all).
     #[serde(default)]
     pub categories: Option<Vec<String>>,
+    /// What the user just did, oldest first (default: nothing). When given, the user's list is
+    /// shifted by these interactions and their items are left out (`excludeRated`); an unknown
+    /// user is folded in like an anonymous visitor.
+    #[serde(default)]
+    pub interactions: Option<Vec<Interaction>>,
 }
 
 impl RecommendRequest {
     /// The keys a request object may have.
     pub const FIELDS: &'static [&'static str] =
-        &["userId", "topN", "excludeRated", "excludeItems", "categories"];
+        &["userId", "topN", "excludeRated", "excludeItems", "categories", "interactions"];
+
+    /// The session's interactions as the core takes them, when the request has any.
+    pub fn interactions(&self) -> Option<Vec<(&str, f32)>> {
+        self.interactions.as_ref().map(|list| list.iter().map(|i| (i.item_id.as_str(), i.rating)).collect())
+    }
 
     /// The core options this request asks for.
     pub fn options(&self) -> RecommendOptions {
@@ -52,7 +62,7 @@ impl RecommendRequest {
     }
 }
 
-/// One interaction of an anonymous visitor.
+/// One interaction: of an anonymous visitor, or of a known user in this session.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Interaction {
@@ -113,6 +123,10 @@ pub struct ScoredItemOut<'m> {
     pub index: usize,
     /// The core's score: a predicted rating, a preference score or a cosine similarity.
     pub score: f32,
+    /// The predicted rating on the rating scale: the score of a rating model, the rating
+    /// head's prediction of a ranking model that has one, `None` otherwise and for similar
+    /// items.
+    pub predicted_rating: Option<f32>,
     /// The item's category, if the model has categories.
     pub category: Option<&'m str>,
 }
@@ -124,6 +138,7 @@ impl<'m> ScoredItemOut<'m> {
             item_id: item.item_id,
             index: item.index,
             score: item.score,
+            predicted_rating: item.predicted_rating,
             category: model.item_category(item.index),
         }
     }
@@ -135,7 +150,7 @@ impl<'m> ScoredItemOut<'m> {
 pub struct RecommendationsOut<'m> {
     /// Best first.
     pub items: Vec<ScoredItemOut<'m>>,
-    /// `"personalized"`, `"fold_in"` or `"popular"`.
+    /// `"personalized"`, `"fold_in"`, `"popular"` or `"session"`.
     pub source: Source,
     /// Why the popularity fallback was used, when it was.
     pub reason: Option<String>,
@@ -231,6 +246,11 @@ pub struct InfoOut {
     pub rating_range: Option<(f32, f32)>,
     /// Whether `itemMap()` has points.
     pub has_projection: bool,
+    /// The recency component that shifts a known user's list by their latest items, if the
+    /// model has one.
+    pub recency: Option<RecencyInfo>,
+    /// The factor dimension of the rating head of a ranking model, if it has one.
+    pub rating_head_dim: Option<usize>,
     /// Size of the artifact in bytes.
     pub model_bytes: usize,
 }
@@ -249,6 +269,8 @@ impl InfoOut {
             created_at: info.created_at,
             rating_range: info.rating_range,
             has_projection: info.has_projection,
+            recency: info.recency,
+            rating_head_dim: info.rating_head_dim,
             model_bytes,
         }
     }

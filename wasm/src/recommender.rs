@@ -30,10 +30,15 @@ impl Recommender {
             .map_err(Error::Load)
     }
 
-    /// `recommend()`.
+    /// `recommend()`: the user's list, shifted by the session's interactions when it has any.
     pub fn recommend_request(&self, req: &RecommendRequest) -> Result<RecommendationsOut<'_>> {
         let model = self.model.model();
-        let recs = model.recommend(&req.user_id, &req.options()).map_err(Error::query("recommend"))?;
+        let opts = req.options();
+        let recs = match req.interactions() {
+            None => model.recommend(&req.user_id, &opts),
+            Some(interactions) => model.recommend_session(&req.user_id, &interactions, &opts),
+        }
+        .map_err(Error::query("recommend"))?;
         Ok(RecommendationsOut::new(model, recs))
     }
 
@@ -127,6 +132,10 @@ impl Recommender {
 
     /// Top-N items for a known user. An unknown user gets the popular items, with
     /// `source: "popular"` and a `reason`.
+    ///
+    /// With `interactions` (what the user just did in this session, oldest first), a known
+    /// user's list is shifted by them at once, with no retraining, and their items are left
+    /// out (`source: "session"`); an unknown user is folded in like an anonymous visitor.
     #[wasm_bindgen(js_name = recommend, unchecked_return_type = "Recommendations")]
     pub fn js_recommend(
         &self,

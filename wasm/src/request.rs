@@ -1,11 +1,12 @@
 //! Request objects read from JavaScript into the [`dto`](crate::dto) types.
 //!
 //! serde-wasm-bindgen defines what a request means: [`from_js`] reads any value through it and
-//! reports what is wrong in its words. The hot requests, `recommend()` and `recommendFor()`,
-//! first try a direct reader that accepts only the ordinary shapes (strings, numbers,
-//! booleans, arrays) and reads them the way serde-wasm-bindgen would, with the key names made
-//! into JS strings once; anything else, including every malformed request, falls back to
-//! serde-wasm-bindgen, so results and error messages are the same either way.
+//! reports what is wrong in its words. The hot requests, `recommend()` (with or without a
+//! session's `interactions`) and `recommendFor()`, first try a direct reader that accepts only
+//! the ordinary shapes (strings, numbers, booleans, arrays) and reads them the way
+//! serde-wasm-bindgen would, with the key names made into JS strings once; anything else,
+//! including every malformed request, falls back to serde-wasm-bindgen, so results and error
+//! messages are the same either way.
 
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
@@ -117,7 +118,7 @@ impl Keys {
     }
 
     fn recommend(&self, value: &JsValue) -> Option<RecommendRequest> {
-        let [user_id, top_n, exclude_rated, exclude_items, categories] =
+        let [user_id, top_n, exclude_rated, exclude_items, categories, interactions] =
             Self::fields(value, &self.recommend)?;
         Some(RecommendRequest {
             user_id: string(required(user_id)?)?,
@@ -125,6 +126,9 @@ impl Keys {
             exclude_rated: optional(exclude_rated, default_exclude_rated(), |v| v.as_bool())?,
             exclude_items: optional(exclude_items, Vec::new(), strings)?,
             categories: optional(categories, None, nullable_strings)?,
+            interactions: optional(interactions, None, |v| {
+                if v.is_null() { Some(None) } else { self.interactions(&v).map(Some) }
+            })?,
         })
     }
 
@@ -132,12 +136,16 @@ impl Keys {
         let [interactions, top_n, exclude_rated, exclude_items, categories] =
             Self::fields(value, &self.recommend_for)?;
         Some(RecommendForRequest {
-            interactions: array(&required(interactions)?, |v| self.interaction(v))?,
+            interactions: self.interactions(&required(interactions)?)?,
             top_n: optional(top_n, default_top_n(), index)?,
             exclude_rated: optional(exclude_rated, default_exclude_rated(), |v| v.as_bool())?,
             exclude_items: optional(exclude_items, Vec::new(), strings)?,
             categories: optional(categories, None, nullable_strings)?,
         })
+    }
+
+    fn interactions(&self, value: &JsValue) -> Option<Vec<Interaction>> {
+        array(value, |v| self.interaction(v))
     }
 
     /// `{itemId, rating}`; as in serde-wasm-bindgen, nested objects may carry other keys.

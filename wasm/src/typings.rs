@@ -15,9 +15,15 @@ export interface RecommendRequest {
   excludeItems?: string[];
   /** Only these categories; `null` or absent means all. */
   categories?: string[] | null;
+  /**
+   * What the user just did in this session, oldest first; `null` or absent means nothing.
+   * A known user's list is shifted by them at once (`source: "session"`) and their items are
+   * left out (with `excludeRated`); an unknown user is folded in like an anonymous visitor.
+   */
+  interactions?: Interaction[] | null;
 }
 
-/** One rating or click of an anonymous visitor. */
+/** One rating or click: of an anonymous visitor, or of a known user in this session. */
 export interface Interaction {
   itemId: string;
   /** A rating for rating models, a behaviour weight for ranking models. */
@@ -36,13 +42,18 @@ export interface RecommendForRequest {
 }
 
 /** How a list was produced. */
-export type Source = "personalized" | "fold_in" | "popular";
+export type Source = "personalized" | "fold_in" | "popular" | "session";
 
 export interface ScoredItem {
   itemId: string;
   index: number;
   /** Predicted rating, preference score, or cosine similarity for `similar()`. */
   score: number;
+  /**
+   * The predicted rating on the rating scale: the score of a rating model, the rating head's
+   * prediction of a ranking model that has one; `null` otherwise and for `similar()`.
+   */
+  predictedRating: number | null;
   category: string | null;
 }
 
@@ -83,6 +94,15 @@ export interface ItemMap {
   points: MapPoint[];
 }
 
+export interface RecencyInfo {
+  /** The weight of the recency component (0 turns it off). */
+  weight: number;
+  /** The decay per position, in (0, 1]. */
+  decay: number;
+  /** How many of the latest items are read. */
+  window: number;
+}
+
 export interface ModelInfo {
   formatVersion: number;
   kind: "rating" | "ranking";
@@ -94,6 +114,10 @@ export interface ModelInfo {
   createdAt: string | null;
   ratingRange: [number, number] | null;
   hasProjection: boolean;
+  /** The recency component that shifts a known user's list by their latest items, if any. */
+  recency: RecencyInfo | null;
+  /** The factor dimension of a ranking model's rating head, if it has one. */
+  ratingHeadDim: number | null;
   modelBytes: number;
 }
 "#;

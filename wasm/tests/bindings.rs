@@ -81,13 +81,13 @@ fn answers_have_the_typed_keys_in_order() {
         assert!(js_sys::Array::is_array(&items));
         assert_eq!(
             keys(&js_sys::Reflect::get(&items, &0.into()).unwrap()),
-            ["itemId", "index", "score", "category"]
+            ["itemId", "index", "score", "predictedRating", "category"]
         );
         let similar = r.js_similar("TECH1", 2).unwrap();
         assert!(js_sys::Array::is_array(&similar));
         assert_eq!(
             keys(&js_sys::Reflect::get(&similar, &1.into()).unwrap()),
-            ["itemId", "index", "score", "category"]
+            ["itemId", "index", "score", "predictedRating", "category"]
         );
     }
 }
@@ -264,4 +264,34 @@ fn damaged_models_never_trap() {
         let _ = r.js_info();
     }
     assert!(rejected > 0 && loaded > 0 && loaded + rejected == 400, "loaded {loaded}, rejected {rejected}");
+}
+
+/// `recommend()` with a session's interactions: the list changes, the clicked items are left
+/// out, and the direct reader and serde-wasm-bindgen read the request the same way.
+#[wasm_bindgen_test]
+fn recommend_with_interactions_shifts_a_known_users_list() {
+    let r = recommender();
+    let plain = rust(r.js_recommend(js(json!({"userId": "U3", "topN": 4}))).unwrap());
+    let clicks = json!([{"itemId": "FASH1", "rating": 5}, {"itemId": "SPRT1", "rating": 5}]);
+    let req = json!({"userId": "U3", "topN": 4, "interactions": clicks});
+    let session = rust(r.js_recommend(js(req)).unwrap());
+    assert_eq!(session["source"], "session");
+    assert_ne!(session["items"], plain["items"]);
+    let ids: Vec<&str> =
+        session["items"].as_array().unwrap().iter().map(|i| i["itemId"].as_str().unwrap()).collect();
+    assert!(!ids.contains(&"FASH1") && !ids.contains(&"SPRT1"), "{ids:?}");
+    assert!(session["items"][0]["predictedRating"].is_number());
+
+    // The same request with a key on the prototype chain goes through serde-wasm-bindgen.
+    let inherited = js_sys::Object::create(js(json!({"topN": 4})).unchecked_ref::<js_sys::Object>());
+    js_sys::Reflect::set(&inherited, &"userId".into(), &"U3".into()).unwrap();
+    js_sys::Reflect::set(&inherited, &"interactions".into(), &js(clicks)).unwrap();
+    assert_eq!(rust(r.js_recommend(inherited.into()).unwrap()), session);
+
+    let null = rust(r.js_recommend(js(json!({"userId": "U3", "topN": 4, "interactions": null}))).unwrap());
+    assert_eq!(null, plain);
+    let msg = error_message(
+        r.js_recommend(js(json!({"userId": "U3", "interactions": [{"itemId": "FASH1"}]}))).unwrap_err(),
+    );
+    assert!(msg.contains("missing field `rating`"), "{msg}");
 }

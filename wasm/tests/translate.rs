@@ -44,6 +44,7 @@ fn responses_serialize_with_camel_case_keys() {
         exclude_rated: true,
         exclude_items: vec![],
         categories: None,
+        interactions: None,
     };
     let out: Value = serde_json::to_value(r.recommend_request(&req).unwrap()).unwrap();
     assert_eq!(out["source"], "personalized");
@@ -74,4 +75,42 @@ fn errors_name_the_method_and_the_problem() {
     assert_eq!(r.rated_request("nobody").unwrap_err().to_string(), "rated(): unknown user `nobody`");
     let e = Recommender::from_bytes(b"nope".to_vec()).unwrap_err().to_string();
     assert!(e.starts_with("could not load the model: not a valid safetensors file"), "{e}");
+}
+
+#[test]
+fn recommend_with_interactions_is_a_session() {
+    let r = model(false);
+    let req = |v: Value| -> RecommendRequest { serde_json::from_value(v).unwrap() };
+    let ids = |req: &RecommendRequest| -> (String, Vec<String>) {
+        let out = r.recommend_request(req).unwrap();
+        let source = serde_json::to_value(out.source).unwrap().as_str().unwrap().to_owned();
+        (source, out.items.iter().map(|i| i.item_id.to_owned()).collect())
+    };
+    // U1 rated A in training; a session click on B leaves only C.
+    let plain = ids(&req(json!({"userId": "U1", "topN": 3})));
+    assert_eq!(plain, ("personalized".to_owned(), vec!["C".to_owned(), "B".to_owned()]));
+    let session =
+        ids(&req(json!({"userId": "U1", "topN": 3, "interactions": [{"itemId": "B", "rating": 5}]})));
+    assert_eq!(session, ("session".to_owned(), vec!["C".to_owned()]));
+    // No interactions, or `null`, is the plain list.
+    assert_eq!(ids(&req(json!({"userId": "U1", "topN": 3, "interactions": []}))), plain);
+    assert_eq!(ids(&req(json!({"userId": "U1", "topN": 3, "interactions": null}))), plain);
+    // An unknown user with interactions is folded in like an anonymous visitor.
+    let unknown = ids(&req(json!({"userId": "nobody", "interactions": [{"itemId": "B", "rating": 5}]})));
+    assert_eq!(unknown.0, "fold_in");
+    assert!(!unknown.1.contains(&"B".to_owned()));
+}
+
+#[test]
+fn predicted_ratings_are_given_for_rating_models_only_in_lists() {
+    let r = model(false);
+    let req: RecommendRequest = serde_json::from_value(json!({"userId": "U2", "topN": 3})).unwrap();
+    let out: Value = serde_json::to_value(r.recommend_request(&req).unwrap()).unwrap();
+    for item in out["items"].as_array().unwrap() {
+        assert_eq!(item["predictedRating"], item["score"], "a rating model predicts its score: {item}");
+    }
+    let similar: Value = serde_json::to_value(r.similar_request("A", 2).unwrap()).unwrap();
+    assert_eq!(similar[0]["predictedRating"], Value::Null);
+    let info: Value = serde_json::to_value(r.model_info()).unwrap();
+    assert_eq!((&info["recency"], &info["ratingHeadDim"]), (&Value::Null, &Value::Null));
 }

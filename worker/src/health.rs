@@ -29,6 +29,7 @@ struct Health<'a> {
 
 #[derive(Serialize)]
 struct ModelFacts<'a> {
+    /// The loaded artifact's format version.
     format_version: u32,
     kind: &'static str,
     dim: usize,
@@ -36,6 +37,12 @@ struct ModelFacts<'a> {
     source: &'static str,
     location: &'a str,
     bytes: usize,
+    /// The recency component that shifts a user's list by their latest items, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recency: Option<edgerec_core::RecencyInfo>,
+    /// A ranking model's rating head (its factor dimension), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rating_head_dim: Option<usize>,
 }
 
 /// 200 with the model's facts, or 503 saying why no model is loaded.
@@ -44,6 +51,7 @@ pub fn get(status: &Status) -> Result<Reply, ApiError> {
     match status {
         Status::Ready(ready) => {
             let (m, p) = (ready.model, ready.provenance);
+            let info = m.info();
             Reply::json(&Health {
                 status: "healthy",
                 model_loaded: true,
@@ -52,13 +60,15 @@ pub fn get(status: &Status) -> Result<Reply, ApiError> {
                 model_version: Some(&p.version),
                 created_at: m.metadata("created_at"),
                 model: Some(ModelFacts {
-                    format_version: edgerec_core::FORMAT_VERSION,
+                    format_version: info.format_version,
                     kind: m.kind().as_str(),
                     dim: m.dim(),
                     categories: m.categories(),
                     source: p.source,
                     location: &p.location,
                     bytes: p.bytes,
+                    recency: info.recency,
+                    rating_head_dim: info.rating_head_dim,
                 }),
                 model_error: None,
                 wasm_memory_bytes,

@@ -77,12 +77,9 @@ impl Incoming {
         split_url(&self.url).0
     }
 
-    /// The decoded query string as `(name, value)` pairs.
-    pub fn query_pairs(&self) -> Vec<(String, String)> {
-        let query = split_url(&self.url).1;
-        worker::url::form_urlencoded::parse(query.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()
+    /// The decoded query string as `(name, value)` pairs; see [`parse_query`].
+    pub fn query_pairs(&self) -> Result<Vec<(String, String)>, ApiError> {
+        parse_query(split_url(&self.url).1)
     }
 
     /// A request header, if present and readable.
@@ -197,22 +194,58 @@ pub fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
 
 /// Decodes a percent-encoded path segment into UTF-8.
 pub fn decode_segment(segment: &str) -> Result<String, ApiError> {
-    let bad = || ApiError::invalid("the path holds a malformed percent-encoding or invalid UTF-8");
-    let bytes = segment.as_bytes();
+    percent_decode(segment, false)
+        .ok_or_else(|| ApiError::invalid("the path holds a malformed percent-encoding or invalid UTF-8"))
+}
+
+/// Decodes a query string (`application/x-www-form-urlencoded`: `&`-separated `name=value`
+/// pairs, `+` for a space) strictly: a malformed escape such as `%%%` or `%zz`, or bytes that
+/// are not UTF-8, are a 400 rather than being passed through or replaced.
+pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let bad = |part: &str| {
+        ApiError::invalid(format!(
+            "the query string holds a malformed percent-encoding or invalid UTF-8: `{part}`"
+        ))
+    };
+    query
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            let name = percent_decode(name, true).ok_or_else(|| bad(part))?;
+            let value = percent_decode(value, true).ok_or_else(|| bad(part))?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
+/// Percent-decodes `text` into UTF-8 (`+` as a space when `plus_is_space`); `None` for a
+/// malformed escape or invalid UTF-8.
+fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
+    let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
+        match b {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
         }
     }
-    String::from_utf8(out).map_err(|_| bad())
+    String::from_utf8(out).ok()
 }
 
 /// Requires `Authorization: Bearer <API_KEY>` when an `API_KEY` secret is configured.
@@ -280,6 +313,47 @@ mod tests {
         assert_eq!(decode_segment("%E2%9C%93").as_deref(), Ok("✓"));
         for bad in ["%", "%2", "%zz", "%FF%FE", "a%e2%9c"] {
             assert!(decode_segment(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Regression (issue 14): `GET /users?cursor=%%%` used to start from the beginning.
+    #[test]
+    fn parse_query_rejects_malformed_escapes() {
+        for bad in [
+            "cursor=%%%",
+            "cursor=%",
+            "cursor=%2",
+            "cursor=%zz",
+            "cursor=%+1",
+            "%%%=1",
+            "n=%FF%FE",
+            "a=%e2%9c",
+        ] {
+            assert_eq!(
+                parse_query(bad).map_err(|e| (e.status, e.code)),
+                Err((400, "invalid_request")),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn parse_query_decodes_like_form_urlencoded() {
+        for query in [
+            "",
+            "n=10",
+            "n=1&n=2",
+            "cursor=U%2010001&limit=5",
+            "a+b=c+d",
+            "flag",
+            "x=&=y",
+            "&&n=3&",
+            "u=%E2%9C%93",
+        ] {
+            let expected: Vec<(String, String)> = worker::url::form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(parse_query(query), Ok(expected), "{query:?}");
         }
     }
 

@@ -188,7 +188,7 @@ async fn answer(
         *compute_start = timing::now_ms();
         return recommend::post(ready, &body);
     }
-    let query = req.query_pairs();
+    let query = req.query_pairs()?;
     *compute_start = timing::now_ms();
     match route {
         Route::RecommendUser(user) => recommend::get(ready, &user, &query),

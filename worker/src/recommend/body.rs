@@ -1,0 +1,169 @@
+//! The body of `POST /recommend`, read and validated into a [`Query`] before the core is called.
+//!
+//! serde checks the JSON types, unknown and duplicate fields; this module checks the rest:
+//!
+//! - every field may be left out, and its default applies, but no field may be `null` (as in
+//!   the seed's FastAPI, where `null` is not a valid value of any field): a `null` is a 400
+//!   that names the field;
+//! - ranges and sizes;
+//! - the one either/or rule: at least one of `user_id` and `interactions`. Both together mean
+//!   "this known user, plus what they just did".
+//!
+//! `worker/src/openapi.json` describes the same rules; the tests below check that the two agree.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use edgerec_core::RecommendOptions;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{self, ApiError};
+use crate::http;
+
+/// `top_n` / `n` must be in `1..=MAX_TOP_N`.
+pub const MAX_TOP_N: usize = 100;
+/// Longest list of `exclude_items`, `categories` or `interactions`.
+const MAX_LIST: usize = 1000;
+
+/// The raw body. Each field is `None` when left out and `Some(None)` when `null`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    #[serde(default, deserialize_with = "nullable")]
+    user_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    top_n: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    exclude_rated: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "nullable")]
+    exclude_items: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    categories: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    interactions: Option<Option<Vec<Object<Interaction>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Interaction {
+    item_id: String,
+    rating: f64,
+}
+
+/// `T` read from a JSON object only: serde's derive would also read a struct from an array of
+/// its field values (`["U10001", 5]`), which the API does not accept.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(ObjectVisitor(PhantomData)).map(Object)
+    }
+}
+
+/// A present field: `Some(None)` for `null`, `Some(Some(value))` otherwise.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A field's value, or `None` when left out; `null` is an error.
+fn given<T>(name: &str, field: Option<Option<T>>) -> Result<Option<T>, ApiError> {
+    match field {
+        None => Ok(None),
+        Some(Some(value)) => Ok(Some(value)),
+        Some(None) => Err(ApiError::invalid(format!(
+            "`{name}` is null; leave the field out to get its default, or give a value"
+        ))),
+    }
+}
+
+/// Whom the list is for.
+#[derive(Debug, PartialEq)]
+pub enum Who {
+    /// A user ID alone: the user's trained factors (an unknown user gets popular items).
+    User(String),
+    /// Interactions alone: an anonymous visitor, folded in.
+    Anonymous(Vec<(String, f32)>),
+    /// A user ID plus what they just did, oldest first (`Model::recommend_session`).
+    Session(String, Vec<(String, f32)>),
+}
+
+/// A validated `POST /recommend`.
+#[derive(Debug, PartialEq)]
+pub struct Query {
+    pub who: Who,
+    pub opts: RecommendOptions,
+}
+
+/// Parses and validates the body bytes.
+pub fn parse(bytes: &[u8]) -> Result<Query, ApiError> {
+    let Object(body): Object<Body> = serde_json::from_slice(bytes).map_err(|e| error::from_json_error(&e))?;
+    let top_n = match given("top_n", body.top_n)? {
+        None => RecommendOptions::default().top_n,
+        Some(n) if (1..=MAX_TOP_N as u64).contains(&n) => n as usize,
+        Some(n) => return Err(ApiError::invalid(format!("`top_n` must be in 1..={MAX_TOP_N}, got {n}"))),
+    };
+    let exclude_rated = given("exclude_rated", body.exclude_rated)?.unwrap_or(true);
+    let exclude_items =
+        list("exclude_items", given("exclude_items", body.exclude_items)?.unwrap_or_default())?;
+    let categories = given("categories", body.categories)?.map(|c| list("categories", c)).transpose()?;
+    let opts = RecommendOptions { top_n, exclude_rated, exclude_items, categories };
+
+    let user_id = given("user_id", body.user_id)?;
+    if let Some(user_id) = &user_id {
+        http::check_id("user_id", user_id)?;
+    }
+    let interactions = given("interactions", body.interactions)?.map(interactions).transpose()?;
+    let who = match (user_id, interactions) {
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "give `user_id`, `interactions` (an anonymous visitor), or both (a user plus what they just did)",
+            ));
+        }
+        (Some(user_id), None) => Who::User(user_id),
+        (None, Some(interactions)) => Who::Anonymous(interactions),
+        (Some(user_id), Some(interactions)) => Who::Session(user_id, interactions),
+    };
+    Ok(Query { who, opts })
+}
+
+fn list(name: &str, values: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if values.len() > MAX_LIST {
+        return Err(ApiError::invalid(format!("`{name}` holds more than {MAX_LIST} entries")));
+    }
+    for (i, v) in values.iter().enumerate() {
+        http::check_id(&format!("{name}[{i}]"), v)?;
+    }
+    Ok(values)
+}
+
+fn interactions(given: Vec<Object<Interaction>>) -> Result<Vec<(String, f32)>, ApiError> {
+    if given.len() > MAX_LIST {
+        return Err(ApiError::invalid(format!("`interactions` holds more than {MAX_LIST} entries")));
+    }
+    let mut pairs = Vec::with_capacity(given.len());
+    for (i, Object(it)) in given.into_iter().enumerate() {
+        http::check_id(&format!("interactions[{i}].item_id"), &it.item_id)?;
+        let rating = it.rating as f32;
+        if !rating.is_finite() {
+            return Err(ApiError::invalid(format!("`interactions[{i}].rating` is out of range")));
+        }
+        pairs.push((it.item_id, rating));
+    }
+    Ok(pairs)
+}
+
+#[cfg(test)]
+#[path = "body_tests.rs"]
+mod tests;
