@@ -41,7 +41,18 @@ fn shape(v: Value) -> Value {
 fn data(dir: &Path) -> String {
     let path = dir.join("data.csv");
     let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(["generate", "--users", "60", "--items", "30", "--interactions", "1500", "--seed", "5", "--out"])
+        .args([
+            "generate",
+            "--users",
+            "60",
+            "--items",
+            "30",
+            "--interactions",
+            "1500",
+            "--seed",
+            "5",
+            "--out",
+        ])
         .arg(&path)
         .output()
         .unwrap();
@@ -72,7 +83,9 @@ fn json_outputs_keep_their_shape() {
     insta::assert_json_snapshot!("train", shape(train));
     insta::assert_json_snapshot!(
         "evaluate_last",
-        shape(trainer(&["evaluate", "--model", model, "--data", &data, "--split", "last", "--json", "--quiet"]))
+        shape(trainer(&[
+            "evaluate", "--model", model, "--data", &data, "--split", "last", "--json", "--quiet"
+        ]))
     );
     let mut inspect = trainer(&["inspect", model, "--json"]);
     inspect["file_bytes"] = Value::String("<bytes>".into());
@@ -83,7 +96,8 @@ fn json_outputs_keep_their_shape() {
         shape(trainer(&["recommend", "--model", model, "--user", "NOBODY", "-n", "3", "--json"]))
     );
     insta::assert_json_snapshot!("data_report", shape(trainer(&["data-report", "--data", &data, "--json"])));
-    let mut cv = trainer(&["train", "--data", &data, "--dim", "8", "--epochs", "2", "--folds", "2", "--json"]);
+    let mut cv =
+        trainer(&["train", "--data", &data, "--dim", "8", "--epochs", "2", "--folds", "2", "--json"]);
     cv["fit_seconds"] = Value::String("<seconds>".into());
     insta::assert_json_snapshot!("cross_validation", shape(cv));
 }
