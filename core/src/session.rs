@@ -12,7 +12,8 @@ impl<'a> Model<'a> {
     ///
     /// - A known user is scored with their trained factors shifted by the interactions: through
     ///   the recency component when the model has one (the interactions count as the newest
-    ///   history), otherwise by folding in their stored interactions plus the new ones. The
+    ///   history), otherwise by adding to their trained factors the shift that the new
+    ///   interactions make to a fold-in of their stored ones. The
     ///   interactions' items are excluded like seen items (with `exclude_rated`).
     /// - An unknown user is treated as an anonymous visitor
     ///   ([`Model::recommend_for_interactions`]).
@@ -58,11 +59,21 @@ impl<'a> Model<'a> {
                 let session: Vec<usize> = known.iter().rev().map(|&(i, _)| i).collect();
                 (self.user_vector(user, &session)?, self.user_bias.get(user).copied().unwrap_or(0.0))
             } else {
-                let mut all: Vec<(usize, f64)> =
-                    self.seen_items(user).map(|(i, v)| (i, f64::from(v))).collect();
+                // The shift the new interactions make to a fold-in of the stored ones, added to
+                // the trained factors: with none the list is the trained one, and a few clicks
+                // nudge it rather than replace it (a fresh fold-in need not agree with how the
+                // factors were trained).
+                let seen: Vec<(usize, f64)> = self.seen_items(user).map(|(i, v)| (i, f64::from(v))).collect();
+                let mut all = seen.clone();
                 all.extend_from_slice(&known);
-                let (f, b) = self.fold_in_known(&all)?;
-                (Cow::Owned(f), b)
+                let (before, before_bias) =
+                    if seen.is_empty() { (vec![0.0; self.dim], 0.0) } else { self.fold_in_known(&seen)? };
+                let (after, after_bias) = self.fold_in_known(&all)?;
+                let trained = self.user_factors(user).unwrap_or(&[]);
+                let shifted: Vec<f32> =
+                    trained.iter().zip(after.iter().zip(&before)).map(|(p, (a, b))| p + (a - b)).collect();
+                let bias = self.user_bias.get(user).copied().unwrap_or(0.0) + (after_bias - before_bias);
+                (Cow::Owned(shifted), bias)
             };
         let picked = self.rank(&factors, bias, &filter, opts.top_n);
         Ok(Recommendations {

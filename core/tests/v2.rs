@@ -216,3 +216,28 @@ fn the_loader_checks_the_v2_parts() {
     }
     assert!(b.build().unwrap_err().to_string().contains("out of range"));
 }
+
+/// Without a recency component, a click refits the user toward their trained factors: their
+/// list moves less than a fresh fold-in of the same interactions would move it.
+#[test]
+fn a_click_nudges_rather_than_replaces_a_users_list_without_recency() {
+    for kind in [ModelKind::Rating, ModelKind::Ranking] {
+        let bytes = common::random_builder(kind, 12, 200, 8, 21).build().unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        let opts = RecommendOptions { top_n: 20, ..RecommendOptions::default() };
+        let (mut nudged, mut fresh) = (0, 0);
+        for u in 0..12 {
+            let user = model.user_id(u);
+            let trained: Vec<usize> =
+                model.recommend(user, &opts).unwrap().items.iter().map(|s| s.index).collect();
+            let click = [(model.item_id((u * 17 + 5) % 200), 5.0f32)];
+            let session = model.recommend_session(user, &click, &opts).unwrap();
+            let mut all: Vec<(&str, f32)> = model.seen_items(u).map(|(i, v)| (model.item_id(i), v)).collect();
+            all.extend_from_slice(&click);
+            let visitor = model.recommend_for_interactions(&all, &opts).unwrap();
+            nudged += session.items.iter().filter(|s| trained.contains(&s.index)).count();
+            fresh += visitor.items.iter().filter(|s| trained.contains(&s.index)).count();
+        }
+        assert!(nudged > fresh, "{kind:?}: {nudged} of the trained items kept, fresh fold-in {fresh}");
+    }
+}
