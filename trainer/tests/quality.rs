@@ -124,7 +124,6 @@ fn default_model_beats_popularity_in_time_order_and_keeps_its_ratings() {
     let (head, alone) = (m.rmse.unwrap(), r.metrics.rmse.unwrap());
     eprintln!("rmse: rating head {head:.4}, rating-only model {alone:.4}");
     assert!(head <= alone * 1.02, "rating head RMSE {head:.4} is not within 2 % of {alone:.4}");
-    assert!(out.recency.is_some_and(|r| r.weight > 0.0), "the generator's data rewards recency");
 }
 
 /// A purchase log (every rating equal) gets a ranking model, never a rating model that learns
