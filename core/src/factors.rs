@@ -86,6 +86,15 @@ pub(crate) fn quantize(rows: &[f32], dim: usize, how: Quantization) -> Result<Op
     }
 }
 
+/// The exact f32 value of finite f16 bits (the loader refuses infinities and NaNs), in a form
+/// the compiler vectorises: the exponent and mantissa shifted into f32 position read as
+/// `value · 2⁻¹¹²` (subnormals included), so one exact multiplication by 2¹¹² restores it.
+#[inline(always)]
+fn widen_f16(bits: u16) -> f32 {
+    let magnitude = f32::from_bits(u32::from(bits & 0x7fff) << 13) * f32::from_bits(0x7780_0000);
+    f32::from_bits(magnitude.to_bits() | (u32::from(bits & 0x8000) << 16))
+}
+
 impl<'a> ItemFactors<'a> {
     /// Reads `item_factors` in whichever encoding its dtype names, and validates it.
     pub(crate) fn load(st: &SafeTensors<'a>, num_items: usize, dim: usize) -> Result<Self> {
@@ -164,7 +173,7 @@ impl<'a> ItemFactors<'a> {
             }
             Self::F16(v) => {
                 for (o, &b) in out.iter_mut().zip(&v[start.min(v.len())..]) {
-                    *o = f16::from_bits(b).to_f32();
+                    *o = widen_f16(b);
                 }
             }
         }
@@ -231,6 +240,21 @@ impl<'a> ItemFactors<'a> {
                 let mut out = vec![0f32; self.len()];
                 self.dequantize_into(0, dim, &mut out);
                 Cow::Owned(out)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widen_f16_is_exact_for_every_finite_value() {
+        for bits in 0..=u16::MAX {
+            let h = f16::from_bits(bits);
+            if h.is_finite() {
+                assert_eq!(widen_f16(bits).to_bits(), h.to_f32().to_bits(), "{bits:#06x}");
             }
         }
     }
