@@ -6,7 +6,7 @@ use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 
 use crate::factors::{Quantization, Quantized, quantize};
-use crate::ivf_build::IndexParts;
+use crate::ivf_build::{IndexParts, index_tensors};
 use crate::model::{FORMAT_VERSION, ModelKind};
 use crate::recency::RecencyInfo;
 use crate::{Error, Result, ids, names};
@@ -406,54 +406,6 @@ impl ModelBuilder {
         }
         safetensors::serialize(views, Some(metadata)).map_err(|e| Error::InvalidArgument(e.to_string()))
     }
-}
-
-/// The index's tensors in the sorted item order: (centroids, centroid bias, list offsets,
-/// list items, nprobe), after checking that every item is in exactly one list.
-#[allow(clippy::type_complexity)]
-fn index_tensors(
-    ix: &IndexParts,
-    dim: usize,
-    item_rank: &[u32],
-) -> Result<(Vec<f32>, Vec<f32>, Vec<u32>, Vec<u32>, usize)> {
-    let (lists, ni) = (ix.lists.len(), item_rank.len());
-    let bad = |m: String| Err(Error::InvalidArgument(m));
-    if lists == 0 || lists > ni || ix.centroid_bias.len() != lists || ix.centroids.len() != lists * dim {
-        return bad(format!(
-            "index: {lists} lists (1..={ni}), {} biases and {} centroid values (expected {})",
-            ix.centroid_bias.len(),
-            ix.centroids.len(),
-            lists * dim
-        ));
-    }
-    if ix.nprobe == 0 || ix.nprobe > lists {
-        return bad(format!("index nprobe must be in 1..={lists}, got {}", ix.nprobe));
-    }
-    if ix.centroids.iter().chain(&ix.centroid_bias).any(|v| !v.is_finite()) {
-        return bad("index centroids must be finite".into());
-    }
-    let mut seen = vec![false; ni];
-    let mut offsets = Vec::with_capacity(lists + 1);
-    let mut items = Vec::with_capacity(ni);
-    offsets.push(0u32);
-    for list in &ix.lists {
-        let start = items.len();
-        for &i in list {
-            match (item_rank.get(i as usize), seen.get_mut(i as usize)) {
-                (Some(&r), Some(s)) if !*s => {
-                    *s = true;
-                    items.push(r);
-                }
-                _ => return bad(format!("index item {i} is out of range or in two lists")),
-            }
-        }
-        items[start..].sort_unstable();
-        offsets.push(items.len() as u32);
-    }
-    if items.len() != ni {
-        return bad(format!("the index lists {} of {ni} items", items.len()));
-    }
-    Ok((ix.centroids.clone(), ix.centroid_bias.clone(), offsets, items, ix.nprobe))
 }
 
 /// Returns (order, rank): `order[k]` is the original index of the k-th smallest ID and
