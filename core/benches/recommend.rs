@@ -1,5 +1,6 @@
-//! `recommend` top-10 latency over 600 and 100,000 items at d = 64, fold-in, similar items,
-//! and artifact load time. Run: `cargo bench -p edgerec-core --bench recommend`.
+//! `recommend` top-10 latency over 600 and 100,000 items at d = 64 (f32, int8, f16, and an IVF
+//! index), fold-in, similar items, and artifact load time.
+//! Run: `cargo bench -p edgerec-core --bench recommend`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -7,12 +8,25 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use edgerec_core::{Model, ModelKind, RecencyInfo, RecencyParts, RecommendOptions};
+use edgerec_core::{
+    IndexParams, Model, ModelKind, Quantization, RecencyInfo, RecencyParts, RecommendOptions, build_index,
+};
 
 fn model_bytes(items: usize) -> Vec<u8> {
+    scaled_bytes(items, Quantization::F32, None)
+}
+
+/// The same fixture with compact item factors and, optionally, an index of `lists` lists
+/// probed 16 at a time.
+fn scaled_bytes(items: usize, q: Quantization, lists: Option<usize>) -> Vec<u8> {
     let mut b = common::random_builder(ModelKind::Rating, 1000, items, 64, 7);
     // Keep the seen lists realistic (about 50 per user) at any catalogue size.
     b.seen.retain(|&(_, i, _)| (i as usize) < 250);
+    b.item_quantization = q;
+    if let Some(lists) = lists {
+        let params = IndexParams { nprobe: 16, ..IndexParams::with_lists(lists) };
+        b.index = Some(build_index(&b.item_factors, &b.item_bias, 64, &params).expect("index builds"));
+    }
     b.build().expect("fixture builds")
 }
 
@@ -24,6 +38,25 @@ fn bench(c: &mut Criterion) {
         let opts = RecommendOptions::default();
         let users: Vec<&str> = model.user_ids(0, 1000).collect();
         group.bench_with_input(BenchmarkId::from_parameter(items), &items, |b, _| {
+            let mut k = 0;
+            b.iter(|| {
+                k = (k + 1) % users.len();
+                black_box(model.recommend(users[k], &opts).expect("known user"))
+            })
+        });
+    }
+    for (name, items, q, lists) in [
+        ("int8_600", 600, Quantization::Int8, None),
+        ("f16_600", 600, Quantization::F16, None),
+        ("int8_100000", 100_000, Quantization::Int8, None),
+        ("ivf316_nprobe16_100000", 100_000, Quantization::F32, Some(316)),
+        ("ivf316_nprobe16_int8_100000", 100_000, Quantization::Int8, Some(316)),
+    ] {
+        let bytes = scaled_bytes(items, q, lists);
+        let model = Model::from_bytes(&bytes).expect("fixture loads");
+        let opts = RecommendOptions::default();
+        let users: Vec<&str> = model.user_ids(0, 1000).collect();
+        group.bench_function(name, |b| {
             let mut k = 0;
             b.iter(|| {
                 k = (k + 1) % users.len();

@@ -1,9 +1,9 @@
 //! Writes a synthetic model artifact with seed-style IDs, for tests and benchmarks that need a
 //! model without running the trainer.
 //!
-//! `cargo run -p edgerec-core --example fixture -- OUT.safetensors [USERS] [ITEMS] [DIM] [SEED]`
+//! `cargo run -p edgerec-core --example fixture -- OUT.safetensors [USERS] [ITEMS] [DIM] [SEED] [none|int8|f16]`
 
-use edgerec_core::{ModelBuilder, ModelKind};
+use edgerec_core::{ModelBuilder, ModelKind, Quantization};
 
 struct SplitMix(u64);
 
@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = args.first().ok_or("usage: fixture OUT [USERS] [ITEMS] [DIM] [SEED]")?;
     let num = |k: usize, default: usize| args.get(k).map_or(Ok(default), |s| s.parse());
     let (users, items, dim, seed) = (num(1, 1000)?, num(2, 600)?, num(3, 64)?, num(4, 42)?);
+    let quantization: Quantization = args.get(5).map_or(Ok(Quantization::F32), |s| s.parse())?;
     let mut rng = SplitMix(seed as u64);
     let groups = ["TECH", "FASH", "SPRT"];
     let names = ["tech", "fashion", "sports"];
@@ -55,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     b.created_at = Some("2026-11-26T00:00:00Z".into());
     b.info = Some(format!(r#"{{"fixture":true,"seed":{seed}}}"#));
+    b.item_quantization = quantization;
     let bytes = b.build()?;
     std::fs::write(out, &bytes)?;
     eprintln!("wrote {out}: {users} users, {items} items, d={dim}, {} bytes", bytes.len());

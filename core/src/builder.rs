@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 
+use crate::factors::{Quantization, Quantized, quantize};
+use crate::ivf_build::{IndexParts, index_tensors};
 use crate::model::{FORMAT_VERSION, ModelKind};
 use crate::recency::RecencyInfo;
 use crate::{Error, Result, ids, names};
@@ -80,6 +82,11 @@ pub struct ModelBuilder {
     pub rating_head: Option<RatingHeadParts>,
     /// Implicit fold-in's `(alpha, lambda)`, when they differ from the core's defaults.
     pub fold_in: Option<(f64, f64)>,
+    /// How the item factors are stored: f32 (the default), int8 with a scale per row, or f16.
+    pub item_quantization: Quantization,
+    /// An approximate index over the items (see [`crate::build_index`]), in this builder's
+    /// item order.
+    pub index: Option<IndexParts>,
 }
 
 impl ModelBuilder {
@@ -105,6 +112,8 @@ impl ModelBuilder {
             recency: None,
             rating_head: None,
             fold_in: None,
+            item_quantization: Quantization::F32,
+            index: None,
         }
     }
 
@@ -220,10 +229,20 @@ impl ModelBuilder {
         let (user_bytes, user_offsets) = ids::encode(&sorted_users)?;
         let (item_bytes, item_offsets) = ids::encode(&sorted_items)?;
         let global = [self.global_bias];
+        let compact = quantize(&item_factors, d, self.item_quantization)?;
+        let (item_dtype, item_data): (Dtype, &[u8]) = match &compact {
+            None => (Dtype::F32, bytemuck::cast_slice(&item_factors)),
+            Some(Quantized::Int8 { values, .. }) => (Dtype::I8, bytemuck::cast_slice(values)),
+            Some(Quantized::F16(values)) => (Dtype::F16, bytemuck::cast_slice(values)),
+        };
+        let index = match &self.index {
+            None => None,
+            Some(ix) => Some(index_tensors(ix, d, &item_rank)?),
+        };
 
         let mut tensors: Vec<(&str, Dtype, Vec<usize>, &[u8])> = vec![
             (names::USER_FACTORS, Dtype::F32, vec![nu, d], bytemuck::cast_slice(&user_factors)),
-            (names::ITEM_FACTORS, Dtype::F32, vec![ni, d], bytemuck::cast_slice(&item_factors)),
+            (names::ITEM_FACTORS, item_dtype, vec![ni, d], item_data),
             (names::USER_BIAS, Dtype::F32, vec![nu], bytemuck::cast_slice(&user_bias)),
             (names::ITEM_BIAS, Dtype::F32, vec![ni], bytemuck::cast_slice(&item_bias)),
             (names::GLOBAL_BIAS, Dtype::F32, vec![1], bytemuck::cast_slice(&global)),
@@ -245,6 +264,26 @@ impl ModelBuilder {
                 bytemuck::cast_slice(cat_offsets),
             ));
             tensors.push((names::ITEM_CATEGORY, Dtype::U32, vec![ni], bytemuck::cast_slice(per_item)));
+        }
+        if let Some(Quantized::Int8 { scales, .. }) = &compact {
+            tensors.push((names::ITEM_FACTOR_SCALES, Dtype::F32, vec![ni], bytemuck::cast_slice(scales)));
+        }
+        if let Some((centroids, bias, offsets, items, _)) = &index {
+            let lists = bias.len();
+            tensors.push((
+                names::INDEX_CENTROIDS,
+                Dtype::F32,
+                vec![lists, d],
+                bytemuck::cast_slice(centroids),
+            ));
+            tensors.push((names::INDEX_CENTROID_BIAS, Dtype::F32, vec![lists], bytemuck::cast_slice(bias)));
+            tensors.push((
+                names::INDEX_LIST_OFFSETS,
+                Dtype::U32,
+                vec![lists + 1],
+                bytemuck::cast_slice(offsets),
+            ));
+            tensors.push((names::INDEX_LIST_ITEMS, Dtype::U32, vec![ni], bytemuck::cast_slice(items)));
         }
         if let Some(p) = &projection {
             tensors.push((names::ITEM_PROJECTION, Dtype::F32, vec![ni, 2], bytemuck::cast_slice(p)));
@@ -360,6 +399,10 @@ impl ModelBuilder {
             }
             metadata.insert(names::META_FOLD_IN_ALPHA.to_owned(), alpha.to_string());
             metadata.insert(names::META_FOLD_IN_LAMBDA.to_owned(), lambda.to_string());
+        }
+        if let Some((.., nprobe)) = &index {
+            metadata.insert(names::META_INDEX_KIND.to_owned(), "ivf".to_owned());
+            metadata.insert(names::META_INDEX_NPROBE.to_owned(), nprobe.to_string());
         }
         safetensors::serialize(views, Some(metadata)).map_err(|e| Error::InvalidArgument(e.to_string()))
     }

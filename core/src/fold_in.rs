@@ -67,8 +67,9 @@ impl<'a> Model<'a> {
         let mut a = vec![0f64; n * n];
         let mut b = vec![0f64; n];
         let mut feature = vec![0f64; n];
+        let mut buf = Vec::new();
         for &(i, value) in known {
-            let row = self.item_factors(i)?;
+            let row = self.item_factors.row(i, d, &mut buf)?;
             for (f, &v) in feature.iter_mut().zip(row) {
                 *f = f64::from(v);
             }
@@ -94,8 +95,9 @@ impl<'a> Model<'a> {
         let d = self.dim;
         let mut a = self.gram().clone();
         let mut b = vec![0f64; d];
+        let mut buf = Vec::new();
         for &(i, value) in known {
-            let row = self.item_factors(i)?;
+            let row = self.item_factors.row(i, d, &mut buf)?;
             let c = 1.0 + self.fold_in_alpha * value.max(0.0);
             for r in 0..d {
                 let vr = f64::from(row[r]);
@@ -116,7 +118,9 @@ impl<'a> Model<'a> {
         self.item_gram.get_or_init(|| {
             let d = self.dim;
             let mut g = vec![0f64; d * d];
-            for row in self.item_factors.chunks_exact(d) {
+            let mut buf = Vec::new();
+            for i in 0..self.num_items() {
+                let Some(row) = self.item_factors.row(i, d, &mut buf) else { continue };
                 for r in 0..d {
                     let vr = f64::from(row[r]);
                     for k in r..d {

@@ -6,8 +6,11 @@ compile_error!("edgerec-core reads little-endian safetensors data and supports l
 
 mod builder;
 mod error;
+mod factors;
 mod fold_in;
 mod ids;
+mod ivf;
+mod ivf_build;
 pub mod kernel;
 mod model;
 pub mod names;
@@ -20,7 +23,10 @@ mod session;
 
 pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts};
 pub use error::{Error, Result};
+pub use factors::Quantization;
 pub use fold_in::FoldIn;
+pub use ivf::{IndexInfo, Search};
+pub use ivf_build::{IndexParams, IndexParts, build_index};
 pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind, OLDEST_FORMAT_VERSION};
 pub use owned::OwnedModel;
 pub use query::{MAX_TOP_N, RecommendOptions, Recommendations, ScoredItem, Source};

@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 
 use safetensors::{Dtype, SafeTensors};
 
+use crate::factors::{ItemFactors, Quantization};
 use crate::ids::StrTable;
+use crate::ivf::{IndexInfo, Ivf, Search};
 use crate::rating_head::RatingHead;
 use crate::read::{check_finite, check_indices, len_1d, required, str_table, typed};
 use crate::recency::{Recency, RecencyInfo};
@@ -65,7 +67,7 @@ pub struct Model<'a> {
     pub(crate) dim: usize,
     pub(crate) global_bias: f32,
     pub(crate) user_factors: Cow<'a, [f32]>,
-    pub(crate) item_factors: Cow<'a, [f32]>,
+    pub(crate) item_factors: ItemFactors<'a>,
     pub(crate) user_bias: Cow<'a, [f32]>,
     pub(crate) item_bias: Cow<'a, [f32]>,
     pub(crate) users: StrTable<'a>,
@@ -87,6 +89,12 @@ pub struct Model<'a> {
     pub(crate) fold_in_alpha: f64,
     /// Fold-in's ridge λ.
     pub(crate) fold_in_lambda: f64,
+    /// v2: the approximate index, when the artifact has one.
+    pub(crate) index: Option<Ivf<'a>>,
+    /// Exact or index search for recommend, session and fold-in queries.
+    pub(crate) search: Search,
+    /// Lazily dequantised item factors, only for [`Model::item_factors`] on a compact model.
+    pub(crate) item_factors_f32: OnceLock<Vec<f32>>,
     /// Lazily computed L2 norms of item factors (for cosine similarity).
     pub(crate) item_norms: OnceLock<Vec<f32>>,
     /// Lazily computed Gram matrix `VᵀV` of item factors (for implicit fold-in).
@@ -120,6 +128,12 @@ pub struct ModelInfo {
     pub recency: Option<RecencyInfo>,
     /// The rating head's factor dimension, when a ranking model carries one (v2).
     pub rating_head_dim: Option<usize>,
+    /// How the item factors are stored (v2: `int8` or `f16` when compact).
+    pub item_factors: Quantization,
+    /// The approximate index, when the artifact has one (v2).
+    pub index: Option<IndexInfo>,
+    /// How queries find their candidates now.
+    pub search: Search,
 }
 
 impl<'a> Model<'a> {
@@ -171,8 +185,11 @@ impl<'a> Model<'a> {
         }
         let user_factors =
             required(names::USER_FACTORS, typed(&st, names::USER_FACTORS, Dtype::F32, &[num_users, dim])?)?;
-        let item_factors =
-            required(names::ITEM_FACTORS, typed(&st, names::ITEM_FACTORS, Dtype::F32, &[num_items, dim])?)?;
+        // v1 stores f32 only; v2 may store compact rows (the dtype says which).
+        let item_factors = ItemFactors::load(&st, num_items, dim)?;
+        if version < 2 && item_factors.quantization() != Quantization::F32 {
+            return Err(Error::Invalid("format version 1 stores item factors as F32 only".into()));
+        }
         let user_bias = required(names::USER_BIAS, typed(&st, names::USER_BIAS, Dtype::F32, &[num_users])?)?;
         let item_bias = required(names::ITEM_BIAS, typed(&st, names::ITEM_BIAS, Dtype::F32, &[num_items])?)?;
         let global: Cow<'_, [f32]> =
@@ -180,7 +197,6 @@ impl<'a> Model<'a> {
         let global_bias = global[0];
         for (name, values) in [
             (names::USER_FACTORS, &user_factors),
-            (names::ITEM_FACTORS, &item_factors),
             (names::USER_BIAS, &user_bias),
             (names::ITEM_BIAS, &item_bias),
             (names::GLOBAL_BIAS, &global),
@@ -254,11 +270,12 @@ impl<'a> Model<'a> {
             check_finite(names::ITEM_PROJECTION, p)?;
         }
 
-        let (mut recency, mut rating_head) = (None, None);
+        let (mut recency, mut rating_head, mut index) = (None, None, None);
         let (mut fold_in_alpha, mut fold_in_lambda) = (DEFAULT_FOLD_IN_ALPHA, DEFAULT_FOLD_IN_LAMBDA);
         if version >= 2 {
             recency = Recency::load(&st, &metadata, num_users, num_items)?;
             rating_head = RatingHead::load(&st, num_users, num_items)?;
+            index = Ivf::load(&st, &metadata, num_items, dim)?;
             if rating_head.is_some() && kind != ModelKind::Ranking {
                 return Err(Error::Invalid("only ranking models carry a rating head".into()));
             }
@@ -302,6 +319,9 @@ impl<'a> Model<'a> {
             fold_in_lambda,
             item_norms: OnceLock::new(),
             item_gram: OnceLock::new(),
+            search: index.as_ref().map_or(Search::Exact, |ivf| Search::Index { nprobe: ivf.info().nprobe }),
+            index,
+            item_factors_f32: OnceLock::new(),
         })
     }
 
@@ -415,9 +435,14 @@ impl<'a> Model<'a> {
         self.user_factors.get(user * self.dim..(user + 1) * self.dim)
     }
 
-    /// The factor row of an item.
+    /// The factor row of an item (dequantised for a compact model: the first call then
+    /// dequantises the whole matrix once and keeps it; queries never do).
     pub fn item_factors(&self, item: usize) -> Option<&[f32]> {
-        self.item_factors.get(item * self.dim..(item + 1) * self.dim)
+        let all: &[f32] = match &self.item_factors {
+            ItemFactors::F32(v) => v,
+            compact => self.item_factors_f32.get_or_init(|| compact.to_f32(self.dim).into_owned()),
+        };
+        all.get(item * self.dim..(item + 1) * self.dim)
     }
 
     /// Changes the recency settings (for tuning them, or for scoring without them). The model
@@ -458,6 +483,9 @@ impl<'a> Model<'a> {
             has_projection: self.projection.is_some(),
             recency: self.recency.as_ref().map(|r| r.info),
             rating_head_dim: self.rating_head.as_ref().map(|h| h.dim),
+            item_factors: self.item_factors.quantization(),
+            index: self.index.as_ref().map(Ivf::info),
+            search: self.search,
         }
     }
 }

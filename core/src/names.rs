@@ -81,3 +81,21 @@ pub const RATING_USER_BIAS: &str = "rating_head.user_bias";
 pub const RATING_ITEM_BIAS: &str = "rating_head.item_bias";
 /// Optional (v2) `F32 [1]`: the rating head's global bias (the mean training rating).
 pub const RATING_GLOBAL_BIAS: &str = "rating_head.global_bias";
+
+/// Optional (v2) `F32 [num_items]`: one scale per row when `item_factors` is stored as `I8`;
+/// the dequantised value is `f32(q) · scale`.
+pub const ITEM_FACTOR_SCALES: &str = "item_factors.scales";
+
+/// Metadata (v2, with the index tensors): the kind of approximate index, `ivf`.
+pub const META_INDEX_KIND: &str = "index_kind";
+/// Metadata (v2, with the index tensors): how many lists a search probes by default.
+pub const META_INDEX_NPROBE: &str = "index_nprobe";
+/// Optional (v2) `F32 [lists, dim]`: the IVF index's k-means centroids.
+pub const INDEX_CENTROIDS: &str = "index.centroids";
+/// Optional (v2) `F32 [lists]`: the mean item bias of each list (added to a centroid's score).
+pub const INDEX_CENTROID_BIAS: &str = "index.centroid_bias";
+/// Optional (v2) `U32 [lists + 1]`: CSR row pointers of the lists.
+pub const INDEX_LIST_OFFSETS: &str = "index.list_offsets";
+/// Optional (v2) `U32 [num_items]`: item indices, list by list, increasing within a list; every
+/// item appears exactly once.
+pub const INDEX_LIST_ITEMS: &str = "index.list_items";

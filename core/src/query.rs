@@ -4,7 +4,8 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::kernel::{Scored, TopN, dot, for_each_block};
+use crate::ivf::Search;
+use crate::kernel::{Scored, TopN, dot};
 use crate::model::{Model, ModelKind};
 use crate::{Error, Result};
 
@@ -84,9 +85,9 @@ pub struct Recommendations<'m> {
 
 pub(crate) struct Filter<'s> {
     /// Sorted, unique item indices to skip (borrowed from the seen list when nothing is added).
-    excluded: Cow<'s, [u32]>,
+    pub(crate) excluded: Cow<'s, [u32]>,
     /// `allowed[c]` for category index `c`; `None` means every category.
-    allowed: Option<Vec<bool>>,
+    pub(crate) allowed: Option<Vec<bool>>,
 }
 
 impl<'a> Model<'a> {
@@ -196,8 +197,31 @@ impl<'a> Model<'a> {
         Ok(Cow::Owned(v))
     }
 
-    /// Scores every item for a user vector and keeps the best `top_n` that pass the filter.
+    /// Whether item `i` passes the filter (a binary search in the exclusions, then categories).
+    #[inline]
+    pub(crate) fn passes(&self, filter: &Filter<'_>, i: u32) -> bool {
+        filter.excluded.binary_search(&i).is_err() && self.allowed_category(filter, i as usize)
+    }
+
+    /// The best `top_n` items for a user vector that pass the filter, through the index or
+    /// by scoring every item, as [`Model::search`] says.
     pub(crate) fn rank(&self, factors: &[f32], bias: f32, filter: &Filter<'_>, top_n: usize) -> Vec<Scored> {
+        match (&self.index, self.search) {
+            (Some(ivf), Search::Index { nprobe }) => {
+                self.rank_indexed(ivf, nprobe, factors, bias, filter, top_n)
+            }
+            _ => self.rank_exact(factors, bias, filter, top_n),
+        }
+    }
+
+    /// Scores every item for a user vector and keeps the best `top_n` that pass the filter.
+    pub(crate) fn rank_exact(
+        &self,
+        factors: &[f32],
+        bias: f32,
+        filter: &Filter<'_>,
+        top_n: usize,
+    ) -> Vec<Scored> {
         let base = match self.kind {
             ModelKind::Rating => self.global_bias + bias,
             ModelKind::Ranking => 0.0,
@@ -206,7 +230,7 @@ impl<'a> Model<'a> {
         // Sorted exclusions, consumed in step with the (increasing) candidate indices.
         let mut excluded: &[u32] = &filter.excluded;
         let item_bias: &[f32] = &self.item_bias;
-        for_each_block(factors, &self.item_factors, self.dim, |first, dots| {
+        self.item_factors.for_each_block(factors, self.dim, |first, dots| {
             let mut threshold = top.threshold();
             for (k, (&dot, &b)) in dots.iter().zip(&item_bias[first..]).enumerate() {
                 let score = base + b + dot;
@@ -242,9 +266,7 @@ impl<'a> Model<'a> {
             .popularity
             .iter()
             .map(|&i| i as usize)
-            .filter(|&i| {
-                filter.excluded.binary_search(&(i as u32)).is_err() && self.allowed_category(filter, i)
-            })
+            .filter(|&i| self.passes(filter, i as u32))
             .take(top_n)
             .map(|i| {
                 let score = self.report(base + self.item_bias.get(i).copied().unwrap_or(0.0));
@@ -290,19 +312,24 @@ impl<'a> Model<'a> {
     }
 
     fn item_norms(&self) -> &[f32] {
-        self.item_norms
-            .get_or_init(|| self.item_factors.chunks_exact(self.dim).map(|r| dot(r, r).sqrt()).collect())
+        self.item_norms.get_or_init(|| {
+            let mut buf = Vec::new();
+            (0..self.num_items())
+                .map(|i| self.item_factors.row(i, self.dim, &mut buf).map_or(0.0, |r| dot(r, r).sqrt()))
+                .collect()
+        })
     }
 
     /// The `n` items nearest to `item_id` by cosine similarity of their factors.
     pub fn similar_items(&self, item_id: &str, n: usize) -> Result<Vec<ScoredItem<'a>>> {
         Self::check_n(n)?;
         let item = self.item_index(item_id).ok_or_else(|| Error::UnknownItem { id: item_id.to_owned() })?;
-        let query = self.item_factors(item).unwrap_or(&[]);
+        let mut buf = Vec::new();
+        let query = self.item_factors.row(item, self.dim, &mut buf).unwrap_or(&[]).to_vec();
         let norms = self.item_norms();
         let qn = norms.get(item).copied().unwrap_or(0.0);
         let mut top = TopN::new(n);
-        for_each_block(query, &self.item_factors, self.dim, |first, dots| {
+        self.item_factors.for_each_block(&query, self.dim, |first, dots| {
             let mut threshold = top.threshold();
             for (k, (&dot, &norm)) in dots.iter().zip(&norms[first..]).enumerate() {
                 let denom = qn * norm;
@@ -329,11 +356,12 @@ impl<'a> Model<'a> {
     /// The raw model score of (user, item) by dense indices, unclamped. For a model with a
     /// recency component this is the score without it (the trained factors alone).
     pub fn score(&self, user: usize, item: usize) -> Option<f32> {
-        let (u, v) = (self.user_factors(user)?, self.item_factors(item)?);
+        let u = self.user_factors(user)?;
+        let uv = self.item_factors.dot_row(u, item, &mut Vec::new())?;
         let (bu, bi) = (*self.user_bias.get(user)?, *self.item_bias.get(item)?);
         Some(match self.kind {
-            ModelKind::Rating => self.global_bias + bu + bi + dot(u, v),
-            ModelKind::Ranking => bi + dot(u, v),
+            ModelKind::Rating => self.global_bias + bu + bi + uv,
+            ModelKind::Ranking => bi + uv,
         })
     }
 

@@ -50,6 +50,8 @@ pub(crate) fn dtype_name_static(d: Dtype) -> &'static str {
         Dtype::F32 => "F32",
         Dtype::U32 => "U32",
         Dtype::U8 => "U8",
+        Dtype::I8 => "I8",
+        Dtype::F16 => "F16",
         _ => "other",
     }
 }

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
+use crate::factors::ItemFactors;
 use crate::read::{check_indices, len_1d, tensor, typed};
 use crate::{Error, Result, names};
 
@@ -127,16 +128,22 @@ impl<'a> Recency<'a> {
 
     /// Adds the recency component over `items` (newest first) to `out`. Items past the window
     /// are ignored; with no items, or a weight of 0, `out` is unchanged.
-    pub(crate) fn add(&self, items: impl Iterator<Item = usize>, item_factors: &[f32], out: &mut [f32]) {
+    pub(crate) fn add(
+        &self,
+        items: impl Iterator<Item = usize>,
+        item_factors: &ItemFactors<'_>,
+        out: &mut [f32],
+    ) {
         let RecencyInfo { weight, decay, window } = self.info;
         if weight == 0.0 {
             return;
         }
         let d = out.len();
         let mut acc = vec![0f32; d];
+        let mut buf = Vec::new();
         let (mut w, mut total) = (1.0f32, 0.0f32);
         for item in items.take(window) {
-            let Some(row) = item_factors.get(item * d..(item + 1) * d) else { continue };
+            let Some(row) = item_factors.row(item, d, &mut buf) else { continue };
             for (a, &q) in acc.iter_mut().zip(row) {
                 *a += w * q;
             }

@@ -1,7 +1,10 @@
 //! Deterministic fixture models for the core's tests.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+
 use edgerec_core::{ModelBuilder, ModelKind};
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 /// SplitMix64: a tiny seeded generator so fixtures need no RNG crate.
 pub struct Rng(u64);
@@ -56,4 +59,41 @@ pub fn random_builder(kind: ModelKind, users: usize, items: usize, dim: usize, s
     b.created_at = Some("2026-11-26T00:00:00Z".into());
     b.info = Some(r#"{"fixture":true}"#.into());
     b
+}
+
+/// Re-serialises an artifact with tensor `name` replaced (`None` removes it).
+pub fn rewrite(bytes: &[u8], name: &str, replace: Option<(Dtype, Vec<usize>, Vec<u8>)>) -> Vec<u8> {
+    rewrite_with(bytes, name, replace, &[])
+}
+
+/// Like [`rewrite`], also setting (`Some`) or removing (`None`) metadata keys.
+pub fn rewrite_with(
+    bytes: &[u8],
+    name: &str,
+    replace: Option<(Dtype, Vec<usize>, Vec<u8>)>,
+    meta: &[(&str, Option<&str>)],
+) -> Vec<u8> {
+    let (_, header) = SafeTensors::read_metadata(bytes).expect("valid header");
+    let mut metadata: HashMap<String, String> = header.metadata().clone().unwrap_or_default();
+    for (k, v) in meta {
+        match v {
+            Some(v) => metadata.insert((*k).to_owned(), (*v).to_owned()),
+            None => metadata.remove(*k),
+        };
+    }
+    let st = SafeTensors::deserialize(bytes).expect("valid artifact");
+    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| n != name)
+        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
+        .collect();
+    if let Some((dtype, shape, data)) = replace {
+        owned.push((name.to_owned(), dtype, shape, data));
+    }
+    let views: Vec<(String, TensorView<'_>)> = owned
+        .iter()
+        .map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).expect("consistent tensor")))
+        .collect();
+    safetensors::serialize(views, Some(metadata)).expect("serialises")
 }

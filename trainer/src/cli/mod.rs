@@ -6,10 +6,12 @@ use clap::{Parser, Subcommand};
 mod analyze;
 mod data;
 mod evaluate;
+mod evaluate_index;
 mod generate;
 mod inspect;
 mod output;
 mod recommend;
+mod scale;
 mod train;
 mod train_args;
 
@@ -37,6 +39,8 @@ enum Command {
     Train(Box<TrainCommand>),
     /// Evaluate an exported model on a dataset, scoring through the serving core.
     Evaluate(Box<EvaluateCommand>),
+    /// Recall@10 and latency of a model's index search against exact search, through the core.
+    EvaluateIndex(evaluate_index::EvaluateIndexCommand),
     /// Print a user's recommendations from a model artifact.
     Recommend(RecommendCommand),
     /// Summarise a model artifact.
@@ -54,6 +58,7 @@ impl Cli {
             Command::Generate(args) => generate::run(&args),
             Command::Train(cmd) => cmd.run(),
             Command::Evaluate(cmd) => cmd.run(),
+            Command::EvaluateIndex(cmd) => cmd.run(),
             Command::Recommend(cmd) => cmd.run(),
             Command::Inspect(cmd) => cmd.run(),
             Command::Analyze(cmd) => cmd.run(),

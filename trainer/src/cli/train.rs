@@ -34,6 +34,8 @@ pub struct TrainCommand {
     out: PathBuf,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    scale: super::scale::ScaleArgs,
 }
 
 /// What `trainer train` reports.
@@ -243,6 +245,7 @@ impl TrainCommand {
             "trainer_version": env!("CARGO_PKG_VERSION"),
         });
         builder.info = Some(info.to_string());
+        self.scale.apply(&mut builder)?;
         let bytes = builder.build().context("building the model artifact")?;
         // Check that what we are about to write loads, before it replaces anything.
         Model::from_bytes(&bytes).context("the freshly built artifact does not load")?;

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod experiment;
 pub mod export;
 pub mod fit;
+pub mod index;
 pub mod pipeline;
 pub mod plot;
 pub mod split;

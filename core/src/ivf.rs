@@ -1,0 +1,227 @@
+//! The approximate index for large catalogues (format v2, optional): an inverted file (IVF).
+//!
+//! Items are grouped into lists around k-means centroids. A search scores the centroids
+//! against the query vector (`query · centroid + the list's mean item bias`), probes the best
+//! `nprobe` lists, and scores their items exactly, so every returned score is the exact score
+//! and the result is the exact top-N of the probed items. When filters leave fewer than
+//! `top_n` candidates, further lists are probed in the same order until enough pass or every
+//! list is probed (which is exact search).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use safetensors::{Dtype, SafeTensors};
+use serde::Serialize;
+
+use crate::kernel::{Scored, TopN, for_each_block};
+use crate::model::{Model, ModelKind};
+use crate::query::Filter;
+use crate::read::{check_finite, len_1d, required, tensor, typed};
+use crate::{Error, Result, names};
+
+/// How queries find their candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Search {
+    /// Score every item.
+    Exact,
+    /// Probe at least `nprobe` lists of the model's index, then score their items exactly.
+    Index {
+        /// Lists probed per query, `1..=lists`.
+        nprobe: usize,
+    },
+}
+
+/// The index stored in an artifact, as reported by [`Model::info`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IndexInfo {
+    /// Always `ivf` today.
+    pub kind: &'static str,
+    /// Number of lists (k-means centroids).
+    pub lists: usize,
+    /// Lists a search probes by default.
+    pub nprobe: usize,
+}
+
+#[derive(Debug)]
+pub(crate) struct Ivf<'a> {
+    centroids: Cow<'a, [f32]>,
+    centroid_bias: Cow<'a, [f32]>,
+    offsets: Cow<'a, [u32]>,
+    items: Cow<'a, [u32]>,
+    nprobe: usize,
+}
+
+const PARTS: [&str; 4] =
+    [names::INDEX_CENTROIDS, names::INDEX_CENTROID_BIAS, names::INDEX_LIST_OFFSETS, names::INDEX_LIST_ITEMS];
+
+impl<'a> Ivf<'a> {
+    /// Reads the optional index: all four tensors and both keys, or none of them.
+    pub(crate) fn load(
+        st: &SafeTensors<'a>,
+        metadata: &HashMap<String, String>,
+        num_items: usize,
+        dim: usize,
+    ) -> Result<Option<Self>> {
+        let mut present = 0;
+        for name in PARTS {
+            present += usize::from(tensor(st, name)?.is_some());
+        }
+        let keys = [names::META_INDEX_KIND, names::META_INDEX_NPROBE].map(|k| metadata.get(k));
+        if present == 0 && keys.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let [Some(kind), Some(nprobe)] = keys else {
+            return Err(Error::Metadata("the index needs `index_kind` and `index_nprobe`".into()));
+        };
+        if present != PARTS.len() {
+            return Err(Error::Invalid("the index's four tensors must come together".into()));
+        }
+        if kind != "ivf" {
+            return Err(Error::Metadata(format!("unknown index_kind `{kind}` (this build reads `ivf`)")));
+        }
+        let lists = len_1d(st, names::INDEX_CENTROID_BIAS)?;
+        if lists == 0 || lists > num_items {
+            return Err(Error::Invalid(format!("the index has {lists} lists; it needs 1..={num_items}")));
+        }
+        let nprobe =
+            nprobe.parse::<usize>().ok().filter(|n| (1..=lists).contains(n)).ok_or_else(|| {
+                Error::Metadata(format!("`index_nprobe` must be an integer in 1..={lists}"))
+            })?;
+        let f32s = |name: &'static str, shape: &[usize]| -> Result<Cow<'a, [f32]>> {
+            let v = required(name, typed::<f32>(st, name, Dtype::F32, shape)?)?;
+            check_finite(name, &v)?;
+            Ok(v)
+        };
+        let centroids = f32s(names::INDEX_CENTROIDS, &[lists, dim])?;
+        let centroid_bias = f32s(names::INDEX_CENTROID_BIAS, &[lists])?;
+        let offsets: Cow<'_, [u32]> = required(
+            names::INDEX_LIST_OFFSETS,
+            typed(st, names::INDEX_LIST_OFFSETS, Dtype::U32, &[lists + 1])?,
+        )?;
+        if offsets.first() != Some(&0)
+            || offsets.windows(2).any(|w| w[0] > w[1])
+            || offsets.last().map(|&e| e as usize) != Some(num_items)
+        {
+            return Err(Error::Invalid(format!(
+                "`{}` must start at 0, never decrease and end at {num_items}",
+                names::INDEX_LIST_OFFSETS
+            )));
+        }
+        let items: Cow<'_, [u32]> =
+            required(names::INDEX_LIST_ITEMS, typed(st, names::INDEX_LIST_ITEMS, Dtype::U32, &[num_items])?)?;
+        let mut hit = vec![false; num_items];
+        for (k, w) in offsets.windows(2).enumerate() {
+            let list = &items[w[0] as usize..w[1] as usize];
+            if list.windows(2).any(|p| p[0] >= p[1]) {
+                return Err(Error::Invalid(format!(
+                    "`{}` list {k} is not strictly increasing",
+                    names::INDEX_LIST_ITEMS
+                )));
+            }
+            for &i in list {
+                match hit.get_mut(i as usize) {
+                    Some(h) if !*h => *h = true,
+                    _ => {
+                        return Err(Error::Invalid(format!(
+                            "`{}` is not a permutation of the items (item {i} in list {k})",
+                            names::INDEX_LIST_ITEMS
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(Some(Self { centroids, centroid_bias, offsets, items, nprobe }))
+    }
+
+    pub(crate) fn lists(&self) -> usize {
+        self.centroid_bias.len()
+    }
+
+    pub(crate) fn info(&self) -> IndexInfo {
+        IndexInfo { kind: "ivf", lists: self.lists(), nprobe: self.nprobe }
+    }
+
+    fn list(&self, k: usize) -> &[u32] {
+        match (self.offsets.get(k), self.offsets.get(k + 1)) {
+            (Some(&s), Some(&e)) => self.items.get(s as usize..e as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Every list, best first for `query`: by `query · centroid + mean bias`, ties by list index.
+    pub(crate) fn probe_order(&self, query: &[f32], dim: usize) -> Vec<Scored> {
+        let mut order = Vec::with_capacity(self.lists());
+        for_each_block(query, &self.centroids, dim, |first, dots| {
+            for (k, (&d, &b)) in dots.iter().zip(&self.centroid_bias[first..]).enumerate() {
+                order.push(Scored { score: d + b, index: (first + k) as u32 });
+            }
+        });
+        order.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        order
+    }
+}
+
+impl Model<'_> {
+    /// How queries find their candidates: [`Search::Index`] with the stored `nprobe` when the
+    /// artifact has an index, [`Search::Exact`] otherwise, until [`Model::set_search`] changes it.
+    pub fn search(&self) -> Search {
+        self.search
+    }
+
+    /// Chooses exact search or index search (with `nprobe` in `1..=lists`) for every later
+    /// recommend, session and fold-in query. Similar items are always exact.
+    pub fn set_search(&mut self, search: Search) -> Result<()> {
+        if let Search::Index { nprobe } = search {
+            let Some(ivf) = &self.index else {
+                return Err(Error::InvalidArgument("this model has no index".into()));
+            };
+            if nprobe == 0 || nprobe > ivf.lists() {
+                return Err(Error::InvalidArgument(format!(
+                    "nprobe must be in 1..={}, got {nprobe}",
+                    ivf.lists()
+                )));
+            }
+        }
+        self.search = search;
+        Ok(())
+    }
+
+    /// Index search: the exact top-N of the items in the probed lists (see the module docs).
+    pub(crate) fn rank_indexed(
+        &self,
+        ivf: &Ivf<'_>,
+        nprobe: usize,
+        factors: &[f32],
+        bias: f32,
+        filter: &Filter<'_>,
+        top_n: usize,
+    ) -> Vec<Scored> {
+        let base = match self.kind {
+            ModelKind::Rating => self.global_bias + bias,
+            ModelKind::Ranking => 0.0,
+        };
+        let mut top = TopN::new(top_n);
+        let mut buf = Vec::new();
+        let mut passing = 0usize;
+        for (probed, list) in ivf.probe_order(factors, self.dim).into_iter().enumerate() {
+            if probed >= nprobe && passing >= top_n {
+                break;
+            }
+            for &i in ivf.list(list.index as usize) {
+                if !self.passes(filter, i) {
+                    continue;
+                }
+                passing += 1;
+                let (Some(dot), Some(&b)) = (
+                    self.item_factors.dot_row(factors, i as usize, &mut buf),
+                    self.item_bias.get(i as usize),
+                ) else {
+                    continue;
+                };
+                top.push(Scored { score: base + b + dot, index: i });
+            }
+        }
+        top.into_sorted()
+    }
+}

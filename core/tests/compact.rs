@@ -1,0 +1,170 @@
+//! Compact item factors (int8 with a scale per row, f16): dequantised values within the
+//! quantisation error of the originals, every query bit-identical to an f32 model holding the
+//! dequantised values, and the loader's checks of the compact parts.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use common::rewrite;
+use edgerec_core::{Error, Model, ModelBuilder, ModelKind, Quantization, RecommendOptions};
+use proptest::prelude::*;
+use safetensors::{Dtype, SafeTensors};
+
+/// The same model with f32 item factors equal to `compact`'s dequantised values.
+fn dequantised_twin(b: &ModelBuilder, compact: &Model<'_>) -> Vec<u8> {
+    let mut twin = b.clone();
+    twin.item_quantization = Quantization::F32;
+    twin.item_factors = b
+        .item_ids
+        .iter()
+        .flat_map(|id| compact.item_factors(compact.item_index(id).unwrap()).unwrap().to_vec())
+        .collect();
+    twin.build().unwrap()
+}
+
+fn opts(top_n: usize, exclude_rated: bool) -> RecommendOptions {
+    RecommendOptions { top_n, exclude_rated, ..RecommendOptions::default() }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn compact_models_answer_like_their_dequantised_twin(
+        seed in any::<u64>(),
+        users in 1usize..8,
+        items in prop_oneof![2usize..60, 250usize..600],
+        dim in prop_oneof![1usize..20, Just(32), Just(64)],
+        int8 in any::<bool>(),
+        ranking in any::<bool>(),
+        top_n in 1usize..40,
+    ) {
+        let kind = if ranking { ModelKind::Ranking } else { ModelKind::Rating };
+        let mut b = common::random_builder(kind, users, items, dim, seed);
+        b.item_quantization = if int8 { Quantization::Int8 } else { Quantization::F16 };
+        let bytes = b.build().unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        prop_assert_eq!(model.info().item_factors, b.item_quantization);
+
+        // Within the quantisation error of the originals.
+        for (i, id) in b.item_ids.iter().enumerate() {
+            let orig = &b.item_factors[i * dim..(i + 1) * dim];
+            let got = model.item_factors(model.item_index(id).unwrap()).unwrap();
+            let max = orig.iter().fold(0f32, |m, x| m.max(x.abs()));
+            for (&o, &g) in orig.iter().zip(got) {
+                let tol = if int8 { max / 127.0 * 0.5 + 1e-6 } else { o.abs() * (1.0 / 2048.0) + 1e-7 };
+                prop_assert!((o - g).abs() <= tol, "{o} vs {g} (tol {tol})");
+            }
+        }
+
+        // Every query equals the f32 twin's, bit for bit.
+        let twin_bytes = dequantised_twin(&b, &model);
+        let twin = Model::from_bytes(&twin_bytes).unwrap();
+        prop_assert_eq!(twin.info().item_factors, Quantization::F32);
+        for u in 0..model.num_users() {
+            let id = model.user_id(u);
+            prop_assert_eq!(model.recommend(id, &opts(top_n, u % 2 == 0)).unwrap(), twin.recommend(id, &opts(top_n, u % 2 == 0)).unwrap());
+            for i in (0..items).step_by(7) {
+                prop_assert_eq!(model.score(u, i).map(f32::to_bits), twin.score(u, i).map(f32::to_bits));
+                prop_assert_eq!(model.predict(id, model.item_id(i)).unwrap().to_bits(), twin.predict(id, model.item_id(i)).unwrap().to_bits());
+            }
+        }
+        let clicks: Vec<(&str, f32)> = (0..3).map(|k| (model.item_id((k * 5) % items), 1.0 + k as f32)).collect();
+        let (a, t) = (model.recommend_for_interactions(&clicks, &opts(top_n, true)), twin.recommend_for_interactions(&clicks, &opts(top_n, true)));
+        prop_assert_eq!(a.ok(), t.ok());
+        let (a, t) = (model.recommend_session(model.user_id(0), &clicks, &opts(top_n, true)), twin.recommend_session(model.user_id(0), &clicks, &opts(top_n, true)));
+        prop_assert_eq!(a.ok(), t.ok());
+        let item = model.item_id(seed as usize % items);
+        prop_assert_eq!(model.similar_items(item, top_n).ok(), twin.similar_items(item, top_n).ok());
+    }
+}
+
+#[test]
+fn compact_artifacts_are_smaller() {
+    let mut b = common::random_builder(ModelKind::Ranking, 2, 2000, 64, 3);
+    b.seen.clear();
+    let f32_len = b.build().unwrap().len();
+    b.item_quantization = Quantization::F16;
+    let f16_len = b.build().unwrap().len();
+    b.item_quantization = Quantization::Int8;
+    let int8_len = b.build().unwrap().len();
+    // 2000·64 values: 4, 2 and 1 byte (+ a 4-byte scale per row).
+    assert!(f32_len - f16_len >= 2000 * 64 * 2 - 64, "{f32_len} {f16_len}");
+    assert!(f32_len - int8_len >= 2000 * 64 * 3 - 2000 * 4 - 64, "{f32_len} {int8_len}");
+}
+
+#[test]
+fn f16_refuses_values_out_of_its_range() {
+    let mut b = common::random_builder(ModelKind::Ranking, 2, 5, 2, 3);
+    b.item_factors[3] = 1e6;
+    b.item_quantization = Quantization::F16;
+    assert!(b.build().unwrap_err().to_string().contains("f16 range"));
+}
+
+#[test]
+fn the_loader_checks_compact_item_factors() {
+    let mut b = common::random_builder(ModelKind::Ranking, 3, 6, 4, 5);
+    b.item_quantization = Quantization::Int8;
+    let bytes = b.build().unwrap();
+    assert!(Model::from_bytes(&bytes).is_ok());
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let values = st.tensor("item_factors").unwrap().data().to_vec();
+    let scales: Vec<f32> = bytemuck::pod_collect_to_vec(st.tensor("item_factors.scales").unwrap().data());
+    let f32s = |v: &[f32]| bytemuck::cast_slice::<f32, u8>(v).to_vec();
+    let invalid = |bytes: Vec<u8>, needle: &str| {
+        let err = Model::from_bytes(&bytes).unwrap_err();
+        assert!(err.to_string().contains(needle), "expected `{needle}` in: {err}");
+    };
+
+    // -128 is outside the symmetric range the builder writes.
+    let mut v = values.clone();
+    v[5] = 0x80;
+    invalid(rewrite(&bytes, "item_factors", Some((Dtype::I8, vec![6, 4], v))), "-128");
+    // Scales: negative, infinite, too large to dequantise finitely, wrong length, missing.
+    for bad in [-1.0, f32::INFINITY, f32::NAN, f32::MAX / 100.0] {
+        let mut s = scales.clone();
+        s[2] = bad;
+        invalid(rewrite(&bytes, "item_factors.scales", Some((Dtype::F32, vec![6], f32s(&s)))), "scale");
+    }
+    let short = rewrite(&bytes, "item_factors.scales", Some((Dtype::F32, vec![5], f32s(&scales[..5]))));
+    assert!(matches!(Model::from_bytes(&short).unwrap_err(), Error::Shape { .. }));
+    let missing = rewrite(&bytes, "item_factors.scales", None);
+    assert!(matches!(Model::from_bytes(&missing).unwrap_err(), Error::MissingTensor("item_factors.scales")));
+    // Values of the wrong shape, or of a dtype the format does not know.
+    let wrong_shape = rewrite(&bytes, "item_factors", Some((Dtype::I8, vec![6, 3], values[..18].to_vec())));
+    assert!(matches!(Model::from_bytes(&wrong_shape).unwrap_err(), Error::Shape { .. }));
+    let wrong_dtype = rewrite(&bytes, "item_factors", Some((Dtype::U8, vec![6, 4], values.clone())));
+    assert!(matches!(Model::from_bytes(&wrong_dtype).unwrap_err(), Error::Dtype { .. }));
+    // Scales beside f32 factors are refused rather than ignored.
+    let plain = common::random_builder(ModelKind::Ranking, 3, 6, 4, 5).build().unwrap();
+    invalid(rewrite(&plain, "item_factors.scales", Some((Dtype::F32, vec![6], f32s(&scales)))), "int8");
+    // f16: an infinity and a NaN.
+    b.item_quantization = Quantization::F16;
+    let bytes = b.build().unwrap();
+    for bits in [0x7c00u16, 0x7e00] {
+        let mut v: Vec<u16> = bytemuck::pod_collect_to_vec(
+            SafeTensors::deserialize(&bytes).unwrap().tensor("item_factors").unwrap().data(),
+        );
+        v[7] = bits;
+        invalid(
+            rewrite(
+                &bytes,
+                "item_factors",
+                Some((Dtype::F16, vec![6, 4], bytemuck::cast_slice(&v).to_vec())),
+            ),
+            "non-finite",
+        );
+    }
+    // Version 1 stores f32 item factors only.
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    assert!(text.contains(r#""format_version":"2""#));
+    let v1: Vec<u8> = {
+        let from = br#""format_version":"2""#;
+        let pos = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        let mut out = bytes.clone();
+        out[pos + 18] = b'1';
+        out
+    };
+    invalid(v1, "version 1");
+}

@@ -1,0 +1,236 @@
+//! The IVF index: search against a naive oracle that probes the stored lists itself, exact
+//! scores, filters, never fewer than `top_n` results, and the loader's checks of the index.
+
+#![allow(clippy::unwrap_used, clippy::nonminimal_bool)] // test code: a failed unwrap is a failed test; filters read as written
+
+mod common;
+
+use common::{rewrite, rewrite_with};
+use edgerec_core::kernel::dot;
+use edgerec_core::{
+    IndexParams, Model, ModelBuilder, ModelKind, Quantization, RecommendOptions, Search, build_index,
+};
+use proptest::prelude::*;
+use safetensors::{Dtype, SafeTensors};
+
+fn with_index(b: &mut ModelBuilder, lists: usize, nprobe: usize, seed: u64) {
+    let params = IndexParams { lists, nprobe, iterations: 4, seed, sample_per_list: 16 };
+    b.index = Some(build_index(&b.item_factors, &b.item_bias, b.dim, &params).unwrap());
+}
+
+/// The stored lists, read with safetensors directly: (centroids, centroid bias, lists).
+fn stored_lists(bytes: &[u8]) -> (Vec<f32>, Vec<f32>, Vec<Vec<usize>>) {
+    let st = SafeTensors::deserialize(bytes).unwrap();
+    let f32s = |n: &str| -> Vec<f32> { bytemuck::pod_collect_to_vec(st.tensor(n).unwrap().data()) };
+    let u32s = |n: &str| -> Vec<u32> { bytemuck::pod_collect_to_vec(st.tensor(n).unwrap().data()) };
+    let (offsets, items) = (u32s("index.list_offsets"), u32s("index.list_items"));
+    let lists = offsets
+        .windows(2)
+        .map(|w| items[w[0] as usize..w[1] as usize].iter().map(|&i| i as usize).collect())
+        .collect();
+    (f32s("index.centroids"), f32s("index.centroid_bias"), lists)
+}
+
+/// The contract, computed plainly: probe lists by `query·centroid + bias` (ties: lower list)
+/// until `nprobe` are probed and `top_n` candidates pass, then sort the candidates fully.
+/// `score` is the raw score (the order); `report` what the list shows (clamped ratings).
+fn oracle(
+    bytes: &[u8],
+    query: &[f32],
+    nprobe: usize,
+    top_n: usize,
+    score: impl Fn(usize) -> f32,
+    report: impl Fn(f32) -> f32,
+    passes: impl Fn(usize) -> bool,
+) -> Vec<(usize, u32)> {
+    let (centroids, bias, lists) = stored_lists(bytes);
+    let d = query.len();
+    let mut order: Vec<(usize, f32)> =
+        (0..lists.len()).map(|k| (k, dot(query, &centroids[k * d..(k + 1) * d]) + bias[k])).collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut cands = Vec::new();
+    for (probed, (k, _)) in order.into_iter().enumerate() {
+        if probed >= nprobe && cands.len() >= top_n {
+            break;
+        }
+        cands.extend(lists[k].iter().copied().filter(|&i| passes(i)));
+    }
+    let mut scored: Vec<(usize, f32)> = cands.into_iter().map(|i| (i, score(i))).collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.into_iter().take(top_n).map(|(i, s)| (i, report(s).to_bits())).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn index_search_matches_the_oracle(
+        seed in any::<u64>(),
+        items in prop_oneof![20usize..80, 300usize..700],
+        dim in prop_oneof![1usize..12, Just(16), Just(64)],
+        lists in 1usize..24,
+        nprobe_frac in 0.0f64..1.0,
+        top_n in 1usize..40,
+        exclude_rated in any::<bool>(),
+        excluded in proptest::collection::vec(0usize..700, 0..20),
+        category in proptest::option::of(0usize..3),
+        ranking in any::<bool>(),
+        int8 in any::<bool>(),
+    ) {
+        let kind = if ranking { ModelKind::Ranking } else { ModelKind::Rating };
+        let mut b = common::random_builder(kind, 4, items, dim, seed);
+        let lists = lists.min(items);
+        let nprobe = 1 + ((lists - 1) as f64 * nprobe_frac) as usize;
+        with_index(&mut b, lists, nprobe, seed);
+        if int8 {
+            b.item_quantization = Quantization::Int8;
+        }
+        let bytes = b.build().unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        prop_assert_eq!(model.search(), Search::Index { nprobe });
+        let mut exact = Model::from_bytes(&bytes).unwrap();
+        exact.set_search(Search::Exact).unwrap();
+
+        let user = seed as usize % 4;
+        let exclude_items: Vec<String> = excluded.iter().filter(|&&i| i < items).map(|&i| model.item_id(i).to_owned()).collect();
+        let categories = category.map(|c| vec![model.categories()[c % 3].to_owned()]);
+        let opts = RecommendOptions { top_n, exclude_rated, exclude_items: exclude_items.clone(), categories: categories.clone() };
+        let seen: Vec<usize> = model.seen_items(user).map(|(i, _)| i).collect();
+        let passes = |i: usize| {
+            !(exclude_rated && seen.contains(&i))
+                && !exclude_items.iter().any(|e| e == model.item_id(i))
+                && categories.as_ref().is_none_or(|c| c[0] == model.item_category(i).unwrap())
+        };
+        let report = |s: f32| if ranking { s } else { s.clamp(1.0, 5.0) };
+        let got = model.recommend(model.user_id(user), &opts).unwrap();
+        let got: Vec<(usize, u32)> = got.items.iter().map(|s| (s.index, s.score.to_bits())).collect();
+        let want = oracle(&bytes, model.user_factors(user).unwrap(), nprobe, top_n, |i| model.score(user, i).unwrap(), report, passes);
+        prop_assert_eq!(&got, &want);
+        // Never fewer than top_n where enough items pass the filters.
+        let passing = (0..items).filter(|&i| passes(i)).count();
+        prop_assert_eq!(got.len(), top_n.min(passing));
+
+        // Probing every list is exact search; so is a fold-in visitor's list.
+        let mut all = Model::from_bytes(&bytes).unwrap();
+        all.set_search(Search::Index { nprobe: lists }).unwrap();
+        prop_assert_eq!(all.recommend(model.user_id(user), &opts).unwrap(), exact.recommend(model.user_id(user), &opts).unwrap());
+        let clicks: Vec<(&str, f32)> = (0..3).map(|k| (model.item_id((k * 7 + 1) % items), 1.0)).collect();
+        let visitor = opts.clone();
+        prop_assert_eq!(all.recommend_for_interactions(&clicks, &visitor).ok(), exact.recommend_for_interactions(&clicks, &visitor).ok());
+        if let Ok(v) = model.recommend_for_interactions(&clicks, &visitor) {
+            let clicked: Vec<usize> = clicks.iter().map(|(id, _)| model.item_index(id).unwrap()).collect();
+            let ok = |i: usize| {
+                !(exclude_rated && clicked.contains(&i))
+                    && !exclude_items.iter().any(|e| e == model.item_id(i))
+                    && categories.as_ref().is_none_or(|c| c[0] == model.item_category(i).unwrap())
+            };
+            prop_assert!(v.items.iter().all(|s| ok(s.index)));
+            prop_assert_eq!(v.items.len(), top_n.min((0..items).filter(|&i| ok(i)).count()));
+        }
+        let session = model.recommend_session(model.user_id(user), &clicks, &opts).unwrap();
+        prop_assert!(session.items.iter().all(|s| passes(s.index)));
+    }
+}
+
+/// Items around 40 centres, as trained factors cluster: a generous nprobe finds the true top 10.
+#[test]
+fn index_recall_is_high_on_clustered_factors() {
+    let (items, dim) = (20_000, 32);
+    let mut b = common::random_builder(ModelKind::Ranking, 50, items, dim, 11);
+    b.seen.clear();
+    let mut rng = common::Rng::new(5);
+    let centres: Vec<f32> = (0..40 * dim).map(|_| rng.normal()).collect();
+    for i in 0..items {
+        let c = rng.below(40);
+        for k in 0..dim {
+            b.item_factors[i * dim + k] = centres[c * dim + k] + 0.3 * rng.normal();
+        }
+    }
+    let params = IndexParams { nprobe: 12, ..IndexParams::with_lists(141) };
+    b.index = Some(build_index(&b.item_factors, &b.item_bias, dim, &params).unwrap());
+    let bytes = b.build().unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let mut exact = Model::from_bytes(&bytes).unwrap();
+    exact.set_search(Search::Exact).unwrap();
+    let (mut hits, mut total) = (0, 0);
+    for u in 0..50 {
+        let id = model.user_id(u);
+        let want: Vec<usize> = exact
+            .recommend(id, &RecommendOptions::default())
+            .unwrap()
+            .items
+            .iter()
+            .map(|s| s.index)
+            .collect();
+        let got = model.recommend(id, &RecommendOptions::default()).unwrap();
+        hits += got.items.iter().filter(|s| want.contains(&s.index)).count();
+        total += want.len();
+    }
+    let recall = hits as f64 / total as f64;
+    assert!(recall >= 0.9, "recall@10 {recall}");
+    // Deterministic: the same factors give the same index.
+    assert_eq!(build_index(&b.item_factors, &b.item_bias, dim, &params).unwrap(), b.index.clone().unwrap());
+}
+
+#[test]
+fn the_loader_checks_the_index() {
+    let mut b = common::random_builder(ModelKind::Ranking, 3, 12, 4, 5);
+    with_index(&mut b, 3, 2, 1);
+    let bytes = b.build().unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(model.info().index.map(|i| (i.lists, i.nprobe)), Some((3, 2)));
+    let (_, _, lists) = stored_lists(&bytes);
+    let u32s = |v: &[u32]| bytemuck::cast_slice::<u32, u8>(v).to_vec();
+    let refused = |bytes: Vec<u8>, needle: &str| {
+        let err = Model::from_bytes(&bytes).unwrap_err();
+        assert!(err.to_string().contains(needle), "expected `{needle}` in: {err}");
+    };
+    let offsets: Vec<u32> = std::iter::once(0)
+        .chain(lists.iter().scan(0, |n, l| {
+            *n += l.len() as u32;
+            Some(*n)
+        }))
+        .collect();
+    let items: Vec<u32> = lists.iter().flatten().map(|&i| i as u32).collect();
+
+    let mut bad = offsets.clone();
+    bad[3] = 11;
+    refused(rewrite(&bytes, "index.list_offsets", Some((Dtype::U32, vec![4], u32s(&bad)))), "end at 12");
+    let mut bad = offsets.clone();
+    bad.swap(1, 2);
+    if bad[1] > bad[2] {
+        refused(
+            rewrite(&bytes, "index.list_offsets", Some((Dtype::U32, vec![4], u32s(&bad)))),
+            "never decrease",
+        );
+    }
+    let mut dup = items.clone();
+    dup[0] = dup[dup.len() - 1];
+    refused(rewrite(&bytes, "index.list_items", Some((Dtype::U32, vec![12], u32s(&dup)))), "list");
+    let mut oob = items.clone();
+    oob[11] = 12;
+    refused(rewrite(&bytes, "index.list_items", Some((Dtype::U32, vec![12], u32s(&oob)))), "permutation");
+    refused(rewrite(&bytes, "index.list_items", None), "come together");
+    refused(rewrite_with(&bytes, "", None, &[("index_nprobe", Some("4"))]), "index_nprobe");
+    refused(rewrite_with(&bytes, "", None, &[("index_nprobe", Some("0"))]), "index_nprobe");
+    refused(rewrite_with(&bytes, "", None, &[("index_kind", Some("hnsw"))]), "unknown index_kind");
+    refused(rewrite_with(&bytes, "", None, &[("index_kind", None)]), "index_kind");
+    let nan = bytemuck::cast_slice::<f32, u8>(&[f32::NAN, 0.0, 0.0]).to_vec();
+    refused(rewrite(&bytes, "index.centroid_bias", Some((Dtype::F32, vec![3], nan))), "non-finite");
+    // set_search validates nprobe, and a model without an index cannot search one.
+    let mut m = Model::from_bytes(&bytes).unwrap();
+    assert!(m.set_search(Search::Index { nprobe: 4 }).is_err());
+    assert!(m.set_search(Search::Index { nprobe: 3 }).is_ok());
+    let plain = common::random_builder(ModelKind::Ranking, 3, 12, 4, 5).build().unwrap();
+    let mut p = Model::from_bytes(&plain).unwrap();
+    assert_eq!(p.search(), Search::Exact);
+    assert!(p.set_search(Search::Index { nprobe: 1 }).is_err());
+    // The builder refuses lists that miss or repeat items.
+    let mut b2 = b.clone();
+    if let Some(ix) = &mut b2.index {
+        let moved = ix.lists[0].pop();
+        ix.lists[1].extend(moved);
+        ix.lists[1].extend(moved);
+    }
+    assert!(b2.build().is_err());
+}
