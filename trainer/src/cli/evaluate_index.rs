@@ -116,13 +116,13 @@ impl EvaluateIndexCommand {
         if self.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {
+            let storage = serde_json::to_value(report.item_factors)?;
             println!(
-                "{} items, d={}, {:?} factors, {} lists, nprobe {}, {} queries, {} bytes",
+                "{} items, d={}, {} item factors, {} lists, nprobe {nprobe}, {} queries, {} bytes",
                 report.items,
                 report.dim,
-                report.item_factors,
+                storage.as_str().unwrap_or("?"),
                 report.lists,
-                nprobe,
                 report.queries,
                 report.artifact_bytes
             );
