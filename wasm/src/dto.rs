@@ -1,12 +1,16 @@
 //! The shapes that cross the JavaScript boundary, and their translation to and from core types.
 //!
-//! Requests are read strictly: unknown keys are errors (checked against each request's
-//! `FIELDS`, since serde-wasm-bindgen reads only the declared keys), so a typo such as `topn`
-//! is reported instead of silently ignored. Responses borrow from the model and serialize with
-//! camelCase keys. The TypeScript declarations in `typings.rs` describe the same shapes.
+//! Requests are read by serde (serde-wasm-bindgen in the browser), strictly: unknown keys are
+//! errors (checked against the fields serde declares, [`field_names`], since
+//! serde-wasm-bindgen reads only the declared keys), so a typo such as `topn` is reported
+//! instead of silently ignored. Responses borrow from the model and serialize with camelCase
+//! keys. The TypeScript declarations in `typings.rs` describe the same shapes, and
+//! `tests/typings.rs` checks that they agree with these types.
 
 use edgerec_core::{Model, ModelInfo, RecencyInfo, RecommendOptions, Recommendations, ScoredItem, Source};
-use serde::{Deserialize, Serialize};
+use serde::de::value::Error as ValueError;
+use serde::de::{Error as _, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 pub(crate) fn default_top_n() -> usize {
     RecommendOptions::default().top_n
@@ -42,10 +46,6 @@ pub struct RecommendRequest {
 }
 
 impl RecommendRequest {
-    /// The keys a request object may have.
-    pub const FIELDS: &'static [&'static str] =
-        &["userId", "topN", "excludeRated", "excludeItems", "categories", "interactions"];
-
     /// The session's interactions as the core takes them, when the request has any.
     pub fn interactions(&self) -> Option<Vec<(&str, f32)>> {
         self.interactions.as_ref().map(|list| list.iter().map(|i| (i.item_id.as_str(), i.rating)).collect())
@@ -93,10 +93,6 @@ pub struct RecommendForRequest {
 }
 
 impl RecommendForRequest {
-    /// The keys a request object may have.
-    pub const FIELDS: &'static [&'static str] =
-        &["interactions", "topN", "excludeRated", "excludeItems", "categories"];
-
     /// The core options this request asks for.
     pub fn options(&self) -> RecommendOptions {
         RecommendOptions {
@@ -110,6 +106,42 @@ impl RecommendForRequest {
     /// The interactions as the core takes them.
     pub fn interactions(&self) -> Vec<(&str, f32)> {
         self.interactions.iter().map(|i| (i.item_id.as_str(), i.rating)).collect()
+    }
+}
+
+/// The keys of a request struct as serde reads them (renamed, in declaration order), taken
+/// from its `Deserialize` impl, so they are never written down twice. Empty for a type that is
+/// not a struct.
+pub fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
+}
+
+/// A deserializer that only records the field names a struct asks for.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+impl<'de> Deserializer<'de> for FieldNames<'_> {
+    type Error = ValueError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ValueError> {
+        Err(ValueError::custom("not a struct"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, ValueError> {
+        *self.0 = fields;
+        Err(ValueError::custom("field names recorded"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
     }
 }
 

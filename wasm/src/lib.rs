@@ -19,7 +19,6 @@ mod answer;
 pub mod dto;
 mod error;
 mod recommender;
-mod request;
 mod typings;
 
 pub use error::{Error, Result};

@@ -1,6 +1,7 @@
 //! The `Recommender` class: a loaded model and the methods JavaScript calls on it.
 
 use edgerec_core::OwnedModel;
+use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 
 use crate::answer::{JsStrings, to_js};
@@ -8,7 +9,7 @@ use crate::dto::{
     InfoOut, ItemMapOut, ItemOut, MapPointOut, RatedItemOut, RecommendForRequest, RecommendRequest,
     RecommendationsOut, ScoredItemOut,
 };
-use crate::{Error, Result, request};
+use crate::{Error, Result, dto};
 
 /// A model loaded from artifact bytes, answering queries in the caller's thread.
 ///
@@ -120,6 +121,22 @@ impl Recommender {
     }
 }
 
+/// Reads a request object with serde-wasm-bindgen, first rejecting keys the DTO does not
+/// declare (serde-wasm-bindgen reads only the declared keys, so `deny_unknown_fields` alone
+/// would not see a typo such as `topn`). The message is serde's own for an unknown field.
+fn from_js<T: DeserializeOwned>(method: &'static str, value: JsValue) -> Result<T> {
+    let invalid = |message: String| Error::Request { method, message };
+    if value.is_object() && !js_sys::Array::is_array(&value) {
+        let fields = dto::field_names::<T>();
+        let keys = js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>());
+        if let Some(key) = keys.iter().filter_map(|k| k.as_string()).find(|k| !fields.contains(&k.as_str())) {
+            let expected = fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+            return Err(invalid(format!("unknown field `{key}`, expected one of {expected}")));
+        }
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| invalid(e.to_string()))
+}
+
 /// The JavaScript API.
 #[wasm_bindgen]
 impl Recommender {
@@ -141,7 +158,7 @@ impl Recommender {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RecommendRequest")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let req = request::recommend(request)?;
+        let req: RecommendRequest = from_js("recommend", request)?;
         let recs = self.recommend_request(&req)?;
         Ok(self.strings.recommendations("recommend", self.model.model(), &recs)?)
     }
@@ -153,7 +170,7 @@ impl Recommender {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RecommendForRequest")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let req = request::recommend_for(request)?;
+        let req: RecommendForRequest = from_js("recommendFor", request)?;
         let recs = self.recommend_for_request(&req)?;
         Ok(self.strings.recommendations("recommendFor", self.model.model(), &recs)?)
     }

@@ -267,7 +267,7 @@ fn damaged_models_never_trap() {
 }
 
 /// `recommend()` with a session's interactions: the list changes, the clicked items are left
-/// out, and the direct reader and serde-wasm-bindgen read the request the same way.
+/// out, and a request with a key on the prototype chain reads the same.
 #[wasm_bindgen_test]
 fn recommend_with_interactions_shifts_a_known_users_list() {
     let r = recommender();
@@ -282,7 +282,7 @@ fn recommend_with_interactions_shifts_a_known_users_list() {
     assert!(!ids.contains(&"FASH1") && !ids.contains(&"SPRT1"), "{ids:?}");
     assert!(session["items"][0]["predictedRating"].is_number());
 
-    // The same request with a key on the prototype chain goes through serde-wasm-bindgen.
+    // The same request with a key on the prototype chain.
     let inherited = js_sys::Object::create(js(json!({"topN": 4})).unchecked_ref::<js_sys::Object>());
     js_sys::Reflect::set(&inherited, &"userId".into(), &"U3".into()).unwrap();
     js_sys::Reflect::set(&inherited, &"interactions".into(), &js(clicks)).unwrap();

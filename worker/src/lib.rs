@@ -13,6 +13,8 @@ mod http;
 mod recommend;
 mod router;
 mod similar;
+#[cfg(test)]
+mod snapshots;
 mod store;
 mod timing;
 mod users;

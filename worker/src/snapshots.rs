@@ -1,0 +1,117 @@
+//! Snapshot tests (insta) of the API's JSON response shapes, built by the endpoint modules'
+//! pure functions on a small fixture model. Scores are exact: the core's scoring is
+//! deterministic, and the Worker rounds them to four decimals.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use edgerec_core::{ModelBuilder, ModelKind, OwnedModel};
+
+use crate::error::ApiError;
+use crate::http::Reply;
+use crate::store::{Provenance, Ready, Status};
+use crate::{health, recommend, similar, users};
+
+/// Three users and four items in two categories: a rating model, so every list item has a
+/// predicted rating.
+fn ready() -> Ready {
+    let mut b = ModelBuilder::new(ModelKind::Rating, 2);
+    b.global_bias = 3.5;
+    b.rating_range = Some((1.0, 5.0));
+    b.user_ids = vec!["U1".into(), "U2".into(), "U3".into()];
+    b.item_ids = vec!["FASH1".into(), "SPRT1".into(), "TECH1".into(), "TECH2".into()];
+    b.item_categories = Some(vec!["fashion".into(), "sports".into(), "tech".into(), "tech".into()]);
+    b.user_factors = vec![1.0, 0.0, 0.0, 1.0, 0.5, 0.5];
+    b.item_factors = vec![0.0, 1.0, 0.2, 0.6, 1.0, 0.0, 0.9, 0.1];
+    b.user_bias = vec![0.0; 3];
+    b.item_bias = vec![0.0, 0.1, 0.0, -0.1];
+    b.seen = vec![(0, 2, 5.0), (1, 0, 4.0)];
+    b.created_at = Some("2026-12-01T00:00:00Z".into());
+    let bytes = b.build().unwrap();
+    let provenance = Provenance {
+        source: "bundled",
+        location: "fixture.safetensors".to_owned(),
+        bytes: bytes.len(),
+        version: "0123456789abcdef".to_owned(),
+    };
+    let model: &'static OwnedModel = Box::leak(Box::new(OwnedModel::from_vec(bytes).unwrap()));
+    Ready { model: model.model(), provenance: Box::leak(Box::new(provenance)) }
+}
+
+/// The status line and the body exactly as sent (key order included).
+fn show(reply: Result<Reply, ApiError>) -> String {
+    match reply {
+        Ok(r) => format!("{} {}\n{}", r.status, r.content_type, r.body),
+        Err(e) => format!("{} application/json\n{}", e.status, e.body()),
+    }
+}
+
+fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn post(body: &str) -> String {
+    show(recommend::post(ready(), body.as_bytes()))
+}
+
+#[test]
+fn recommend_for_a_known_user() {
+    insta::assert_snapshot!(post(r#"{"user_id": "U1", "top_n": 3}"#));
+    insta::assert_snapshot!("recommend_get", show(recommend::get(ready(), "U2", &query(&[("n", "2")]))));
+}
+
+#[test]
+fn recommend_fallback_for_an_unknown_user() {
+    insta::assert_snapshot!(post(r#"{"user_id": "nobody", "top_n": 2}"#));
+}
+
+#[test]
+fn recommend_for_an_anonymous_visitor() {
+    insta::assert_snapshot!(post(
+        r#"{"interactions": [{"item_id": "FASH1", "rating": 5}, {"item_id": "NOPE", "rating": 1}], "top_n": 2}"#
+    ));
+}
+
+#[test]
+fn recommend_session() {
+    insta::assert_snapshot!(post(
+        r#"{"user_id": "U3", "interactions": [{"item_id": "SPRT1", "rating": 5}], "top_n": 3}"#
+    ));
+}
+
+#[test]
+fn health_ready_and_unavailable() {
+    insta::assert_snapshot!("health_ready", show(health::get(&Status::Ready(ready()))));
+    let unavailable = Status::Unavailable("no model was bundled".to_owned());
+    insta::assert_snapshot!("health_unavailable", show(health::get(&unavailable)));
+}
+
+#[test]
+fn users_pages() {
+    insta::assert_snapshot!("users_first_page", show(users::get(ready(), &query(&[("limit", "2")]))));
+    let last = query(&[("limit", "2"), ("cursor", "U2")]);
+    insta::assert_snapshot!("users_last_page", show(users::get(ready(), &last)));
+}
+
+#[test]
+fn similar_items() {
+    insta::assert_snapshot!(show(similar::get(ready(), "TECH1", &query(&[("n", "2")]))));
+}
+
+#[test]
+fn error_bodies() {
+    let cases = [
+        ("unknown_item", show(similar::get(ready(), "NOPE", &[]))),
+        ("null_field", post(r#"{"user_id": "U1", "top_n": null}"#)),
+        ("invalid_json", post("{")),
+        ("unknown_field", post(r#"{"user_id": "U1", "topn": 3}"#)),
+        ("neither_user_nor_interactions", post("{}")),
+        ("unknown_category", post(r#"{"user_id": "U1", "categories": ["food"]}"#)),
+        ("bad_query_param", show(users::get(ready(), &query(&[("limit", "0")])))),
+        (
+            "model_unavailable",
+            show(Err(crate::store::require(&Status::Unavailable("no model".into())).err().unwrap())),
+        ),
+    ];
+    for (name, shown) in cases {
+        insta::assert_snapshot!(format!("error_{name}"), shown);
+    }
+}
