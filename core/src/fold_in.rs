@@ -23,6 +23,9 @@ pub struct FoldIn {
     pub items: Vec<u32>,
 }
 
+/// A known item's dense index and its interaction value.
+type Known = (usize, f64);
+
 impl<'a> Model<'a> {
     /// Computes a user vector from `(item_id, value)` interactions by regularised least
     /// squares against the fixed item factors. For rating models `value` is a rating and the
@@ -30,8 +33,25 @@ impl<'a> Model<'a> {
     /// confidence of an implicit-feedback fit (as in implicit ALS).
     pub fn fold_in<S: AsRef<str>>(&self, interactions: &[(S, f32)]) -> Result<FoldIn> {
         let d = self.dim;
+        let (known, unknown_items) = self.resolve_interactions(interactions)?;
+        let mut items: Vec<u32> = known.iter().map(|&(i, _)| i as u32).collect();
+        items.sort_unstable();
+        items.dedup();
+        if known.is_empty() {
+            return Ok(FoldIn { factors: vec![0.0; d], bias: 0.0, used: 0, unknown_items, items });
+        }
+        let (factors, bias) = self.fold_in_known(&known)?;
+        Ok(FoldIn { factors, bias, used: known.len(), unknown_items, items })
+    }
+
+    /// Splits `(item_id, value)` interactions into `(item index, value)` pairs of known items
+    /// (in the given order) and the IDs the model does not know. A non-finite value is an error.
+    pub(crate) fn resolve_interactions<S: AsRef<str>>(
+        &self,
+        interactions: &[(S, f32)],
+    ) -> Result<(Vec<Known>, Vec<String>)> {
         let mut unknown_items = Vec::new();
-        let mut known: Vec<(usize, f64)> = Vec::with_capacity(interactions.len());
+        let mut known: Vec<Known> = Vec::with_capacity(interactions.len());
         for (id, value) in interactions {
             let id = id.as_ref();
             if !value.is_finite() {
@@ -42,14 +62,7 @@ impl<'a> Model<'a> {
                 None => unknown_items.push(id.to_owned()),
             }
         }
-        let mut items: Vec<u32> = known.iter().map(|&(i, _)| i as u32).collect();
-        items.sort_unstable();
-        items.dedup();
-        if known.is_empty() {
-            return Ok(FoldIn { factors: vec![0.0; d], bias: 0.0, used: 0, unknown_items, items });
-        }
-        let (factors, bias) = self.fold_in_known(&known)?;
-        Ok(FoldIn { factors, bias, used: known.len(), unknown_items, items })
+        Ok((known, unknown_items))
     }
 
     /// Fold-in over `(item index, value)` pairs of known items.

@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
+use crate::Result;
 use crate::model::Model;
 use crate::query::{For, RecommendOptions, Recommendations, Source};
-use crate::{Error, Result};
 
 impl<'a> Model<'a> {
     /// Top-N items for `user_id` given `interactions` they just made (listed in the order they
@@ -31,18 +31,7 @@ impl<'a> Model<'a> {
             }
             return self.recommend_for_interactions(interactions, opts);
         };
-        let mut unknown_items = Vec::new();
-        let mut known: Vec<(usize, f64)> = Vec::with_capacity(interactions.len());
-        for (id, value) in interactions {
-            let id = id.as_ref();
-            if !value.is_finite() {
-                return Err(Error::InvalidArgument(format!("interaction value for `{id}` is not finite")));
-            }
-            match self.item_index(id) {
-                Some(i) => known.push((i, f64::from(*value))),
-                None => unknown_items.push(id.to_owned()),
-            }
-        }
+        let (known, unknown_items) = self.resolve_interactions(interactions)?;
         if known.is_empty() {
             let mut recs = self.recommend_index(user, opts)?;
             recs.unknown_items = unknown_items;

@@ -16,10 +16,8 @@ pub struct Split {
     pub val: Vec<Interaction>,
 }
 
-/// Holds out about `fraction` of each user's interactions: at random, or the latest by
-/// timestamp. Every user keeps at least one training interaction.
-pub fn per_user(data: &[Interaction], kind: SplitKind, fraction: f64, seed: u64) -> Split {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+/// The row indices of each user's interactions, by dense user index.
+fn rows_by_user(data: &[Interaction]) -> Vec<Vec<usize>> {
     let mut by_user: Vec<Vec<usize>> = Vec::new();
     for (k, x) in data.iter().enumerate() {
         let u = x.user as usize;
@@ -28,6 +26,14 @@ pub fn per_user(data: &[Interaction], kind: SplitKind, fraction: f64, seed: u64)
         }
         by_user[u].push(k);
     }
+    by_user
+}
+
+/// Holds out about `fraction` of each user's interactions: at random, or the latest by
+/// timestamp. Every user keeps at least one training interaction.
+pub fn per_user(data: &[Interaction], kind: SplitKind, fraction: f64, seed: u64) -> Split {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut by_user = rows_by_user(data);
     let mut split = Split::default();
     for rows in &mut by_user {
         if kind == SplitKind::Time {
@@ -76,14 +82,7 @@ pub fn has_timestamps(data: &[Interaction]) -> bool {
 /// Holds out each user's latest `n` interactions (by timestamp, ties: the larger item ID is
 /// later). Every user keeps at least one training interaction.
 pub fn last_n(data: &[Interaction], n: usize, item_rank: &[u32]) -> Split {
-    let mut by_user: Vec<Vec<usize>> = Vec::new();
-    for (k, x) in data.iter().enumerate() {
-        let u = x.user as usize;
-        if by_user.len() <= u {
-            by_user.resize_with(u + 1, Vec::new);
-        }
-        by_user[u].push(k);
-    }
+    let mut by_user = rows_by_user(data);
     let mut split = Split::default();
     for rows in &mut by_user {
         rows.sort_by_key(|&k| (data[k].timestamp, item_rank.get(data[k].item as usize).copied(), k));
