@@ -7,7 +7,7 @@ use serde::Serialize;
 use worker::js_sys::{Error as JsError, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Env, web_sys};
+use worker::web_sys;
 
 use crate::error::ApiError;
 
@@ -248,32 +248,6 @@ fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Requires `Authorization: Bearer <API_KEY>` when an `API_KEY` secret is configured.
-pub fn check_api_key(req: &Incoming, env: &Env) -> Result<(), ApiError> {
-    let expected = match env.secret("API_KEY") {
-        Ok(secret) => secret.to_string(),
-        Err(_) => return Ok(()),
-    };
-    if expected.is_empty() {
-        return Ok(());
-    }
-    let given = req.header("authorization").unwrap_or_default();
-    let token = given.strip_prefix("Bearer ").or_else(|| given.strip_prefix("bearer ")).map(str::trim);
-    match token {
-        None => Err(ApiError::new(401, "unauthorized", "this route needs `Authorization: Bearer <API_KEY>`")),
-        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
-        Some(_) => Err(ApiError::new(401, "unauthorized", "the API key is wrong")),
-    }
-}
-
-/// Compares without an early exit on the first differing byte.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,12 +354,5 @@ mod tests {
         assert!(check_id("id", "U1").is_ok());
         assert!(check_id("id", "").is_err());
         assert!(check_id("id", &"x".repeat(MAX_ID_BYTES + 1)).is_err());
-    }
-
-    #[test]
-    fn constant_time_eq_compares_whole_values() {
-        assert!(constant_time_eq(b"key", b"key"));
-        assert!(!constant_time_eq(b"key", b"kex"));
-        assert!(!constant_time_eq(b"key", b"key2"));
     }
 }

@@ -4,6 +4,7 @@
 //! endpoint family answers, [`store`] holds the model, parsed once per isolate, and [`config`]
 //! the deployment's vars, read once per isolate.
 
+mod auth;
 mod config;
 mod cors;
 mod docs;

@@ -15,7 +15,7 @@ use crate::config::{self, Config};
 use crate::cors::HeaderList;
 use crate::error::ApiError;
 use crate::http::{self, Incoming, Reply};
-use crate::{docs, health, recommend, similar, store, timing, users};
+use crate::{auth, docs, health, recommend, similar, store, timing, users};
 
 /// The API's routes. Anything else falls through to a JSON 404 (static assets are answered by
 /// the platform before the Worker runs, except for these paths: `run_worker_first`).
@@ -174,7 +174,7 @@ async fn answer(
     match route {
         Route::OpenApi => return Ok(docs::openapi()),
         Route::Docs => return Ok(docs::page()),
-        Route::Users => http::check_api_key(req, env)?,
+        Route::Users => auth::api_key(req, env)?,
         _ => {}
     }
     let status = store::get(env, config).await;
