@@ -11,7 +11,7 @@ WORKER_BUILD_VERSION=0.8.7
 log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
 
 need_apt=()
-for pkg in mariadb-server chromium chromium-driver python3-venv; do
+for pkg in mariadb-server chromium chromium-driver python3-venv wrk; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
