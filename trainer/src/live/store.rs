@@ -1,8 +1,9 @@
 //! The storage half of `trainer ingest`: event rows into the interactions table, idempotent by
 //! `event_id`, with the resume cursor in `edgerec_ingest_cursor`.
 //!
-//! Each page is one transaction: its rows (multi-row `INSERT IGNORE` through prepared
-//! statements, 1,000 rows each) and the cursor row move together, so a lost connection rolls
+//! Each page is one transaction: its rows (`LOAD DATA LOCAL INFILE ... IGNORE`, or multi-row
+//! `INSERT IGNORE` of 1,000 rows each where the server refuses local infile) and the cursor row
+//! move together, so a lost connection rolls
 //! the page back and the next run starts after the last committed page. Duplicates (an
 //! `event_id` already stored) are skipped and counted.
 //!
@@ -20,7 +21,7 @@ use super::event::Row;
 use super::page::Page;
 use crate::db::{TableName, Target, db_error, table_columns};
 use crate::synthetic::mysql::{
-    EVENT_ID_COLUMN, EVENT_ID_KEY, ID_TYPE, INTERACTIONS_INDEXES, interactions_ddl,
+    EVENT_ID_COLUMN, EVENT_ID_KEY, ID_TYPE, INTERACTIONS_INDEXES, interactions_ddl, set_infile,
 };
 
 /// The cursor table's name (in the interactions table's database).
@@ -84,6 +85,8 @@ pub struct Sink {
     cursor: u64,
     ids: Vec<Capacity>,
     changes: Vec<String>,
+    /// Whether pages go in with LOAD DATA LOCAL INFILE (until the server refuses it).
+    load_data: bool,
 }
 
 impl Sink {
@@ -174,6 +177,7 @@ impl Sink {
             cursor: cursor.unwrap_or(0),
             ids,
             changes,
+            load_data: true,
         })
     }
 
@@ -190,6 +194,12 @@ impl Sink {
     /// The MySQL connection ID (for tests that kill it).
     pub fn connection_id(&self) -> u32 {
         self.conn.id()
+    }
+
+    /// Writes with multi-row INSERT instead of LOAD DATA LOCAL INFILE, as happens anyway once
+    /// the server refuses local infile.
+    pub fn prefer_insert(&mut self) {
+        self.load_data = false;
     }
 
     /// The table the rows go to.
@@ -241,20 +251,26 @@ impl Sink {
     }
 
     async fn commit(&mut self, rows: &[Row], next: u64) -> anyhow::Result<Written> {
-        let insert = |n: usize| {
-            let values = vec!["(?, ?, ?, ?, ?, ?)"; n].join(", ");
-            format!(
-                "INSERT IGNORE INTO {} (`event_id`, `user_id`, `item_id`, `rating`, `behavior`, \
-                 `timestamp`) VALUES {values}",
-                self.table.quoted()
-            )
-        };
+        loop {
+            if let Some(written) = self.try_commit(rows, next).await? {
+                return Ok(written);
+            }
+        }
+    }
+
+    /// One attempt at [`commit`](Self::commit); `None` when the server refused LOAD DATA LOCAL
+    /// (the transaction is rolled back and the next attempt uses INSERT).
+    async fn try_commit(&mut self, rows: &[Row], next: u64) -> anyhow::Result<Option<Written>> {
+        let (table, cursor_table) = (self.table.to_string(), self.cursor_table.to_string());
         let upsert = format!(
-            "INSERT INTO {} (`source`, `table_name`, `after`, `updated_at`) VALUES (?, ?, ?, UTC_TIMESTAMP()) \
-             ON DUPLICATE KEY UPDATE `after` = VALUES(`after`), `updated_at` = VALUES(`updated_at`)",
+            "INSERT INTO {} (`source`, `table_name`, `after`, `updated_at`) \
+             VALUES (?, ?, ?, UTC_TIMESTAMP()) ON DUPLICATE KEY UPDATE `after` = VALUES(`after`), \
+             `updated_at` = VALUES(`updated_at`)",
             self.cursor_table.quoted()
         );
-        let (table, cursor_table) = (self.table.to_string(), self.cursor_table.to_string());
+        if self.load_data && !rows.is_empty() {
+            set_infile(&mut self.conn, infile(rows));
+        }
         let mut tx = self
             .conn
             .start_transaction(TxOpts::default())
@@ -262,32 +278,40 @@ impl Sink {
             .map_err(db_error)
             .context("starting a transaction")?;
         let mut written = Written::default();
-        for chunk in rows.chunks(CHUNK_ROWS) {
-            let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
-            for row in chunk {
-                params.extend([
-                    Value::from(row.event_id.as_str()),
-                    Value::from(row.user_id.as_str()),
-                    Value::from(row.item_id.as_str()),
-                    Value::from(row.rating),
-                    Value::from(row.behavior.as_str()),
-                    datetime(row.timestamp)?,
-                ]);
+        if self.load_data && !rows.is_empty() {
+            match tx.query_drop(load_sql(&self.table)).await {
+                Ok(()) => written = counted(&tx, rows.len(), &table)?,
+                // LOAD DATA LOCAL refused (local_infile off, say): INSERT from now on.
+                Err(mysql_async::Error::Server(err)) if [1148, 3948, 4166].contains(&err.code) => {
+                    eprintln!("LOAD DATA LOCAL INFILE was refused ({}); using INSERT instead", err.message);
+                    tx.rollback().await.map_err(db_error).context("rolling back")?;
+                    self.load_data = false;
+                    return Ok(None);
+                }
+                Err(err) => return Err(db_error(err)).with_context(|| format!("loading rows into {table}")),
             }
-            tx.exec_drop(insert(chunk.len()), params)
-                .await
-                .map_err(db_error)
-                .with_context(|| format!("inserting {} rows into {table}", chunk.len()))?;
-            let (inserted, warnings) = (tx.affected_rows(), u64::from(tx.get_warnings()));
-            let skipped = chunk.len() as u64 - inserted;
-            // INSERT IGNORE turns every error into a warning; only duplicates may be among them.
-            anyhow::ensure!(
-                warnings == skipped,
-                "inserting into {table} gave {warnings} warning(s) for {skipped} duplicate(s); \
-                 rolled back (run SHOW WARNINGS after the same insert to see why)"
-            );
-            written.inserted += inserted;
-            written.skipped += skipped;
+        }
+        if !self.load_data {
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+                for row in chunk {
+                    params.extend([
+                        Value::from(row.event_id.as_str()),
+                        Value::from(row.user_id.as_str()),
+                        Value::from(row.item_id.as_str()),
+                        Value::from(row.rating),
+                        Value::from(row.behavior.as_str()),
+                        Value::from(datetime(row.timestamp)?),
+                    ]);
+                }
+                tx.exec_drop(insert_sql(&self.table, chunk.len()), params)
+                    .await
+                    .map_err(db_error)
+                    .with_context(|| format!("inserting {} rows into {table}", chunk.len()))?;
+                let chunk_written = counted(&tx, chunk.len(), &table)?;
+                written.inserted += chunk_written.inserted;
+                written.skipped += chunk_written.skipped;
+            }
         }
         tx.exec_drop(upsert, (&self.source, &self.table.table, next))
             .await
@@ -295,7 +319,7 @@ impl Sink {
             .with_context(|| format!("moving the cursor in {cursor_table}"))?;
         tx.commit().await.map_err(db_error).with_context(|| format!("committing a page into {table}"))?;
         self.cursor = next;
-        Ok(written)
+        Ok(Some(written))
     }
 
     /// Closes the connection.
@@ -304,20 +328,73 @@ impl Sink {
     }
 }
 
-fn datetime(timestamp: i64) -> anyhow::Result<Value> {
-    use chrono::{Datelike as _, Timelike as _};
+/// Inserted and skipped rows of the last statement, which wrote `n` rows with IGNORE; every
+/// warning must be a skipped duplicate.
+fn counted(conn: &Conn, n: usize, table: &str) -> anyhow::Result<Written> {
+    let (inserted, warnings) = (conn.affected_rows(), u64::from(conn.get_warnings()));
+    let skipped = (n as u64).saturating_sub(inserted);
+    anyhow::ensure!(
+        warnings == skipped,
+        "writing {n} rows into {table} gave {warnings} warning(s) for {skipped} duplicate(s); \
+         rolled back"
+    );
+    Ok(Written { inserted, skipped })
+}
+
+const COLUMNS: &str = "(`event_id`, `user_id`, `item_id`, `rating`, `behavior`, `timestamp`)";
+
+fn load_sql(table: &TableName) -> String {
+    format!(
+        "LOAD DATA LOCAL INFILE 'edgerec-ingest' IGNORE INTO TABLE {} CHARACTER SET utf8mb4 \
+         FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' {COLUMNS}",
+        table.quoted()
+    )
+}
+
+fn insert_sql(table: &TableName, rows: usize) -> String {
+    let values = vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", ");
+    format!("INSERT IGNORE INTO {} {COLUMNS} VALUES {values}", table.quoted())
+}
+
+/// A field of the LOAD DATA body: `\`, tab, newline, carriage return and NUL escaped.
+fn push_field(buf: &mut Vec<u8>, value: &str) {
+    for &b in value.as_bytes() {
+        match b {
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            0 => buf.extend_from_slice(b"\\0"),
+            _ => buf.push(b),
+        }
+    }
+}
+
+/// The LOAD DATA body for `rows`, handed over in one piece.
+fn infile(rows: &[Row]) -> impl FnMut(&mut Vec<u8>) + Unpin + Send + Sync + 'static {
+    let mut body = Vec::with_capacity(rows.len() * 96);
+    for row in rows {
+        for field in [&row.event_id, &row.user_id, &row.item_id] {
+            push_field(&mut body, field);
+            body.push(b'\t');
+        }
+        body.extend_from_slice(format!("{}\t{}\t", row.rating, row.behavior.as_str()).as_bytes());
+        body.extend_from_slice(datetime(row.timestamp).unwrap_or_default().as_bytes());
+        body.push(b'\n');
+    }
+    let mut body = Some(body);
+    move |out: &mut Vec<u8>| {
+        if let Some(body) = body.take() {
+            *out = body;
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC (the rows' timestamps are checked to fit a DATETIME).
+fn datetime(timestamp: i64) -> anyhow::Result<String> {
     let t = chrono::DateTime::from_timestamp(timestamp, 0)
-        .with_context(|| format!("timestamp {timestamp} is out of range"))?
-        .naive_utc();
-    Ok(Value::Date(
-        u16::try_from(t.year()).context("year out of range")?,
-        t.month() as u8,
-        t.day() as u8,
-        t.hour() as u8,
-        t.minute() as u8,
-        t.second() as u8,
-        0,
-    ))
+        .with_context(|| format!("timestamp {timestamp} is out of range"))?;
+    Ok(t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
 async fn has_unique_event_id(conn: &mut Conn, table: &TableName) -> anyhow::Result<bool> {

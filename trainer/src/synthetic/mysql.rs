@@ -64,7 +64,7 @@ impl<F: FnMut(&mut Vec<u8>) + Unpin> futures_core::Stream for InfileStream<F> {
 const CHUNK: usize = 256 * 1024;
 
 /// Streams `fill`'s output as the body of the next `LOAD DATA LOCAL INFILE` on `conn`.
-fn set_infile<F>(conn: &mut Conn, fill: F)
+pub(crate) fn set_infile<F>(conn: &mut Conn, fill: F)
 where
     F: FnMut(&mut Vec<u8>) + Unpin + Send + Sync + 'static,
 {
