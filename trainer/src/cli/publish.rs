@@ -75,10 +75,12 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
         );
         ("model", answer)
     } else if let Some(key) = &args.key {
-        (
-            "activate",
-            admin.post("/admin/model/activate", Some(&json!({ "key": key, "canary": args.canary })))?,
-        )
+        // `canary` is left out rather than sent as null when not asked for.
+        let mut body = json!({ "key": key });
+        if let Some(p) = args.canary {
+            body["canary"] = json!(p);
+        }
+        ("activate", admin.post("/admin/model/activate", Some(&body))?)
     } else if args.rollback {
         ("rollback", admin.post("/admin/model/rollback", None)?)
     } else {
