@@ -3,10 +3,12 @@
 //!
 //! - [`event`]: a stored event and its mapping to an interactions row;
 //! - [`page`]: one NDJSON page of `GET /admin/events`, parsed and checked;
+//! - `schema`: the tables ingest writes, created or migrated;
 //! - [`store`]: pages into MySQL, idempotent by `event_id`, with the resume cursor;
 //! - [`client`]: the blocking HTTP client for the Worker's admin routes.
 
 pub mod client;
 pub mod event;
 pub mod page;
+mod schema;
 pub mod store;
