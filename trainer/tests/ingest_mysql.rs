@@ -70,7 +70,9 @@ async fn reset(conn: &mut Conn, table: &str, source: &str) {
     )
     .await
     .unwrap();
-    conn.exec_drop("DELETE FROM edgerec_ingest_cursor WHERE source = ?", (source,)).await.unwrap();
+    conn.exec_drop("DELETE FROM edgerec_ingest_cursor WHERE source = ? AND table_name = ?", (source, table))
+        .await
+        .unwrap();
 }
 
 async fn count(conn: &mut Conn, table: &str) -> u64 {
@@ -170,7 +172,11 @@ fn a_connection_killed_mid_page_rolls_the_page_back_and_a_rerun_inserts_it_once(
         let mut holder = connect(&url).await;
         holder.query_drop("START TRANSACTION").await.unwrap();
         let _: Option<u64> = holder
-            .exec_first("SELECT `after` FROM edgerec_ingest_cursor WHERE source = ? FOR UPDATE", (source,))
+            .exec_first(
+                // The whole primary key, so only this row is locked, not a range.
+                "SELECT `after` FROM edgerec_ingest_cursor WHERE source = ? AND table_name = ? FOR UPDATE",
+                (source, table),
+            )
             .await
             .unwrap();
         let second = page(1000, 1001..=3500, user);
