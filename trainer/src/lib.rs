@@ -4,6 +4,7 @@
 //! - [`source`]: loading a dataset from a CSV/TSV file or MySQL ([`db`] holds the connections);
 //! - [`synthetic`]: the demo data generator and its CSV and MySQL writers;
 //! - [`train`]: hyperparameters, splits, iALS and the SGD loop, evaluation, export;
+//! - [`live`]: the live loop's client: Worker events into MySQL, models out to the Worker;
 //! - [`cli`]: one file per subcommand, owning every clap struct.
 //!
 //! The `trainer` binary is a thin clap front end over these modules.
@@ -12,6 +13,7 @@ pub mod atomic;
 pub mod cli;
 pub mod dataset;
 pub mod db;
+pub mod live;
 pub mod source;
 pub mod synthetic;
 pub mod train;

@@ -8,8 +8,10 @@ mod data;
 mod evaluate;
 mod evaluate_index;
 mod generate;
+mod ingest;
 mod inspect;
 mod output;
+mod publish;
 mod recommend;
 mod scale;
 mod train;
@@ -23,7 +25,8 @@ pub use output::OutputArgs;
 use recommend::RecommendCommand;
 use train::TrainCommand;
 
-/// EdgeRec trainer: generate demo data, train matrix factorisation, evaluate and export.
+/// EdgeRec trainer: generate demo data, train matrix factorisation, evaluate and export; ingest
+/// events from and publish models to the Worker.
 #[derive(Debug, Parser)]
 #[command(name = "trainer", version, about, propagate_version = true)]
 pub struct Cli {
@@ -49,6 +52,10 @@ enum Command {
     Analyze(AnalyzeCommand),
     /// Load the data (file or MySQL) and print the validation report; writes nothing else.
     DataReport(data::DataReportArgs),
+    /// Pull the Worker's stored events into the MySQL interactions table (idempotent, resumable).
+    Ingest(ingest::IngestArgs),
+    /// Upload a model to the Worker, or move its model pointer (activate, rollback, promote).
+    Publish(publish::PublishArgs),
 }
 
 impl Cli {
@@ -63,6 +70,8 @@ impl Cli {
             Command::Inspect(cmd) => cmd.run(),
             Command::Analyze(cmd) => cmd.run(),
             Command::DataReport(args) => data::run(&args),
+            Command::Ingest(args) => ingest::run(&args),
+            Command::Publish(args) => publish::run(&args),
         }
     }
 }

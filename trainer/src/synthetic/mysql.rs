@@ -1,9 +1,11 @@
 //! The synthetic data into MySQL: an interactions table
-//! (`id` BIGINT auto-increment primary key, `user_id`/`item_id` ASCII VARCHAR(64), binary collation,
-//! `rating` TINYINT UNSIGNED, `behavior` ENUM, `timestamp` DATETIME in UTC) and an items table
+//! (`id` BIGINT auto-increment primary key, `user_id`/`item_id` utf8mb4 VARCHAR(256) with binary
+//! collation, so any ID the Worker accepts (up to 256 bytes of UTF-8) fits, `rating` TINYINT
+//! UNSIGNED, `behavior` ENUM, `timestamp` DATETIME in UTC, and a nullable `event_id` with a
+//! UNIQUE key that `trainer ingest` fills and generated rows leave NULL) and an items table
 //! (`item_id` primary key, `category`). Rows are streamed from memory with
 //! `LOAD DATA LOCAL INFILE` into staging tables without secondary indexes; the indexes
-//! (`(user_id, item_id)`, `item_id`, items' `category`) are built after the load,
+//! (`(user_id, item_id)`, `item_id`, unique `event_id`, items' `category`) are built after the load,
 //! and one atomic `RENAME TABLE` swaps the new tables in. An interrupted run therefore leaves the
 //! tables as they were (a leftover staging table is dropped by the next run). `IfExists::Append`
 //! instead loads into the existing tables inside one transaction.
@@ -62,7 +64,7 @@ impl<F: FnMut(&mut Vec<u8>) + Unpin> futures_core::Stream for InfileStream<F> {
 const CHUNK: usize = 256 * 1024;
 
 /// Streams `fill`'s output as the body of the next `LOAD DATA LOCAL INFILE` on `conn`.
-fn set_infile<F>(conn: &mut Conn, fill: F)
+pub(crate) fn set_infile<F>(conn: &mut Conn, fill: F)
 where
     F: FnMut(&mut Vec<u8>) + Unpin + Send + Sync + 'static,
 {
@@ -77,15 +79,28 @@ fn signature(config: GenConfig) -> String {
     )
 }
 
-fn interactions_ddl(table: &TableName, comment: &str) -> String {
+/// The type of the ID columns: holds any ID the Worker accepts (1..=256 bytes of UTF-8).
+pub(crate) const ID_TYPE: &str = "VARCHAR(256) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
+/// The `event_id` column: `trainer ingest`'s idempotency key, NULL for generated rows.
+pub(crate) const EVENT_ID_COLUMN: &str = "`event_id` VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NULL";
+/// The UNIQUE key on `event_id` (many NULLs are allowed).
+pub(crate) const EVENT_ID_KEY: &str = "UNIQUE KEY `uniq_event_id` (`event_id`)";
+/// The secondary indexes of the interactions table (besides [`EVENT_ID_KEY`]), built after a
+/// bulk load.
+pub(crate) const INTERACTIONS_INDEXES: &str =
+    "ADD INDEX `idx_user_item` (`user_id`, `item_id`), ADD INDEX `idx_item` (`item_id`)";
+
+/// `CREATE TABLE` for the interactions table, without its secondary indexes.
+pub(crate) fn interactions_ddl(table: &TableName, comment: &str) -> String {
     format!(
         "CREATE TABLE {} (\
            `id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, \
-           `user_id` VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, \
-           `item_id` VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, \
+           `user_id` {ID_TYPE} NOT NULL, \
+           `item_id` {ID_TYPE} NOT NULL, \
            `rating` TINYINT UNSIGNED NOT NULL, \
            `behavior` ENUM('view','click','cart','purchase') NOT NULL, \
            `timestamp` DATETIME NOT NULL, \
+           {EVENT_ID_COLUMN}, \
            PRIMARY KEY (`id`)\
          ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='{comment}'",
         table.quoted()
@@ -95,7 +110,7 @@ fn interactions_ddl(table: &TableName, comment: &str) -> String {
 fn items_ddl(table: &TableName) -> String {
     format!(
         "CREATE TABLE {} (\
-           `item_id` VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, \
+           `item_id` {ID_TYPE} NOT NULL, \
            `category` VARCHAR(32) NOT NULL, \
            PRIMARY KEY (`item_id`)\
          ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
@@ -257,13 +272,9 @@ pub async fn load_into_mysql(
     };
     let summary = stream_interactions(&mut conn, &stage, generator).await?;
     lap("generate+LOAD DATA");
-    conn.query_drop(format!(
-        "ALTER TABLE {} ADD INDEX `idx_user_item` (`user_id`, `item_id`), \
-         ADD INDEX `idx_item` (`item_id`)",
-        stage.quoted()
-    ))
-    .await
-    .with_context(|| format!("indexing {stage}"))?;
+    conn.query_drop(format!("ALTER TABLE {} {INTERACTIONS_INDEXES}, ADD {EVENT_ID_KEY}", stage.quoted()))
+        .await
+        .with_context(|| format!("indexing {stage}"))?;
     lap("indexes");
     set_infile(&mut conn, items_filler(generator));
     conn.query_drop(load_items_sql(&items_stage, false))

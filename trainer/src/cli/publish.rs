@@ -1,0 +1,166 @@
+//! `trainer publish`: a model artifact out to the Worker (`PUT /admin/model`), or a pointer
+//! move (`POST /admin/model/activate|rollback|promote`). An artifact is loaded with the core
+//! first, so a model the Worker would reject is never sent.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::ArgGroup;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use super::output::{load_model, read_model};
+use crate::live::client::Admin;
+
+/// Arguments of `trainer publish`: exactly one action.
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(ArgGroup::new("action").required(true).args(["model", "key", "rollback", "promote"])))]
+#[command(group(ArgGroup::new("upload").args(["model", "key"])))]
+pub struct PublishArgs {
+    /// The Worker's base URL, e.g. http://127.0.0.1:8787.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+
+    /// The Worker's admin token (its ADMIN_TOKEN secret).
+    #[arg(long, env = "EDGEREC_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: String,
+
+    /// Upload this artifact (PUT /admin/model) and make it current, or the canary with --canary.
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+
+    /// Point at an artifact already in R2 under this key (POST /admin/model/activate), e.g. one
+    /// put there with `wrangler r2 object put`.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Serve the new model to this percentage of users (1..=100) as a canary.
+    #[arg(long, value_name = "P", requires = "upload", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub canary: Option<u8>,
+
+    /// Drop the canary if there is one; else point back to the previous current model.
+    #[arg(long)]
+    pub rollback: bool,
+
+    /// Make the canary the current model.
+    #[arg(long)]
+    pub promote: bool,
+
+    /// Print the Worker's answer and the pointer as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// An artifact's version as the Worker computes it: the first 16 hex digits of its SHA-256.
+pub fn artifact_version(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs `trainer publish`.
+pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let admin = Admin::new(&args.to, &args.token)?;
+    let (action, answer) = if let Some(path) = &args.model {
+        let bytes = read_model(path)?;
+        load_model(path, &bytes)?;
+        let version = artifact_version(&bytes);
+        let answer = admin.put_model(&bytes, args.canary)?;
+        let served = answer.get("version").and_then(Value::as_str);
+        anyhow::ensure!(
+            served == Some(version.as_str()),
+            "the Worker stored {} as version {served:?}, but its SHA-256 gives {version}",
+            path.display()
+        );
+        ("model", answer)
+    } else if let Some(key) = &args.key {
+        // `canary` is left out rather than sent as null when not asked for.
+        let mut body = json!({ "key": key });
+        if let Some(p) = args.canary {
+            body["canary"] = json!(p);
+        }
+        ("activate", admin.post("/admin/model/activate", Some(&body))?)
+    } else if args.rollback {
+        ("rollback", admin.post("/admin/model/rollback", None)?)
+    } else {
+        ("promote", admin.post("/admin/model/promote", None)?)
+    };
+    let moved = matches!(action, "model" | "activate");
+    let pointer = if moved {
+        admin.get("/admin/model").unwrap_or_else(|err| {
+            eprintln!("warning: published, but reading the pointer back failed: {err:#}");
+            Value::Null
+        })
+    } else {
+        answer.clone()
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let v = json!({ "action": action, "answer": answer, "pointer": pointer, "elapsed_seconds": elapsed });
+        serde_json::to_writer(&mut out, &v)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if moved {
+        let text = |k: &str| {
+            answer.get(k).map_or("-".to_owned(), |v| v.as_str().map_or(v.to_string(), str::to_owned))
+        };
+        let percent =
+            answer.get("percent").and_then(Value::as_u64).map(|p| format!(" ({p} %)")).unwrap_or_default();
+        writeln!(
+            out,
+            "published version {} as {}{percent}: key {}, {} bytes",
+            text("version"),
+            text("role"),
+            text("key"),
+            text("bytes")
+        )?;
+    } else {
+        writeln!(out, "{action}: done")?;
+    }
+    write_pointer(&mut out, &pointer)?;
+    writeln!(out, "  elapsed   {elapsed:.2} s")?;
+    Ok(())
+}
+
+fn entry(e: Option<&Value>) -> String {
+    match e {
+        Some(e) if !e.is_null() => {
+            let field = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("?").to_owned();
+            let percent =
+                e.get("percent").and_then(Value::as_u64).map(|p| format!(", {p} %")).unwrap_or_default();
+            format!("{} ({}{percent}, published {})", field("version"), field("key"), field("published_at"))
+        }
+        _ => "-".to_owned(),
+    }
+}
+
+fn write_pointer(out: &mut impl std::io::Write, pointer: &Value) -> std::io::Result<()> {
+    if pointer.is_null() {
+        return Ok(());
+    }
+    writeln!(out, "  current   {}", entry(pointer.get("current")))?;
+    writeln!(out, "  canary    {}", entry(pointer.get("canary")))?;
+    let history = pointer.get("history").and_then(Value::as_array).map_or(0, Vec::len);
+    writeln!(
+        out,
+        "  history   {history} earlier model(s){}",
+        match history {
+            0 => String::new(),
+            _ => format!(", newest {}", entry(pointer.get("history").and_then(|h| h.as_array()?.last()))),
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_the_first_16_hex_digits_of_sha256() {
+        // sha256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+        assert_eq!(artifact_version(b"abc"), "ba7816bf8f01cfea");
+    }
+}

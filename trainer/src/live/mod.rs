@@ -1,0 +1,14 @@
+//! The trainer's side of the live loop (issue 12): pulling the Worker's stored events into the
+//! interactions table (`trainer ingest`) and publishing models to it (`trainer publish`).
+//!
+//! - [`event`]: a stored event and its mapping to an interactions row;
+//! - [`page`]: one NDJSON page of `GET /admin/events`, parsed and checked;
+//! - `schema`: the tables ingest writes, created or migrated;
+//! - [`store`]: pages into MySQL, idempotent by `event_id`, with the resume cursor;
+//! - [`client`]: the blocking HTTP client for the Worker's admin routes.
+
+pub mod client;
+pub mod event;
+pub mod page;
+mod schema;
+pub mod store;
