@@ -93,10 +93,10 @@ curl -sf "$URL/admin/events?after=$(jq -r .cursor <<<"$ingest_json")&limit=5000"
   | jq -c --arg u "$tag" 'select(.user_id == $u) | .stored_at - .received_at' >"$WORK/latency.txt"
 
 log "publish -> first answer from the new model"
-version_a=$(publish --model "$WORK/a.safetensors" | jq -r .version)
+version_a=$(publish --model "$WORK/a.safetensors" | jq -r .answer.version)
 wait_version "$version_a" /recommend/U10001
 started=$(date +%s.%N)
-version_b=$(publish --model "$WORK/b.safetensors" | jq -r .version)
+version_b=$(publish --model "$WORK/b.safetensors" | jq -r .answer.version)
 published=$(date +%s.%N)
 wait_version "$version_b" /recommend/U10001
 answered=$(date +%s.%N)

@@ -53,7 +53,7 @@ serve_start live "$WORK/wrangler.toml" "$WORK/bundle/index.js" "$WORK/state"
 URL="http://127.0.0.1:$PORT"
 
 log "publish A"
-version_a=$(publish --model "$WORK/a.safetensors" | jq -r .version)
+version_a=$(publish --model "$WORK/a.safetensors" | jq -r .answer.version)
 wait_version "$version_a" "$(recommend_path U10001)"
 
 new_user="LIVE-NEW-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
@@ -77,7 +77,7 @@ check "a second ingest inserts nothing: $second" jq -e '.inserted == 0' <<<"$sec
 
 log "model B, trained on the old rows plus the new events, published"
 "$TRAINER" train --database-url "$DB" "${TABLES[@]}" --out "$WORK/b.safetensors" >"$WORK/train-b.log"
-version_b=$(publish --model "$WORK/b.safetensors" | jq -r .version)
+version_b=$(publish --model "$WORK/b.safetensors" | jq -r .answer.version)
 check "B differs from A" test "$version_b" != "$version_a"
 wait_version "$version_b" "$(recommend_path "$new_user")"
 expect_json "$(recommend_path "$new_user")" '.fallback == null and (.recommendations | length) == 10'
@@ -88,7 +88,7 @@ WRK_BODY='{"user_id": "U10001", "top_n": 10}' wrk -t2 -c8 -d8s --latency -s test
 wrk_pid=$!
 sleep 2
 rolled=$(publish --rollback)
-check "the rollback points back at A: $rolled" jq -e --arg v "$version_a" '.current.version == $v' <<<"$rolled"
+check "the rollback points back at A: $rolled" jq -e --arg v "$version_a" '.pointer.current.version == $v' <<<"$rolled"
 wait_version "$version_a" "$(recommend_path U10001)"
 wait "$wrk_pid"
 cat "$WORK/wrk.txt"
