@@ -5,6 +5,7 @@
 //! `$OUT_DIR/model.safetensors` and included with `include_bytes!`. A missing file still builds:
 //! the bundle is then empty and the Worker reports "no model" on `/health` and 503 elsewhere.
 //! An empty file (`EDGEREC_MODEL=/dev/null`) counts as missing: use that with an R2 model.
+//! The artifact's version (SHA-256, 16 hex digits) is computed here, once.
 
 use std::path::{Path, PathBuf};
 use std::{env, fs};
@@ -32,7 +33,15 @@ fn main() {
         panic!("cannot write {}: {e}", target.display());
     }
     println!("cargo::rustc-env=EDGEREC_MODEL_STATUS={status}");
+    println!("cargo::rustc-env=EDGEREC_MODEL_VERSION={}", version(&bytes));
     println!("cargo::rustc-env=EDGEREC_MODEL_PATH={}", display_path(&path));
+}
+
+/// The artifact's version, as the Worker reports it for every model: the first 16 hex digits of
+/// its SHA-256. Hashed here, so an isolate's cold start does not hash the bundle.
+fn version(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Rewrites the copy only when its contents differ, so an unchanged model does not rebuild.

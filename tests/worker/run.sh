@@ -7,8 +7,13 @@
 # 2. for each mode starts `wrangler dev` on a free loopback port (setsid; its process group is
 #    killed on exit) and runs `node --test tests/worker/` with EDGEREC_MODE set:
 #    corrupt, open (every endpoint, the seed's examples, the bad-request table), keyed (API key
-#    and an origin list in worker/.dev.vars), missing, and r2 (the model in a local R2 bucket);
+#    and an origin list in worker/.dev.vars), missing, r2 (the model in a local R2 bucket) and
+#    models (the model lifecycle: uploads, pointer, canary, promote, rollback, hot swap, with an
+#    ADMIN_TOKEN and MODEL_REFRESH_SECONDS=2);
 # 3. builds the deployable bundle with `wrangler deploy --dry-run --outdir` and prints its size.
+#
+# EDGEREC_E2E_MODES selects modes, e.g. "models" or "open models" (default: all of
+# corrupt open keyed missing r2 models deploy).
 #
 # Idempotent; safe to rerun. Honours CARGO_TARGET_DIR. Sources scripts/setup.sh when run alone.
 set -euo pipefail
@@ -26,6 +31,8 @@ WORK="$ROOT/target/worker-e2e"
 WORKER="$ROOT/worker"
 WRANGLER="$ROOT/node_modules/.bin/wrangler"
 PROFILE_ARGS=(--release)
+MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 models deploy} "
+want() { [[ $MODES == *" $1 "* ]]; }
 mkdir -p "$WORK"
 log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
 
@@ -59,7 +66,7 @@ start_server() {
   inspector=$(free_port)
   log "wrangler dev (bundle $name) on 127.0.0.1:$PORT"
   (cd "$WORKER" && exec setsid "$WRANGLER" dev -c "${CONFIG:-$WORKER/wrangler.toml}" "$WORK/bundle-$name/index.js" --ip 127.0.0.1 --port "$PORT" \
-    --inspector-port "$inspector" --persist-to "$WORK/state" --log-level warn \
+    --inspector-port "$inspector" --persist-to "${PERSIST:-$WORK/state}" --log-level warn \
     >"$WORK/wrangler-$name.log" 2>&1) &
   server_pgid=$!
   for _ in $(seq 1 120); do
@@ -103,16 +110,23 @@ if [ -f "$WORKER/.dev.vars" ]; then
 fi
 
 # Corrupt first, so the crate ends up built with the good model.
-build corrupt "$WORK/corrupt.safetensors"
-start_server corrupt
-run_tests corrupt
-stop_server
+if want corrupt; then
+  build corrupt "$WORK/corrupt.safetensors"
+  start_server corrupt
+  run_tests corrupt
+  stop_server
+fi
 
-build fixture "$WORK/fixture.safetensors"
-start_server fixture
-run_tests open
-stop_server
+if want open || want keyed || want models || { want deploy && [ ! -f "$ROOT/web/models/demo.safetensors" ]; }; then
+  build fixture "$WORK/fixture.safetensors"
+fi
+if want open; then
+  start_server fixture
+  run_tests open
+  stop_server
+fi
 
+if want keyed; then
 api_key="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 allowed_origin="https://allowed.example"
 printf 'API_KEY=%s\nALLOWED_ORIGINS=%s, https://other.example\n' "$api_key" "$allowed_origin" >"$WORKER/.dev.vars"
@@ -120,14 +134,20 @@ start_server fixture
 EDGEREC_API_KEY=$api_key EDGEREC_ALLOWED_ORIGIN=$allowed_origin run_tests keyed
 stop_server
 rm -f "$WORKER/.dev.vars"
+fi
 
 # No bundled model (an empty file counts as missing): /health says so; then the same bundle
 # with the model in a local R2 bucket, through a config that binds it.
-build empty /dev/null
-start_server empty
-run_tests missing
-stop_server
+if want missing || want r2; then
+  build empty /dev/null
+fi
+if want missing; then
+  start_server empty
+  run_tests missing
+  stop_server
+fi
 
+if want r2; then
 r2_config="$WORK/wrangler-r2.toml"
 cat >"$r2_config" <<TOML
 name = "edgerec-e2e-r2"
@@ -149,6 +169,59 @@ log "wrangler r2 object put (local) edgerec-e2e/fixture.safetensors"
 CONFIG=$r2_config start_server empty
 run_tests r2
 stop_server
+fi
+
+# The model lifecycle: the fixture bundled, two more distinct fixtures to publish, a local R2
+# bucket in its own state folder (emptied first), an ADMIN_TOKEN and a 2-second refresh.
+if want models; then
+  fixtures="$WORK/models-fixtures"
+  mkdir -p "$fixtures"
+  log "fixture models 2 and 3 (seeds 7 and 11)"
+  cargo run -q --locked -p edgerec-core --example fixture -- "$fixtures/model2.safetensors" 1000 600 64 7
+  cargo run -q --locked -p edgerec-core --example fixture -- "$fixtures/model3.safetensors" 1000 600 64 11
+  cp "$WORK/fixture.safetensors" "$fixtures/bundled.safetensors"
+  cp "$WORK/corrupt.safetensors" "$fixtures/corrupt.safetensors"
+  models_state="$WORK/state-models"
+  rm -rf "$models_state"
+  models_config="$WORK/wrangler-models.toml"
+  cat >"$models_config" <<TOML
+name = "edgerec-e2e-models"
+main = "$WORK/bundle-fixture/index.js"
+compatibility_date = "$(sed -n 's/^compatibility_date = "\(.*\)"/\1/p' "$WORKER/wrangler.toml")"
+
+[vars]
+ALLOWED_ORIGINS = "*"
+MODEL_R2_BINDING = "MODELS"
+MODEL_REFRESH_SECONDS = "2"
+
+[[r2_buckets]]
+binding = "MODELS"
+bucket_name = "edgerec-e2e-models"
+TOML
+  # r2-put.sh KEY FILE: puts an object into that bucket (also used by the test, while it runs).
+  cat >"$WORK/r2-put.sh" <<SH
+#!/usr/bin/env bash
+set -euo pipefail
+cd "$WORKER"
+"$WRANGLER" r2 object put "edgerec-e2e-models/\$1" --file "\$2" --local --persist-to "$models_state" -c "$models_config" >"$WORK/r2-put-models.log" 2>&1 \
+  || { cat "$WORK/r2-put-models.log" >&2; exit 1; }
+SH
+  chmod +x "$WORK/r2-put.sh"
+  log "wrangler r2 object put (local) big/model3.safetensors, big/corrupt.safetensors"
+  "$WORK/r2-put.sh" big/model3.safetensors "$fixtures/model3.safetensors"
+  "$WORK/r2-put.sh" big/corrupt.safetensors "$fixtures/corrupt.safetensors"
+  admin_token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORKER/.dev.vars"
+  CONFIG=$models_config PERSIST=$models_state start_server fixture
+  EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_REFRESH=2 EDGEREC_FIXTURES=$fixtures EDGEREC_R2_PUT="$WORK/r2-put.sh" \
+    run_tests models
+  stop_server
+  rm -f "$WORKER/.dev.vars"
+fi
+
+if ! want deploy; then
+  exit 0
+fi
 
 # The deployable bundle, with the demo's model when the trainer has made it.
 demo="$ROOT/web/models/demo.safetensors"

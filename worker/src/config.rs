@@ -2,8 +2,8 @@
 //!
 //! Vars are fixed for the life of an isolate (changing one deploys a new version, and
 //! `wrangler dev` restarts the Worker), so they are read and parsed on the first request and
-//! reused: a request does no `env` lookups for them. The API key is a secret and is read only by
-//! the route that needs it.
+//! reused: a request does no `env` lookups for them. The API key and the admin token are
+//! secrets and are read only by the routes that need them.
 
 use std::sync::OnceLock;
 
@@ -11,14 +11,21 @@ use worker::Env;
 
 use crate::cors::Policy;
 
+/// Seconds between two reads of the model pointer when `MODEL_REFRESH_SECONDS` is unset.
+pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
+
 /// The parsed settings.
 pub struct Config {
     /// `ALLOWED_ORIGINS`.
     pub cors: Policy,
-    /// `MODEL_R2_BINDING`: empty means the bundled model.
+    /// `MODEL_R2_BINDING`: empty means the bundled model only.
     pub r2_binding: String,
-    /// `MODEL_R2_KEY`, `model.safetensors` when unset.
+    /// `MODEL_R2_KEY`, `model.safetensors` when unset: served when there is no pointer.
     pub r2_key: String,
+    /// `MODEL_POINTER_KEY`, `current` when unset: the pointer object in the bucket.
+    pub pointer_key: String,
+    /// `MODEL_REFRESH_SECONDS`: how often an isolate re-reads the pointer (at most).
+    pub refresh_seconds: u64,
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
@@ -27,11 +34,14 @@ static CONFIG: OnceLock<Config> = OnceLock::new();
 pub fn get(env: &Env) -> &'static Config {
     CONFIG.get_or_init(|| {
         let var = |name: &str| env.var(name).map(|v| v.to_string()).unwrap_or_default().trim().to_owned();
-        let r2_key = match var("MODEL_R2_KEY") {
-            k if k.is_empty() => "model.safetensors".to_owned(),
-            k => k,
-        };
+        let or = |value: String, default: &str| if value.is_empty() { default.to_owned() } else { value };
         let origins = env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_else(|_| "*".to_owned());
-        Config { cors: Policy::parse(&origins), r2_binding: var("MODEL_R2_BINDING"), r2_key }
+        Config {
+            cors: Policy::parse(&origins),
+            r2_binding: var("MODEL_R2_BINDING"),
+            r2_key: or(var("MODEL_R2_KEY"), "model.safetensors"),
+            pointer_key: or(var("MODEL_POINTER_KEY"), "current"),
+            refresh_seconds: var("MODEL_REFRESH_SECONDS").parse().unwrap_or(DEFAULT_REFRESH_SECONDS),
+        }
     })
 }

@@ -1,10 +1,12 @@
-//! `GET /health`: the seed's shape plus the model's version, creation time and provenance.
+//! `GET /health`: the seed's shape plus the model's version, creation time and provenance, and
+//! the hot-swap state: the current model and the canary, when each was loaded, the last pointer
+//! check and the last refresh error.
 
 use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::http::Reply;
-use crate::store::{self, Status};
+use crate::store::{self, Report, Status};
 
 #[derive(Serialize)]
 struct Health<'a> {
@@ -12,7 +14,7 @@ struct Health<'a> {
     model_loaded: bool,
     num_users: usize,
     num_items: usize,
-    /// FNV-1a 64 of the artifact's bytes: identifies the exact model served.
+    /// The current model's version (SHA-256 prefix of the artifact).
     #[serde(skip_serializing_if = "Option::is_none")]
     model_version: Option<&'a str>,
     /// The trainer's creation time (RFC 3339), when the artifact records it.
@@ -22,9 +24,32 @@ struct Health<'a> {
     model: Option<ModelFacts<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     model_error: Option<&'a str>,
+    models: Models<'a>,
     /// Linear memory of this isolate's wasm instance, in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     wasm_memory_bytes: Option<usize>,
+}
+
+/// The hot-swap state of this isolate.
+#[derive(Serialize)]
+struct Models<'a> {
+    current: Option<Loaded<'a>>,
+    canary: Option<Loaded<'a>>,
+    refresh_seconds: u64,
+    last_check: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Loaded<'a> {
+    version: &'a str,
+    /// The current model's source; a canary always comes from the pointer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'static str>,
+    /// The canary's share of users.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percent: Option<u8>,
+    loaded_at: &'a str,
 }
 
 #[derive(Serialize)]
@@ -45,13 +70,33 @@ struct ModelFacts<'a> {
     rating_head_dim: Option<usize>,
 }
 
-/// 200 with the model's facts, or 503 saying why no model is loaded.
-pub fn get(status: &Status) -> Result<Reply, ApiError> {
+/// 200 with the models' facts, or 503 saying why no model is loaded.
+pub fn get(status: &Status, report: &Report) -> Result<Reply, ApiError> {
     let wasm_memory_bytes = store::wasm_memory_bytes();
+    let mut models = Models {
+        current: None,
+        canary: None,
+        refresh_seconds: report.refresh_seconds,
+        last_check: report.last_check.as_deref(),
+        error: report.error.as_deref(),
+    };
     match status {
-        Status::Ready(ready) => {
+        Status::Ready(serving) => {
+            let ready = serving.current.ready();
             let (m, p) = (ready.model, ready.provenance);
             let info = m.info();
+            models.current = Some(Loaded {
+                version: &p.version,
+                source: Some(p.source),
+                percent: None,
+                loaded_at: &p.loaded_at,
+            });
+            models.canary = serving.canary.as_ref().map(|(canary, percent)| Loaded {
+                version: &canary.provenance.version,
+                source: None,
+                percent: Some(*percent),
+                loaded_at: &canary.provenance.loaded_at,
+            });
             Reply::json(&Health {
                 status: "healthy",
                 model_loaded: true,
@@ -71,6 +116,7 @@ pub fn get(status: &Status) -> Result<Reply, ApiError> {
                     rating_head_dim: info.rating_head_dim,
                 }),
                 model_error: None,
+                models,
                 wasm_memory_bytes,
             })
         }
@@ -83,6 +129,7 @@ pub fn get(status: &Status) -> Result<Reply, ApiError> {
             created_at: None,
             model: None,
             model_error: Some(reason),
+            models,
             wasm_memory_bytes,
         })?
         .with_status(503)),

@@ -88,26 +88,38 @@ impl Incoming {
     }
 
     /// Reads a JSON request body: checks `Content-Type` (415) and size (413) before parsing.
-    ///
-    /// The body is read as bytes (no UTF-8 to JavaScript string and back) and copied into wasm
-    /// memory only once it is known to fit, so an oversized body sent without a
-    /// `Content-Length` never grows the instance's memory, which never shrinks.
     pub async fn json_body(&self) -> Result<Vec<u8>, ApiError> {
+        self.require_content_type("application/json", false)?;
+        self.body(MAX_BODY_BYTES).await
+    }
+
+    /// Reads a binary request body (`application/octet-stream`, or no `Content-Type`) of at
+    /// most `limit` bytes (413 beyond).
+    pub async fn bytes_body(&self, limit: usize) -> Result<Vec<u8>, ApiError> {
+        self.require_content_type("application/octet-stream", true)?;
+        self.body(limit).await
+    }
+
+    /// 415 unless the `Content-Type` essence is `expected` (or absent, when allowed).
+    fn require_content_type(&self, expected: &str, absent_ok: bool) -> Result<(), ApiError> {
         let content_type = self.header("content-type").unwrap_or_default();
         let essence = content_type.split(';').next().unwrap_or_default().trim();
-        if !essence.eq_ignore_ascii_case("application/json") {
-            let got = if content_type.is_empty() { "none".to_owned() } else { format!("`{content_type}`") };
-            return Err(ApiError::new(
-                415,
-                "unsupported_media_type",
-                format!("the body must be `application/json`, got {got}"),
-            ));
+        if essence.eq_ignore_ascii_case(expected) || (absent_ok && content_type.is_empty()) {
+            return Ok(());
         }
-        let too_large =
-            || ApiError::new(413, "payload_too_large", format!("the body is over {MAX_BODY_BYTES} bytes"));
+        let got = if content_type.is_empty() { "none".to_owned() } else { format!("`{content_type}`") };
+        Err(ApiError::new(415, "unsupported_media_type", format!("the body must be `{expected}`, got {got}")))
+    }
+
+    /// Reads the body, checking its size (413) against `Content-Length` first and again after
+    /// reading. The body is read as bytes (no UTF-8 to JavaScript string and back) and copied
+    /// into wasm memory only once it is known to fit, so an oversized body sent without a
+    /// `Content-Length` never grows the instance's memory, which never shrinks.
+    async fn body(&self, limit: usize) -> Result<Vec<u8>, ApiError> {
+        let too_large = || ApiError::new(413, "payload_too_large", format!("the body is over {limit} bytes"));
         if let Some(length) = self.header("content-length") {
             match length.trim().parse::<u64>() {
-                Ok(n) if n > MAX_BODY_BYTES as u64 => return Err(too_large()),
+                Ok(n) if n > limit as u64 => return Err(too_large()),
                 Ok(_) => {}
                 Err(_) => return Err(ApiError::invalid("`Content-Length` is not a number")),
             }
@@ -118,7 +130,7 @@ impl Incoming {
         let buffer =
             JsFuture::from(self.raw.array_buffer().map_err(unreadable)?).await.map_err(unreadable)?;
         let bytes = Uint8Array::new(&buffer);
-        if bytes.length() as usize > MAX_BODY_BYTES {
+        if bytes.length() as usize > limit {
             return Err(too_large());
         }
         Ok(bytes.to_vec())

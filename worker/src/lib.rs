@@ -1,7 +1,7 @@
 //! EdgeRec's Cloudflare Worker: the seed-compatible recommendation API at the edge.
 //!
 //! `lib.rs` only wires things together: [`router`] matches routes and methods, one module per
-//! endpoint family answers, [`store`] holds the model, parsed once per isolate, and [`config`]
+//! endpoint family answers, [`store`] holds the models (swapped when the R2 pointer moves), and [`config`]
 //! the deployment's vars, read once per isolate.
 
 mod auth;
@@ -11,6 +11,7 @@ mod docs;
 mod error;
 mod health;
 mod http;
+mod model_admin;
 mod recommend;
 mod router;
 mod similar;

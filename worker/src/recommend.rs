@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::error::ApiError;
 use crate::http::{self, Reply};
 use crate::store::Ready;
+pub use body::Query;
 use body::{MAX_TOP_N, Who};
 
 #[derive(Serialize)]
@@ -40,8 +41,19 @@ pub fn round4(score: f32) -> f64 {
 }
 
 /// `POST /recommend` with the (already size- and type-checked) body bytes.
-pub fn post(ready: Ready, body: &[u8]) -> Result<Reply, ApiError> {
-    let body::Query { who, opts } = body::parse(body)?;
+#[cfg(test)]
+pub fn post(ready: Ready<'_>, body: &[u8]) -> Result<Reply, ApiError> {
+    run(ready, parse(body)?)
+}
+
+/// Validates the body of `POST /recommend` (before a model is chosen for its user).
+pub fn parse(body: &[u8]) -> Result<Query, ApiError> {
+    body::parse(body)
+}
+
+/// Answers a validated `POST /recommend` with the model chosen for it.
+pub fn run(ready: Ready<'_>, query: Query) -> Result<Reply, ApiError> {
+    let Query { who, opts } = query;
     let model = ready.model;
     match who {
         Who::User(user_id) => answer(model, Some(&user_id), model.recommend(&user_id, &opts)?),
@@ -55,7 +67,7 @@ pub fn post(ready: Ready, body: &[u8]) -> Result<Reply, ApiError> {
 }
 
 /// `GET /recommend/{user_id}?n=10&exclude_rated=true`.
-pub fn get(ready: Ready, user_id: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
+pub fn get(ready: Ready<'_>, user_id: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
     http::check_id("user_id", user_id)?;
     let top_n = http::int_param(query, "n", 10, 1, MAX_TOP_N)?;
     let exclude_rated = http::bool_param(query, "exclude_rated", true)?;

@@ -15,6 +15,7 @@ use crate::config::{self, Config};
 use crate::cors::HeaderList;
 use crate::error::ApiError;
 use crate::http::{self, Incoming, Reply};
+use crate::model_admin::{self, Action};
 use crate::{auth, docs, health, recommend, similar, store, timing, users};
 
 /// The API's routes. Anything else falls through to a JSON 404 (static assets are answered by
@@ -28,6 +29,8 @@ enum Route {
     Similar(String),
     OpenApi,
     Docs,
+    /// `/admin/model*` (admin token).
+    Model(Action),
 }
 
 impl Route {
@@ -41,6 +44,10 @@ impl Route {
             ["items", item, "similar"] if !item.is_empty() => Self::Similar(http::decode_segment(item)?),
             ["openapi.json"] => Self::OpenApi,
             ["docs"] => Self::Docs,
+            ["admin", "model"] => Self::Model(Action::Pointer),
+            ["admin", "model", "activate"] => Self::Model(Action::Activate),
+            ["admin", "model", "rollback"] => Self::Model(Action::Rollback),
+            ["admin", "model", "promote"] => Self::Model(Action::Promote),
             _ => return Ok(None),
         }))
     }
@@ -48,7 +55,8 @@ impl Route {
     /// The methods the route answers (besides `OPTIONS`).
     fn methods(&self) -> &'static str {
         match self {
-            Self::Recommend => "POST",
+            Self::Recommend | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => "POST",
+            Self::Model(Action::Pointer) => "GET, HEAD, PUT",
             _ => "GET, HEAD",
         }
     }
@@ -56,14 +64,20 @@ impl Route {
     /// The `Allow` header: the route's methods and `OPTIONS`.
     fn allow(&self) -> &'static str {
         match self {
-            Self::Recommend => "POST, OPTIONS",
+            Self::Recommend | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => {
+                "POST, OPTIONS"
+            }
+            Self::Model(Action::Pointer) => "GET, HEAD, PUT, OPTIONS",
             _ => "GET, HEAD, OPTIONS",
         }
     }
 
     fn allows(&self, method: &str) -> bool {
         match self {
-            Self::Recommend => method == "POST",
+            Self::Recommend | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => {
+                method == "POST"
+            }
+            Self::Model(Action::Pointer) => matches!(method, "GET" | "HEAD" | "PUT"),
             _ => method == "GET" || method == "HEAD",
         }
     }
@@ -83,7 +97,8 @@ pub async fn handle(req: Incoming, env: &Env) -> Result<web_sys::Response, JsVal
     let config = config::get(env);
     let origin = req.header("origin");
     let mut compute_start = timing::now_ms();
-    let outcome = dispatch(&req, env, config, origin.as_deref(), &mut compute_start).await;
+    let mut served = None;
+    let outcome = dispatch(&req, env, config, origin.as_deref(), &mut compute_start, &mut served).await;
     let compute_end = timing::now_ms();
 
     let mut headers = HeaderList::with_capacity(8);
@@ -111,6 +126,10 @@ pub async fn handle(req: Incoming, env: &Env) -> Result<web_sys::Response, JsVal
     headers.push(("cache-control", Cow::Borrowed(cache_control)));
     headers.push(("x-content-type-options", Cow::Borrowed("nosniff")));
     headers.push(("server-timing", Cow::Owned(timing::header(compute_start, compute_end, work.as_deref()))));
+    // The model that answered; else the current one, when one is loaded.
+    if let Some(version) = served.or_else(store::current_version) {
+        headers.push(("x-model-version", Cow::Owned(version)));
+    }
     respond(status, &headers, (status != 204).then_some(body.as_bytes()))
 }
 
@@ -133,6 +152,7 @@ async fn dispatch(
     config: &Config,
     origin: Option<&str>,
     compute_start: &mut f64,
+    served: &mut Option<String>,
 ) -> Outcome {
     let path = req.path();
     let route = match Route::parse(path) {
@@ -158,7 +178,7 @@ async fn dispatch(
         );
         return Outcome::Error(e, Some(route.allow()));
     }
-    match answer(req, env, config, route, compute_start).await {
+    match answer(req, env, config, route, compute_start, served).await {
         Ok(reply) => Outcome::Reply(reply),
         Err(e) => Outcome::Error(e, None),
     }
@@ -170,31 +190,43 @@ async fn answer(
     config: &Config,
     route: Route,
     compute_start: &mut f64,
+    served: &mut Option<String>,
 ) -> Result<Reply, ApiError> {
     match route {
         Route::OpenApi => return Ok(docs::openapi()),
         Route::Docs => return Ok(docs::page()),
         Route::Users => auth::api_key(req, env)?,
+        Route::Model(action) => {
+            auth::admin(req, env)?;
+            return model_admin::answer(req, env, config, action).await;
+        }
         _ => {}
     }
     let status = store::get(env, config).await;
     if route == Route::Health {
         *compute_start = timing::now_ms();
-        return health::get(&status);
+        return health::get(&status, &store::report(config));
     }
-    let ready = store::require(&status)?;
+    let serving = store::require(&status)?;
+    // Until a model is picked for the request's user, errors carry the current version.
+    *served = Some(serving.current.provenance.version.clone());
+    let mut pick = |user: Option<&str>| {
+        let model = serving.pick(user);
+        *served = Some(model.provenance.version.clone());
+        model.ready()
+    };
     if route == Route::Recommend {
-        let body = req.json_body().await?;
+        let query = recommend::parse(&req.json_body().await?)?;
         *compute_start = timing::now_ms();
-        return recommend::post(ready, &body);
+        return recommend::run(pick(query.user_id()), query);
     }
     let query = req.query_pairs()?;
     *compute_start = timing::now_ms();
     match route {
-        Route::RecommendUser(user) => recommend::get(ready, &user, &query),
-        Route::Users => users::get(ready, &query),
-        Route::Similar(item) => similar::get(ready, &item, &query),
-        Route::Health | Route::Recommend | Route::OpenApi | Route::Docs => {
+        Route::RecommendUser(user) => recommend::get(pick(Some(&user)), &user, &query),
+        Route::Users => users::get(pick(None), &query),
+        Route::Similar(item) => similar::get(pick(None), &item, &query),
+        Route::Health | Route::Recommend | Route::OpenApi | Route::Docs | Route::Model(_) => {
             Err(ApiError::not_found("no such route"))
         }
     }
@@ -210,6 +242,8 @@ mod tests {
         assert_eq!(Route::parse("/recommend"), Ok(Some(Route::Recommend)));
         assert_eq!(Route::parse("/recommend/U%2010001"), Ok(Some(Route::RecommendUser("U 10001".into()))));
         assert_eq!(Route::parse("/items/TECH1001/similar"), Ok(Some(Route::Similar("TECH1001".into()))));
+        assert_eq!(Route::parse("/admin/model"), Ok(Some(Route::Model(super::Action::Pointer))));
+        assert_eq!(Route::parse("/admin/model/promote"), Ok(Some(Route::Model(super::Action::Promote))));
         for none in ["/", "/health/", "/recommend/", "/items//similar", "/items/A/similar/x", "/docs.html"] {
             assert_eq!(Route::parse(none), Ok(None), "{none}");
         }

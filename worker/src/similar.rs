@@ -23,7 +23,7 @@ struct Neighbour<'a> {
     similarity: f64,
 }
 
-pub fn get(ready: Ready, item_id: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
+pub fn get(ready: Ready<'_>, item_id: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
     http::check_id("item_id", item_id)?;
     let n = http::int_param(query, "n", 10, 1, MAX_N)?;
     let model = ready.model;

@@ -7,12 +7,14 @@ use edgerec_core::{ModelBuilder, ModelKind, OwnedModel};
 
 use crate::error::ApiError;
 use crate::http::Reply;
-use crate::store::{Provenance, Ready, Status};
+use std::rc::Rc;
+
+use crate::store::{Artifact, Provenance, Ready, Report, Served, Serving, Status};
 use crate::{health, recommend, similar, users};
 
 /// Three users and four items in two categories: a rating model, so every list item has a
 /// predicted rating.
-fn ready() -> Ready {
+fn served(version: &str) -> Served {
     let mut b = ModelBuilder::new(ModelKind::Rating, 2);
     b.global_bias = 3.5;
     b.rating_range = Some((1.0, 5.0));
@@ -30,10 +32,14 @@ fn ready() -> Ready {
         source: "bundled",
         location: "fixture.safetensors".to_owned(),
         bytes: bytes.len(),
-        version: "0123456789abcdef".to_owned(),
+        version: version.to_owned(),
+        loaded_at: "2026-12-02T00:00:00.000Z".to_owned(),
     };
-    let model: &'static OwnedModel = Box::leak(Box::new(OwnedModel::from_vec(bytes).unwrap()));
-    Ready { model: model.model(), provenance: Box::leak(Box::new(provenance)) }
+    Served::new(Artifact::Owned(OwnedModel::from_vec(bytes).unwrap()), provenance, version.to_owned())
+}
+
+fn ready() -> Ready<'static> {
+    Box::leak(Box::new(served("0123456789abcdef"))).ready()
 }
 
 /// The status line and the body exactly as sent (key order included).
@@ -79,9 +85,19 @@ fn recommend_session() {
 
 #[test]
 fn health_ready_and_unavailable() {
-    insta::assert_snapshot!("health_ready", show(health::get(&Status::Ready(ready()))));
+    let report = Report {
+        refresh_seconds: 30,
+        last_check: Some("2026-12-02T00:00:30.000Z".to_owned()),
+        error: Some("the model `MODELS/models/x.safetensors` is invalid: truncated".to_owned()),
+    };
+    let serving = Serving {
+        current: Rc::new(served("0123456789abcdef")),
+        canary: Some((Rc::new(served("fedcba9876543210")), 30)),
+    };
+    insta::assert_snapshot!("health_ready", show(health::get(&Status::Ready(serving), &report)));
     let unavailable = Status::Unavailable("no model was bundled".to_owned());
-    insta::assert_snapshot!("health_unavailable", show(health::get(&unavailable)));
+    let report = Report { refresh_seconds: 30, last_check: None, error: None };
+    insta::assert_snapshot!("health_unavailable", show(health::get(&unavailable, &report)));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The `Server-Timing` header.
+//! The platform clock, and the `Server-Timing` header.
 //!
 //! workerd stops the clock while a Worker runs CPU work (a Spectre mitigation): `Date.now()`
 //! advances only across I/O. A compute duration measured inside the Worker therefore reads 0,
@@ -16,6 +16,13 @@ pub fn now_ms() -> f64 {
     {
         0.0
     }
+}
+
+/// A platform time (milliseconds since the Unix epoch) as RFC 3339 UTC, to the millisecond.
+pub fn rfc3339(ms: f64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The header value for a request whose handler ran from `start` to `end` (milliseconds).

@@ -19,7 +19,7 @@ struct Users<'a> {
     note: Option<String>,
 }
 
-pub fn get(ready: Ready, query: &[(String, String)]) -> Result<Reply, ApiError> {
+pub fn get(ready: Ready<'_>, query: &[(String, String)]) -> Result<Reply, ApiError> {
     let limit = http::int_param(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)?;
     let model = ready.model;
     let start = match http::query_param(query, "cursor") {

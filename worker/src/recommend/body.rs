@@ -106,6 +106,16 @@ pub struct Query {
     pub opts: RecommendOptions,
 }
 
+impl Query {
+    /// The user the request is for, if any (it picks the canary or the current model).
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.who {
+            Who::User(user) | Who::Session(user, _) => Some(user),
+            Who::Anonymous(_) => None,
+        }
+    }
+}
+
 /// Parses and validates the body bytes.
 pub fn parse(bytes: &[u8]) -> Result<Query, ApiError> {
     let Object(body): Object<Body> = serde_json::from_slice(bytes).map_err(|e| error::from_json_error(&e))?;
