@@ -11,7 +11,7 @@ use worker::web_sys;
 
 use crate::error::ApiError;
 
-/// Largest accepted request body.
+/// Largest accepted request body, unless a route sets its own limit.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Longest accepted ID (user, item, category, cursor).
 pub const MAX_ID_BYTES: usize = 256;
@@ -25,6 +25,8 @@ pub struct Reply {
     pub cache_control: &'static str,
     /// What the request computed, for the `Server-Timing` header (a `desc`, no quotes).
     pub work: Option<String>,
+    /// Further response headers (lower-case names).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -37,6 +39,7 @@ impl Reply {
             body: Cow::Owned(body),
             cache_control: "no-store",
             work: None,
+            headers: Vec::new(),
         })
     }
 
@@ -87,12 +90,13 @@ impl Incoming {
         self.headers.get(name).ok().flatten()
     }
 
-    /// Reads a JSON request body: checks `Content-Type` (415) and size (413) before parsing.
+    /// Reads a JSON request body of at most `max_bytes`: checks `Content-Type` (415) and size
+    /// (413) before parsing.
     ///
     /// The body is read as bytes (no UTF-8 to JavaScript string and back) and copied into wasm
     /// memory only once it is known to fit, so an oversized body sent without a
     /// `Content-Length` never grows the instance's memory, which never shrinks.
-    pub async fn json_body(&self) -> Result<Vec<u8>, ApiError> {
+    pub async fn json_body(&self, max_bytes: usize) -> Result<Vec<u8>, ApiError> {
         let content_type = self.header("content-type").unwrap_or_default();
         let essence = content_type.split(';').next().unwrap_or_default().trim();
         if !essence.eq_ignore_ascii_case("application/json") {
@@ -104,10 +108,10 @@ impl Incoming {
             ));
         }
         let too_large =
-            || ApiError::new(413, "payload_too_large", format!("the body is over {MAX_BODY_BYTES} bytes"));
+            || ApiError::new(413, "payload_too_large", format!("the body is over {max_bytes} bytes"));
         if let Some(length) = self.header("content-length") {
             match length.trim().parse::<u64>() {
-                Ok(n) if n > MAX_BODY_BYTES as u64 => return Err(too_large()),
+                Ok(n) if n > max_bytes as u64 => return Err(too_large()),
                 Ok(_) => {}
                 Err(_) => return Err(ApiError::invalid("`Content-Length` is not a number")),
             }
@@ -118,7 +122,7 @@ impl Incoming {
         let buffer =
             JsFuture::from(self.raw.array_buffer().map_err(unreadable)?).await.map_err(unreadable)?;
         let bytes = Uint8Array::new(&buffer);
-        if bytes.length() as usize > MAX_BODY_BYTES {
+        if bytes.length() as usize > max_bytes {
             return Err(too_large());
         }
         Ok(bytes.to_vec())

@@ -2,15 +2,18 @@
 //!
 //! `lib.rs` only wires things together: [`router`] matches routes and methods, one module per
 //! endpoint family answers, [`store`] holds the model, parsed once per isolate, and [`config`]
-//! the deployment's vars, read once per isolate.
+//! the deployment's vars, read once per isolate. The queue consumer of [`events`] runs in the
+//! same Worker.
 
 mod auth;
 mod config;
 mod cors;
 mod docs;
 mod error;
+mod events;
 mod health;
 mod http;
+mod json;
 mod recommend;
 mod router;
 mod similar;
@@ -20,7 +23,7 @@ mod store;
 mod timing;
 mod users;
 
-use worker::{Context, Env, event, web_sys};
+use worker::{Context, Env, MessageBatch, event, web_sys};
 
 /// Takes and returns the raw `web_sys` types: `worker::Request` would read the method, URL,
 /// headers and `cf` object across the JavaScript boundary up front, and `worker::Response`
@@ -28,4 +31,12 @@ use worker::{Context, Env, event, web_sys};
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
     Ok(router::handle(http::Incoming::new(req), &env).await?)
+}
+
+/// The consumer of the `EVENTS` queue: writes the events to D1. Always `Ok`: failures are
+/// retried per message (see [`events::consume`]).
+#[event(queue)]
+async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::Result<()> {
+    events::consume(batch, &env).await;
+    Ok(())
 }

@@ -15,7 +15,7 @@ use crate::config::{self, Config};
 use crate::cors::HeaderList;
 use crate::error::ApiError;
 use crate::http::{self, Incoming, Reply};
-use crate::{auth, docs, health, recommend, similar, store, timing, users};
+use crate::{auth, docs, events, health, recommend, similar, store, timing, users};
 
 /// The API's routes. Anything else falls through to a JSON 404 (static assets are answered by
 /// the platform before the Worker runs, except for these paths: `run_worker_first`).
@@ -28,6 +28,8 @@ enum Route {
     Similar(String),
     OpenApi,
     Docs,
+    Events,
+    AdminEvents,
 }
 
 impl Route {
@@ -41,6 +43,8 @@ impl Route {
             ["items", item, "similar"] if !item.is_empty() => Self::Similar(http::decode_segment(item)?),
             ["openapi.json"] => Self::OpenApi,
             ["docs"] => Self::Docs,
+            ["events"] => Self::Events,
+            ["admin", "events"] => Self::AdminEvents,
             _ => return Ok(None),
         }))
     }
@@ -48,7 +52,7 @@ impl Route {
     /// The methods the route answers (besides `OPTIONS`).
     fn methods(&self) -> &'static str {
         match self {
-            Self::Recommend => "POST",
+            Self::Recommend | Self::Events => "POST",
             _ => "GET, HEAD",
         }
     }
@@ -56,14 +60,14 @@ impl Route {
     /// The `Allow` header: the route's methods and `OPTIONS`.
     fn allow(&self) -> &'static str {
         match self {
-            Self::Recommend => "POST, OPTIONS",
+            Self::Recommend | Self::Events => "POST, OPTIONS",
             _ => "GET, HEAD, OPTIONS",
         }
     }
 
     fn allows(&self, method: &str) -> bool {
         match self {
-            Self::Recommend => method == "POST",
+            Self::Recommend | Self::Events => method == "POST",
             _ => method == "GET" || method == "HEAD",
         }
     }
@@ -88,7 +92,10 @@ pub async fn handle(req: Incoming, env: &Env) -> Result<web_sys::Response, JsVal
 
     let mut headers = HeaderList::with_capacity(8);
     let (status, content_type, body, cache_control, work) = match outcome {
-        Outcome::Reply(r) => (r.status, r.content_type, r.body, r.cache_control, r.work),
+        Outcome::Reply(r) => {
+            headers.extend(r.headers.into_iter().map(|(name, value)| (name, Cow::Owned(value))));
+            (r.status, r.content_type, r.body, r.cache_control, r.work)
+        }
         Outcome::Error(e, allow) => {
             if let Some(allow) = allow {
                 headers.push(("allow", Cow::Borrowed(allow)));
@@ -175,6 +182,12 @@ async fn answer(
         Route::OpenApi => return Ok(docs::openapi()),
         Route::Docs => return Ok(docs::page()),
         Route::Users => auth::api_key(req, env)?,
+        // Events never wait for, or depend on, the model.
+        Route::Events => return events::post(req, env).await,
+        Route::AdminEvents => {
+            auth::admin(req, env)?;
+            return events::list(req, env).await;
+        }
         _ => {}
     }
     let status = store::get(env, config).await;
@@ -184,7 +197,7 @@ async fn answer(
     }
     let ready = store::require(&status)?;
     if route == Route::Recommend {
-        let body = req.json_body().await?;
+        let body = req.json_body(http::MAX_BODY_BYTES).await?;
         *compute_start = timing::now_ms();
         return recommend::post(ready, &body);
     }
@@ -194,9 +207,12 @@ async fn answer(
         Route::RecommendUser(user) => recommend::get(ready, &user, &query),
         Route::Users => users::get(ready, &query),
         Route::Similar(item) => similar::get(ready, &item, &query),
-        Route::Health | Route::Recommend | Route::OpenApi | Route::Docs => {
-            Err(ApiError::not_found("no such route"))
-        }
+        Route::Health
+        | Route::Recommend
+        | Route::OpenApi
+        | Route::Docs
+        | Route::Events
+        | Route::AdminEvents => Err(ApiError::not_found("no such route")),
     }
 }
 
@@ -210,6 +226,8 @@ mod tests {
         assert_eq!(Route::parse("/recommend"), Ok(Some(Route::Recommend)));
         assert_eq!(Route::parse("/recommend/U%2010001"), Ok(Some(Route::RecommendUser("U 10001".into()))));
         assert_eq!(Route::parse("/items/TECH1001/similar"), Ok(Some(Route::Similar("TECH1001".into()))));
+        assert_eq!(Route::parse("/events"), Ok(Some(Route::Events)));
+        assert_eq!(Route::parse("/admin/events"), Ok(Some(Route::AdminEvents)));
         for none in ["/", "/health/", "/recommend/", "/items//similar", "/items/A/similar/x", "/docs.html"] {
             assert_eq!(Route::parse(none), Ok(None), "{none}");
         }
@@ -227,7 +245,7 @@ mod tests {
 
     #[test]
     fn the_allow_list_names_the_methods_and_options() {
-        for route in [Route::Recommend, Route::Health, Route::Users] {
+        for route in [Route::Recommend, Route::Health, Route::Users, Route::Events, Route::AdminEvents] {
             assert_eq!(route.allow(), format!("{}, OPTIONS", route.methods()));
         }
     }
