@@ -7,13 +7,15 @@
 # 2. for each mode starts `wrangler dev` on a free loopback port (setsid; its process group is
 #    killed on exit) and runs `node --test tests/worker/` with EDGEREC_MODE set:
 #    corrupt, open (every endpoint, the seed's examples, the bad-request table), keyed (API key
-#    and an origin list in worker/.dev.vars), missing, r2 (the model in a local R2 bucket) and
-#    models (the model lifecycle: uploads, pointer, canary, promote, rollback, hot swap, with an
-#    ADMIN_TOKEN and MODEL_REFRESH_SECONDS=2);
+#    and an origin list in worker/.dev.vars), missing, r2 (the model in a local R2 bucket),
+#    live (the event path: POST /events -> local Queue -> D1 -> GET /admin/events, with the D1
+#    migrations applied to a fresh state and an ADMIN_TOKEN in worker/.dev.vars) and models (the
+#    model lifecycle: uploads, pointer, canary, promote, rollback, hot swap, with an ADMIN_TOKEN
+#    and MODEL_REFRESH_SECONDS=2);
 # 3. builds the deployable bundle with `wrangler deploy --dry-run --outdir` and prints its size.
 #
-# EDGEREC_E2E_MODES selects modes, e.g. "models" or "open models" (default: all of
-# corrupt open keyed missing r2 models deploy).
+# EDGEREC_E2E_MODES picks the steps, e.g. "open live" (default: all of
+# "corrupt open keyed missing r2 live models deploy"); only the bundles they need are built.
 #
 # Idempotent; safe to rerun. Honours CARGO_TARGET_DIR. Sources scripts/setup.sh when run alone.
 set -euo pipefail
@@ -31,9 +33,9 @@ WORK="$ROOT/target/worker-e2e"
 WORKER="$ROOT/worker"
 WRANGLER="$ROOT/node_modules/.bin/wrangler"
 PROFILE_ARGS=(--release)
-MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 models deploy} "
-want() { [[ $MODES == *" $1 "* ]]; }
+MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 live models deploy} "
 mkdir -p "$WORK"
+want() { [[ "$MODES" == *" $1 "* ]]; }
 log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
 
 server_pgid=""
@@ -66,7 +68,7 @@ start_server() {
   inspector=$(free_port)
   log "wrangler dev (bundle $name) on 127.0.0.1:$PORT"
   (cd "$WORKER" && exec setsid "$WRANGLER" dev -c "${CONFIG:-$WORKER/wrangler.toml}" "$WORK/bundle-$name/index.js" --ip 127.0.0.1 --port "$PORT" \
-    --inspector-port "$inspector" --persist-to "${PERSIST:-$WORK/state}" --log-level warn \
+    --inspector-port "$inspector" --persist-to "${STATE:-$WORK/state}" --log-level warn \
     >"$WORK/wrangler-$name.log" 2>&1) &
   server_pgid=$!
   for _ in $(seq 1 120); do
@@ -127,24 +129,40 @@ if want open; then
 fi
 
 if want keyed; then
-api_key="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-allowed_origin="https://allowed.example"
-printf 'API_KEY=%s\nALLOWED_ORIGINS=%s, https://other.example\n' "$api_key" "$allowed_origin" >"$WORKER/.dev.vars"
-start_server fixture
-EDGEREC_API_KEY=$api_key EDGEREC_ALLOWED_ORIGIN=$allowed_origin run_tests keyed
-stop_server
-rm -f "$WORKER/.dev.vars"
+  api_key="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+  allowed_origin="https://allowed.example"
+  printf 'API_KEY=%s\nALLOWED_ORIGINS=%s, https://other.example\n' "$api_key" "$allowed_origin" >"$WORKER/.dev.vars"
+  start_server fixture
+  EDGEREC_API_KEY=$api_key EDGEREC_ALLOWED_ORIGIN=$allowed_origin run_tests keyed
+  stop_server
+  rm -f "$WORKER/.dev.vars"
 fi
 
 # No bundled model (an empty file counts as missing): /health says so; then the same bundle
 # with the model in a local R2 bucket, through a config that binds it.
-if want missing || want r2; then
+if want missing || want r2 || want live; then
   build empty /dev/null
 fi
 if want missing; then
   start_server empty
   run_tests missing
   stop_server
+fi
+
+# The event path, on the bundle without a model (events never need one): a fresh local state,
+# the D1 migrations applied to it, and an admin token.
+if want live; then
+  live_state="$WORK/state-live"
+  rm -rf "$live_state"
+  log "wrangler d1 migrations apply DB --local"
+  (cd "$WORKER" && "$WRANGLER" d1 migrations apply DB --local --persist-to "$live_state" -c "$WORKER/wrangler.toml" \
+    >"$WORK/d1-migrations.log" 2>&1) || { cat "$WORK/d1-migrations.log"; exit 1; }
+  admin_token="e2e-admin-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORKER/.dev.vars"
+  STATE=$live_state start_server empty
+  EDGEREC_ADMIN_TOKEN=$admin_token run_tests live
+  stop_server
+  rm -f "$WORKER/.dev.vars"
 fi
 
 if want r2; then
@@ -212,16 +230,14 @@ SH
   "$WORK/r2-put.sh" big/corrupt.safetensors "$fixtures/corrupt.safetensors"
   admin_token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
   printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORKER/.dev.vars"
-  CONFIG=$models_config PERSIST=$models_state start_server fixture
+  CONFIG=$models_config STATE=$models_state start_server fixture
   EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_REFRESH=2 EDGEREC_FIXTURES=$fixtures EDGEREC_R2_PUT="$WORK/r2-put.sh" \
     run_tests models
   stop_server
   rm -f "$WORKER/.dev.vars"
 fi
 
-if ! want deploy; then
-  exit 0
-fi
+if ! want deploy; then exit 0; fi
 
 # The deployable bundle, with the demo's model when the trainer has made it.
 demo="$ROOT/web/models/demo.safetensors"

@@ -14,6 +14,7 @@ pub fn openapi() -> Reply {
         body: Cow::Borrowed(OPENAPI),
         cache_control: "public, max-age=3600",
         work: None,
+        headers: Vec::new(),
     }
 }
 
@@ -24,5 +25,6 @@ pub fn page() -> Reply {
         body: Cow::Borrowed(PAGE),
         cache_control: "public, max-age=3600",
         work: None,
+        headers: Vec::new(),
     }
 }

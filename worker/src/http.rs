@@ -11,7 +11,7 @@ use worker::web_sys;
 
 use crate::error::ApiError;
 
-/// Largest accepted request body.
+/// Largest accepted request body, unless a route sets its own limit.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Longest accepted ID (user, item, category, cursor).
 pub const MAX_ID_BYTES: usize = 256;
@@ -25,6 +25,8 @@ pub struct Reply {
     pub cache_control: &'static str,
     /// What the request computed, for the `Server-Timing` header (a `desc`, no quotes).
     pub work: Option<String>,
+    /// Further response headers (lower-case names).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -37,6 +39,7 @@ impl Reply {
             body: Cow::Owned(body),
             cache_control: "no-store",
             work: None,
+            headers: Vec::new(),
         })
     }
 
@@ -87,10 +90,11 @@ impl Incoming {
         self.headers.get(name).ok().flatten()
     }
 
-    /// Reads a JSON request body: checks `Content-Type` (415) and size (413) before parsing.
-    pub async fn json_body(&self) -> Result<Vec<u8>, ApiError> {
+    /// Reads a JSON request body of at most `max_bytes`: checks `Content-Type` (415) and size
+    /// (413) before parsing.
+    pub async fn json_body(&self, max_bytes: usize) -> Result<Vec<u8>, ApiError> {
         self.require_content_type("application/json", false)?;
-        self.body(MAX_BODY_BYTES).await
+        self.body(max_bytes).await
     }
 
     /// Reads a binary request body (`application/octet-stream`, or no `Content-Type`) of at

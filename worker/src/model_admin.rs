@@ -95,8 +95,8 @@ async fn put(req: &Incoming, bucket: &Bucket, config: &Config) -> Result<Reply, 
 
 /// `POST /admin/model/activate {"key", "canary"?}`: an artifact already in the bucket.
 async fn activate(req: &Incoming, bucket: &Bucket, config: &Config) -> Result<Reply, ApiError> {
-    let body: Activate =
-        serde_json::from_slice(&req.json_body().await?).map_err(|e| error::from_json_error(&e))?;
+    let body: Activate = serde_json::from_slice(&req.json_body(http::MAX_BODY_BYTES).await?)
+        .map_err(|e| error::from_json_error(&e))?;
     let percent = canary(body.canary.map(Ok::<u64, ()>))?;
     let key = body.key;
     if key.is_empty() || key.len() > MAX_KEY_BYTES {

@@ -16,7 +16,7 @@ use crate::cors::HeaderList;
 use crate::error::ApiError;
 use crate::http::{self, Incoming, Reply};
 use crate::model_admin::{self, Action};
-use crate::{auth, docs, health, recommend, similar, store, timing, users};
+use crate::{auth, docs, events, health, recommend, similar, store, timing, users};
 
 /// The API's routes. Anything else falls through to a JSON 404 (static assets are answered by
 /// the platform before the Worker runs, except for these paths: `run_worker_first`).
@@ -31,6 +31,8 @@ enum Route {
     Docs,
     /// `/admin/model*` (admin token).
     Model(Action),
+    Events,
+    AdminEvents,
 }
 
 impl Route {
@@ -48,6 +50,8 @@ impl Route {
             ["admin", "model", "activate"] => Self::Model(Action::Activate),
             ["admin", "model", "rollback"] => Self::Model(Action::Rollback),
             ["admin", "model", "promote"] => Self::Model(Action::Promote),
+            ["events"] => Self::Events,
+            ["admin", "events"] => Self::AdminEvents,
             _ => return Ok(None),
         }))
     }
@@ -55,7 +59,9 @@ impl Route {
     /// The methods the route answers (besides `OPTIONS`).
     fn methods(&self) -> &'static str {
         match self {
-            Self::Recommend | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => "POST",
+            Self::Recommend
+            | Self::Events
+            | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => "POST",
             Self::Model(Action::Pointer) => "GET, HEAD, PUT",
             _ => "GET, HEAD",
         }
@@ -64,9 +70,9 @@ impl Route {
     /// The `Allow` header: the route's methods and `OPTIONS`.
     fn allow(&self) -> &'static str {
         match self {
-            Self::Recommend | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => {
-                "POST, OPTIONS"
-            }
+            Self::Recommend
+            | Self::Events
+            | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => "POST, OPTIONS",
             Self::Model(Action::Pointer) => "GET, HEAD, PUT, OPTIONS",
             _ => "GET, HEAD, OPTIONS",
         }
@@ -74,9 +80,9 @@ impl Route {
 
     fn allows(&self, method: &str) -> bool {
         match self {
-            Self::Recommend | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => {
-                method == "POST"
-            }
+            Self::Recommend
+            | Self::Events
+            | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => method == "POST",
             Self::Model(Action::Pointer) => matches!(method, "GET" | "HEAD" | "PUT"),
             _ => method == "GET" || method == "HEAD",
         }
@@ -103,7 +109,10 @@ pub async fn handle(req: Incoming, env: &Env) -> Result<web_sys::Response, JsVal
 
     let mut headers = HeaderList::with_capacity(8);
     let (status, content_type, body, cache_control, work) = match outcome {
-        Outcome::Reply(r) => (r.status, r.content_type, r.body, r.cache_control, r.work),
+        Outcome::Reply(r) => {
+            headers.extend(r.headers.into_iter().map(|(name, value)| (name, Cow::Owned(value))));
+            (r.status, r.content_type, r.body, r.cache_control, r.work)
+        }
         Outcome::Error(e, allow) => {
             if let Some(allow) = allow {
                 headers.push(("allow", Cow::Borrowed(allow)));
@@ -200,6 +209,12 @@ async fn answer(
             auth::admin(req, env)?;
             return model_admin::answer(req, env, config, action).await;
         }
+        // Events never wait for, or depend on, the model.
+        Route::Events => return events::post(req, env).await,
+        Route::AdminEvents => {
+            auth::admin(req, env)?;
+            return events::list(req, env).await;
+        }
         _ => {}
     }
     let status = store::get(env, config).await;
@@ -216,7 +231,7 @@ async fn answer(
         model.ready()
     };
     if route == Route::Recommend {
-        let query = recommend::parse(&req.json_body().await?)?;
+        let query = recommend::parse(&req.json_body(http::MAX_BODY_BYTES).await?)?;
         *compute_start = timing::now_ms();
         return recommend::run(pick(query.user_id()), query);
     }
@@ -226,9 +241,13 @@ async fn answer(
         Route::RecommendUser(user) => recommend::get(pick(Some(&user)), &user, &query),
         Route::Users => users::get(pick(None), &query),
         Route::Similar(item) => similar::get(pick(None), &item, &query),
-        Route::Health | Route::Recommend | Route::OpenApi | Route::Docs | Route::Model(_) => {
-            Err(ApiError::not_found("no such route"))
-        }
+        Route::Health
+        | Route::Recommend
+        | Route::OpenApi
+        | Route::Docs
+        | Route::Model(_)
+        | Route::Events
+        | Route::AdminEvents => Err(ApiError::not_found("no such route")),
     }
 }
 
@@ -244,6 +263,8 @@ mod tests {
         assert_eq!(Route::parse("/items/TECH1001/similar"), Ok(Some(Route::Similar("TECH1001".into()))));
         assert_eq!(Route::parse("/admin/model"), Ok(Some(Route::Model(super::Action::Pointer))));
         assert_eq!(Route::parse("/admin/model/promote"), Ok(Some(Route::Model(super::Action::Promote))));
+        assert_eq!(Route::parse("/events"), Ok(Some(Route::Events)));
+        assert_eq!(Route::parse("/admin/events"), Ok(Some(Route::AdminEvents)));
         for none in ["/", "/health/", "/recommend/", "/items//similar", "/items/A/similar/x", "/docs.html"] {
             assert_eq!(Route::parse(none), Ok(None), "{none}");
         }
@@ -261,7 +282,7 @@ mod tests {
 
     #[test]
     fn the_allow_list_names_the_methods_and_options() {
-        for route in [Route::Recommend, Route::Health, Route::Users] {
+        for route in [Route::Recommend, Route::Health, Route::Users, Route::Events, Route::AdminEvents] {
             assert_eq!(route.allow(), format!("{}, OPTIONS", route.methods()));
         }
     }

@@ -11,16 +11,12 @@
 //!
 //! `worker/src/openapi.json` describes the same rules; the tests below check that the two agree.
 
-use std::fmt;
-use std::marker::PhantomData;
-
 use edgerec_core::RecommendOptions;
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::error::{self, ApiError};
 use crate::http;
+use crate::json::{Object, nullable};
 
 /// `top_n` / `n` must be in `1..=MAX_TOP_N`.
 pub const MAX_TOP_N: usize = 100;
@@ -50,31 +46,6 @@ struct Body {
 struct Interaction {
     item_id: String,
     rating: f64,
-}
-
-/// `T` read from a JSON object only: serde's derive would also read a struct from an array of
-/// its field values (`["U10001", 5]`), which the API does not accept.
-struct Object<T>(T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
-            type Value = T;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_map(ObjectVisitor(PhantomData)).map(Object)
-    }
-}
-
-/// A present field: `Some(None)` for `null`, `Some(Some(value))` otherwise.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A field's value, or `None` when left out; `null` is an error.

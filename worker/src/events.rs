@@ -1,0 +1,146 @@
+//! The event path: `POST /events` validates a batch and sends it to the queue `EVENTS`; the
+//! queue consumer (same Worker) writes each message to D1; `GET /admin/events` pages the log
+//! out as NDJSON. None of it touches the model, so events work with no model loaded.
+
+mod body;
+mod d1;
+mod message;
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+use worker::{Env, MessageBatch, MessageBuilder, MessageExt, QueueContentType, console_error};
+
+use crate::error::ApiError;
+use crate::http::{self, Incoming, Reply};
+use crate::timing;
+
+/// The queue binding.
+pub const QUEUE: &str = "EVENTS";
+/// `GET /admin/events`: the largest and the default page.
+const MAX_PAGE: usize = 5000;
+const DEFAULT_PAGE: usize = 1000;
+/// The largest cursor: JavaScript numbers are exact up to 2^53 - 1 (and `usize` on wasm32 is
+/// 32 bits, which bounds it further there).
+const MAX_CURSOR: u64 = (1 << 53) - 1;
+
+#[derive(Serialize)]
+struct Accepted<'a> {
+    accepted: usize,
+    event_ids: Vec<&'a str>,
+}
+
+/// `POST /events`: 202 once the whole batch is in the queue, or an error and nothing enqueued.
+pub async fn post(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
+    let bytes = req.json_body(body::MAX_BODY_BYTES).await?;
+    let received_at = timing::now_ms() as i64;
+    let events = body::parse(&bytes, received_at, random_id)?;
+    let messages: Vec<_> = message::pack(&events, received_at)?
+        .into_iter()
+        .map(|text| MessageBuilder::new(text).content_type(QueueContentType::Text).build())
+        .collect();
+    let unavailable = |e: worker::Error| {
+        ApiError::new(
+            503,
+            "queue_unavailable",
+            format!("cannot enqueue the events, nothing was accepted: {e}"),
+        )
+    };
+    let queue = env.queue(QUEUE).map_err(unavailable)?;
+    queue.send_batch(messages).await.map_err(unavailable)?;
+    let accepted =
+        Accepted { accepted: events.len(), event_ids: events.iter().map(|e| e.event_id.as_str()).collect() };
+    Ok(Reply::json(&accepted)?.with_status(202))
+}
+
+/// `GET /admin/events?after=CURSOR&limit=N` (the caller checks the admin token): NDJSON, oldest
+/// first, with `X-Next-Cursor`.
+pub async fn list(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
+    let query = req.query_pairs()?;
+    let max_cursor = usize::try_from(MAX_CURSOR).unwrap_or(usize::MAX);
+    let after = http::int_param(&query, "after", 0, 0, max_cursor)?;
+    let limit = http::int_param(&query, "limit", DEFAULT_PAGE, 1, MAX_PAGE)?;
+    let unavailable = |e: worker::Error| {
+        ApiError::new(503, "storage_unavailable", format!("cannot read the event log: {e}"))
+    };
+    let db = d1::database(env).map_err(unavailable)?;
+    let rows = d1::page(&db, after as u64, limit).await.map_err(unavailable)?;
+    let mut body = String::with_capacity(rows.len() * 200);
+    for row in &rows {
+        let line = serde_json::to_string(row)
+            .map_err(|e| ApiError::new(500, "internal", format!("cannot encode an event: {e}")))?;
+        body.push_str(&line);
+        body.push('\n');
+    }
+    let next = rows.last().map_or(after as i64, |row| row.seq);
+    Ok(Reply {
+        status: 200,
+        content_type: "application/x-ndjson",
+        body: Cow::Owned(body),
+        cache_control: "no-store",
+        work: Some(format!("{} events", rows.len())),
+        headers: vec![("x-next-cursor", next.to_string())],
+    })
+}
+
+/// The queue consumer: each message's events go to D1 in one transaction; the message is acked
+/// when they are stored and retried otherwise (after `max_retries` the queue moves it to the
+/// dead-letter queue). Never fails as a whole: an error returned from the handler would redeliver
+/// messages already acked (see TOOLCHAIN.md, "Retries: the trap").
+pub async fn consume(batch: MessageBatch<String>, env: &Env) {
+    let db = match d1::database(env) {
+        Ok(db) => db,
+        Err(e) => {
+            console_error!("events: no D1 binding `{}`: {e}; retrying the batch", d1::BINDING);
+            batch.retry_all();
+            return;
+        }
+    };
+    for msg in batch.raw_iter() {
+        let outcome = match msg.body().as_string() {
+            None => Err("the message body is not text".to_owned()),
+            Some(text) => match message::decode(&text) {
+                Err(e) => Err(format!("the message body is not an event batch: {e}")),
+                Ok(m) => d1::insert(&db, &m.events, m.received_at, timing::now_ms() as i64)
+                    .await
+                    .map_err(|e| format!("D1 write failed: {e}")),
+            },
+        };
+        match outcome {
+            Ok(()) => msg.ack(),
+            Err(e) => {
+                console_error!("events: message {}: {e}; retrying", msg.id());
+                msg.retry();
+            }
+        }
+    }
+}
+
+/// `ev-` and 32 random hex digits (128 bits from the platform's `crypto.getRandomValues`).
+fn random_id() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::new(500, "internal", format!("no randomness for an event ID: {e}")))?;
+    let mut id = String::with_capacity(3 + 32);
+    id.push_str("ev-");
+    for b in bytes {
+        id.push_str(&format!("{b:02x}"));
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_id;
+
+    #[test]
+    fn random_ids_are_ev_and_32_hex_digits_and_differ() {
+        let a = random_id().expect("randomness");
+        let b = random_id().expect("randomness");
+        assert_eq!(a.len(), 35);
+        assert!(
+            a.starts_with("ev-") && a[3..].bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,124 @@
+//! The queue message format: a slice of one accepted batch, as JSON text.
+//!
+//! A batch is split into messages of at most [`MAX_EVENTS_PER_MESSAGE`] events and
+//! [`MAX_MESSAGE_BYTES`], all sent with one `send_batch` call, so a batch is enqueued whole or
+//! not at all. The queue takes at most 100 messages of 128 KB each and 256 KB in all per call;
+//! a batch whose messages would exceed [`MAX_BATCH_BYTES`] is refused (413) before anything is
+//! sent. The body is sent as text, so its size is exactly the JSON's byte length.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+use super::body::Event;
+use crate::error::ApiError;
+
+/// Most events in one queue message.
+pub const MAX_EVENTS_PER_MESSAGE: usize = 100;
+/// Largest message body (the queue's limit is 128 KB).
+pub const MAX_MESSAGE_BYTES: usize = 120_000;
+/// Largest total of one `send_batch` call (the queue's limit is 256 KB).
+pub const MAX_BATCH_BYTES: usize = 250_000;
+
+/// One queue message.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message<'a> {
+    /// When the Worker accepted the batch, Unix milliseconds.
+    pub received_at: i64,
+    pub events: Cow<'a, [Event]>,
+}
+
+/// Splits a validated batch into message bodies, in order.
+pub fn pack(events: &[Event], received_at: i64) -> Result<Vec<String>, ApiError> {
+    let encode = |events: &[Event]| {
+        serde_json::to_string(&Message { received_at, events: Cow::Borrowed(events) })
+            .map_err(|e| ApiError::new(500, "internal", format!("cannot encode a queue message: {e}")))
+    };
+    let mut bodies = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, event) in events.iter().enumerate() {
+        let size = serde_json::to_vec(event).map_or(usize::MAX, |v| v.len()) + 1;
+        if i > start && (i - start == MAX_EVENTS_PER_MESSAGE || bytes + size > MAX_MESSAGE_BYTES) {
+            bodies.push(encode(&events[start..i])?);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        bodies.push(encode(&events[start..])?);
+    }
+    let total: usize = bodies.iter().map(String::len).sum();
+    if total > MAX_BATCH_BYTES {
+        return Err(ApiError::new(
+            413,
+            "payload_too_large",
+            format!(
+                "the batch takes {total} bytes in the queue, over its limit of {MAX_BATCH_BYTES}; send fewer or shorter events per request"
+            ),
+        ));
+    }
+    Ok(bodies)
+}
+
+/// Reads a message body back.
+pub fn decode(body: &str) -> Result<Message<'static>, serde_json::Error> {
+    serde_json::from_str(body)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::events::body::Behavior;
+
+    fn event(i: usize, id_len: usize) -> Event {
+        Event {
+            event_id: format!("e{i}"),
+            user_id: "u".repeat(id_len),
+            item_id: format!("I{i}"),
+            behavior: Some(Behavior::Click),
+            rating: (i % 2 == 0).then_some(4.5),
+            timestamp: 1_733_100_000 + i as i64,
+        }
+    }
+
+    #[test]
+    fn messages_hold_at_most_100_events_in_order_and_round_trip() {
+        let events: Vec<Event> = (0..250).map(|i| event(i, 8)).collect();
+        let bodies = pack(&events, 1_733_100_000_123).unwrap();
+        assert_eq!(bodies.len(), 3);
+        let decoded: Vec<Message<'_>> = bodies.iter().map(|b| decode(b).unwrap()).collect();
+        assert_eq!(decoded.iter().map(|m| m.events.len()).collect::<Vec<_>>(), [100, 100, 50]);
+        assert!(decoded.iter().all(|m| m.received_at == 1_733_100_000_123));
+        let back: Vec<Event> = decoded.into_iter().flat_map(|m| m.events.into_owned()).collect();
+        assert_eq!(back, events);
+    }
+
+    #[test]
+    fn messages_stay_under_the_queues_byte_limits() {
+        // Events of about 740 bytes: 100 of them are over 120 KB, 350 over 250 KB.
+        let events: Vec<Event> = (0..350).map(|i| event(i, 256).with_long_item()).collect();
+        let bodies = pack(&events[..200], 0).unwrap();
+        assert!(bodies.len() >= 2, "{}", bodies.len());
+        assert!(bodies.iter().all(|b| b.len() <= MAX_MESSAGE_BYTES));
+        assert_eq!(bodies.iter().map(|b| decode(b).unwrap().events.len()).sum::<usize>(), 200);
+        let e = pack(&events, 0).unwrap_err();
+        assert_eq!((e.status, e.code), (413, "payload_too_large"));
+    }
+
+    #[test]
+    fn one_event_is_one_message() {
+        assert_eq!(pack(&[event(0, 1)], 5).unwrap().len(), 1);
+    }
+
+    impl Event {
+        fn with_long_item(mut self) -> Self {
+            self.item_id = "i".repeat(256);
+            self.event_id = format!("{:x<128}", self.event_id);
+            self
+        }
+    }
+}
