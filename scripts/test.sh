@@ -27,4 +27,5 @@ stage "MovieLens-100k regression (leave-last-out HR@10 >= 0.12, NDCG@10 >= 0.055
 stage "demo model (generate + train)" env TRAINER_PROFILE=dev scripts/demo-model.sh
 stage "web: wasm bindings, parity, chromium e2e" tests/web/run.sh
 stage "worker e2e (workerd)" tests/worker/run.sh
+stage "live loop e2e (MariaDB, workerd: events -> ingest -> train -> publish -> hot swap)" tests/live/run.sh
 log "all stages passed in $(( $(date +%s) - started )) s"

@@ -44,8 +44,9 @@ TRAINER="${CARGO_TARGET_DIR:-$ROOT/target}/debug/trainer"
 
 log "a shop in MariaDB, and model A trained from it"
 "$TRAINER" generate --database-url "$DB" "${TABLES[@]}" --users 300 --items 120 --interactions 12000 \
-  --if-exists replace
-"$TRAINER" train --database-url "$DB" "${TABLES[@]}" --out "$WORK/a.safetensors" >"$WORK/train-a.log"
+  --if-exists replace >/dev/null
+train_to() { "$TRAINER" train --database-url "$DB" "${TABLES[@]}" --out "$1" >"$WORK/train.log" 2>&1 || { cat "$WORK/train.log" >&2; exit 1; }; }
+train_to "$WORK/a.safetensors"
 
 bundle_with "$WORK/a.safetensors"
 live_config "$REFRESH"
@@ -76,7 +77,8 @@ second=$(ingest)
 check "a second ingest inserts nothing: $second" jq -e '.inserted == 0' <<<"$second"
 
 log "model B, trained on the old rows plus the new events, published"
-"$TRAINER" train --database-url "$DB" "${TABLES[@]}" --out "$WORK/b.safetensors" >"$WORK/train-b.log"
+train_to "$WORK/b.safetensors"
+check "B was trained on the ingested rows too" grep -q "rows read: $((12000 + count))," "$WORK/train.log"
 version_b=$(publish --model "$WORK/b.safetensors" | jq -r .answer.version)
 check "B differs from A" test "$version_b" != "$version_a"
 wait_version "$version_b" "$(recommend_path "$new_user")"
