@@ -197,7 +197,7 @@ fn the_batch_itself() {
 }
 
 #[test]
-fn the_first_bad_event_is_named_and_no_id_is_wasted_after_it() {
+fn the_first_bad_event_is_named() {
     let good = json!({"user_id": "U", "item_id": "I", "behavior": "view"});
     let mut events = vec![good; 10];
     events[3]["rating"] = json!(9);

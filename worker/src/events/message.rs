@@ -80,7 +80,7 @@ mod tests {
             user_id: "u".repeat(id_len),
             item_id: format!("I{i}"),
             behavior: Some(Behavior::Click),
-            rating: (i % 2 == 0).then_some(4.5),
+            rating: i.is_multiple_of(2).then_some(4.5),
             timestamp: 1_733_100_000 + i as i64,
         }
     }
