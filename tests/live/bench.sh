@@ -38,8 +38,8 @@ load_before=$(cut -d" " -f1-3 /proc/loadavg)
 
 log "data and two models"
 "$TRAINER" generate --database-url "$DB" "${TABLES[@]}" --if-exists replace >/dev/null
-"$TRAINER" train --database-url "$DB" "${TABLES[@]}" --out "$WORK/a.safetensors" >/dev/null
-"$TRAINER" train --database-url "$DB" "${TABLES[@]}" --seed 7 --out "$WORK/b.safetensors" >/dev/null
+"$TRAINER" train --database-url "$DB" "${TABLES[@]}" --out "$WORK/a.safetensors" >/dev/null 2>&1
+"$TRAINER" train --database-url "$DB" "${TABLES[@]}" --seed 7 --out "$WORK/b.safetensors" >/dev/null 2>&1
 bundle_with "$WORK/a.safetensors"
 live_config "$REFRESH"
 
@@ -67,6 +67,17 @@ ingest_json=$(ingest)
 ingest_wall=$(awk -v s="$ingest_started" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')
 echo "$ingest_json"
 
+log "queue-to-D1 latency: 200 single-event batches"
+tag="lat-$(date +%s)"
+for i in $(seq 1 200); do
+  curl -sf -o /dev/null -X POST "$URL/events" -H 'content-type: application/json' \
+    -d "{\"events\": [{\"user_id\": \"$tag\", \"item_id\": \"TECH1001\", \"behavior\": \"view\", \"event_id\": \"$tag-$i\"}]}"
+  sleep 0.02
+done
+sleep 4
+curl -sf "$URL/admin/events?after=$(jq -r .cursor <<<"$ingest_json")&limit=5000" -H "authorization: Bearer $ADMIN_TOKEN" \
+  | jq -c --arg u "$tag" 'select(.user_id == $u) | .stored_at - .received_at' >"$WORK/latency.txt"
+
 log "POST /events against POST /health (405) with the same body, $ROUNDS rounds of $DURATION"
 body=$(python3 -c 'import json; print(json.dumps({"events": [{"user_id": f"U{10001 + i}", "item_id": f"TECH{1001 + i}", "behavior": "click"} for i in range(10)]}))')
 : >"$WORK/wrk.tsv"
@@ -80,17 +91,6 @@ for round in $(seq 1 "$ROUNDS"); do
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$route" "$rps" "$p50" "$p99" "$bad" >>"$WORK/wrk.tsv"
   done
 done
-
-log "queue-to-D1 latency: 200 single-event batches"
-tag="lat-$(date +%s)"
-for i in $(seq 1 200); do
-  curl -sf -o /dev/null -X POST "$URL/events" -H 'content-type: application/json' \
-    -d "{\"events\": [{\"user_id\": \"$tag\", \"item_id\": \"TECH1001\", \"behavior\": \"view\", \"event_id\": \"$tag-$i\"}]}"
-  sleep 0.02
-done
-sleep 4
-curl -sf "$URL/admin/events?after=$(jq -r .cursor <<<"$ingest_json")&limit=5000" -H "authorization: Bearer $ADMIN_TOKEN" \
-  | jq -c --arg u "$tag" 'select(.user_id == $u) | .stored_at - .received_at' >"$WORK/latency.txt"
 
 log "publish -> first answer from the new model"
 version_a=$(publish --model "$WORK/a.safetensors" | jq -r .answer.version)
