@@ -42,7 +42,7 @@ server_pgid=""
 devvars_backup=""
 cleanup() {
   stop_server
-  rm -f "$WORKER/.dev.vars"
+  rm -f "$WORKER/.dev.vars" "$WORK/.dev.vars"
   if [ -n "$devvars_backup" ]; then mv "$devvars_backup" "$WORKER/.dev.vars"; fi
 }
 trap cleanup EXIT
@@ -229,12 +229,13 @@ SH
   "$WORK/r2-put.sh" big/model3.safetensors "$fixtures/model3.safetensors"
   "$WORK/r2-put.sh" big/corrupt.safetensors "$fixtures/corrupt.safetensors"
   admin_token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-  printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORKER/.dev.vars"
+  # wrangler reads .dev.vars from the folder of the config it is given.
+  printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORK/.dev.vars"
   CONFIG=$models_config STATE=$models_state start_server fixture
   EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_REFRESH=2 EDGEREC_FIXTURES=$fixtures EDGEREC_R2_PUT="$WORK/r2-put.sh" \
     run_tests models
   stop_server
-  rm -f "$WORKER/.dev.vars"
+  rm -f "$WORK/.dev.vars"
 fi
 
 if ! want deploy; then exit 0; fi

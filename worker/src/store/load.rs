@@ -93,7 +93,7 @@ fn parse_bundled(now: &str) -> Result<Served, String> {
         version: BUNDLED_VERSION.to_owned(),
         loaded_at: now.to_owned(),
     };
-    Ok(Served::new(Artifact::Bundled(model), provenance, Target::Bundled.id()))
+    Ok(Served::new(Artifact::Bundled(Box::new(model)), provenance, Target::Bundled.id()))
 }
 
 /// Loads `target` from `bucket` (the binding's name is for messages), validating it with the

@@ -43,7 +43,7 @@ pub struct Provenance {
 
 /// The parsed artifact: borrowed from the bundle, or owning bytes read from R2.
 pub enum Artifact {
-    Bundled(Model<'static>),
+    Bundled(Box<Model<'static>>),
     Owned(OwnedModel),
 }
 
