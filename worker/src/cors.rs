@@ -41,7 +41,10 @@ impl Policy {
         }
         if let Some(allowed) = self.allow(origin) {
             headers.push(("access-control-allow-origin", allowed.clone()));
-            headers.push(("access-control-expose-headers", Cow::Borrowed("Server-Timing, X-Model-Version")));
+            headers.push((
+                "access-control-expose-headers",
+                Cow::Borrowed("Server-Timing, X-Model-Version, X-Next-Cursor"),
+            ));
             headers.push(("timing-allow-origin", allowed));
         }
     }
