@@ -33,15 +33,9 @@ fn main() {
         panic!("cannot write {}: {e}", target.display());
     }
     println!("cargo::rustc-env=EDGEREC_MODEL_STATUS={status}");
-    println!("cargo::rustc-env=EDGEREC_MODEL_VERSION={}", version(&bytes));
+    // Hashed here, so an isolate's cold start does not hash the bundle.
+    println!("cargo::rustc-env=EDGEREC_MODEL_VERSION={}", edgerec_core::artifact_version(&bytes));
     println!("cargo::rustc-env=EDGEREC_MODEL_PATH={}", display_path(&path));
-}
-
-/// The artifact's version, as the Worker reports it for every model: the first 16 hex digits of
-/// its SHA-256. Hashed here, so an isolate's cold start does not hash the bundle.
-fn version(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Rewrites the copy only when its contents differ, so an unchanged model does not rebuild.

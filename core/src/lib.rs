@@ -20,6 +20,7 @@ mod rating_head;
 mod read;
 mod recency;
 mod session;
+mod version;
 
 pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts};
 pub use error::{Error, Result};
@@ -31,3 +32,4 @@ pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind, OLDEST_FORMAT_VERSI
 pub use owned::OwnedModel;
 pub use query::{MAX_TOP_N, RecommendOptions, Recommendations, ScoredItem, Source};
 pub use recency::{MAX_RECENCY_WINDOW, RecencyInfo};
+pub use version::{artifact_sha256, artifact_version};

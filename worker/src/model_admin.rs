@@ -81,11 +81,11 @@ async fn put(req: &Incoming, bucket: &Bucket, config: &Config) -> Result<Reply, 
     let percent = canary(http::query_param(&req.query_pairs()?, "canary").map(str::parse::<u64>))?;
     let bytes = req.bytes_body(MAX_MODEL_BYTES).await?;
     validate(&bytes)?;
-    let digest = store::sha256(&bytes);
-    let key = format!("models/{}.safetensors", store::hex(&digest));
+    let sha256 = edgerec_core::artifact_sha256(&bytes);
+    let key = format!("models/{sha256}.safetensors");
     let entry = Entry {
         key: key.clone(),
-        version: store::hex(&digest[..8]),
+        version: sha256[..16].to_owned(),
         bytes: bytes.len() as u64,
         published_at: timing::rfc3339(timing::now_ms()),
     };
@@ -111,7 +111,7 @@ async fn activate(req: &Incoming, bucket: &Bucket, config: &Config) -> Result<Re
         .ok_or_else(|| ApiError::not_found(format!("no object `{key}` in the bucket")))?;
     validate(&bytes)?;
     let entry = Entry {
-        version: store::version_of(&bytes),
+        version: edgerec_core::artifact_version(&bytes),
         bytes: bytes.len() as u64,
         key,
         published_at: timing::rfc3339(timing::now_ms()),

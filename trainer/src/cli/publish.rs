@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use clap::ArgGroup;
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
 use super::output::{load_model, read_model};
 use crate::live::client::Admin;
@@ -52,12 +51,6 @@ pub struct PublishArgs {
     pub json: bool,
 }
 
-/// An artifact's version as the Worker computes it: the first 16 hex digits of its SHA-256.
-pub fn artifact_version(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
 /// Runs `trainer publish`.
 pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -65,7 +58,7 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     let (action, answer) = if let Some(path) = &args.model {
         let bytes = read_model(path)?;
         load_model(path, &bytes)?;
-        let version = artifact_version(&bytes);
+        let version = edgerec_core::artifact_version(&bytes);
         let answer = admin.put_model(&bytes, args.canary)?;
         let served = answer.get("version").and_then(Value::as_str);
         anyhow::ensure!(
@@ -152,15 +145,4 @@ fn write_pointer(out: &mut impl std::io::Write, pointer: &Value) -> std::io::Res
             _ => format!(", newest {}", entry(pointer.get("history").and_then(|h| h.as_array()?.last()))),
         }
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_version_is_the_first_16_hex_digits_of_sha256() {
-        // sha256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
-        assert_eq!(artifact_version(b"abc"), "ba7816bf8f01cfea");
-    }
 }

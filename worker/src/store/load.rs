@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use worker::Bucket;
 
 use super::pointer::Entry;
-use super::{Artifact, Provenance, Served, version_of};
+use super::{Artifact, Provenance, Served};
 
 /// 8-byte alignment for the bundled bytes, so `f32`/`u32` tensors are read zero-copy.
 #[repr(C, align(8))]
@@ -124,7 +124,7 @@ pub async fn load(
             )));
         }
         Target::Entry(entry) => entry.version.clone(),
-        _ => version_of(&bytes),
+        _ => edgerec_core::artifact_version(&bytes),
     };
     let size = bytes.len();
     let model = OwnedModel::from_vec(bytes)

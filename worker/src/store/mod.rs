@@ -121,22 +121,6 @@ pub fn canary_bucket(user_id: &str) -> u64 {
     hash % 100
 }
 
-/// An artifact's version: the first 16 hex digits of the SHA-256 of its bytes.
-pub fn version_of(bytes: &[u8]) -> String {
-    hex(&sha256(bytes)[..8])
-}
-
-/// The SHA-256 of `bytes`.
-pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).into()
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The R2 bucket models come from, when one is configured.
 pub fn bucket(env: &Env, config: &Config) -> Option<Result<worker::Bucket, String>> {
     (!config.r2_binding.is_empty()).then(|| {
@@ -158,13 +142,7 @@ pub fn wasm_memory_bytes() -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{canary_bucket, version_of};
-
-    #[test]
-    fn the_version_is_the_sha256_prefix() {
-        // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
-        assert_eq!(version_of(b"abc"), "ba7816bf8f01cfea");
-    }
+    use super::canary_bucket;
 
     #[test]
     fn canary_buckets_are_fnv1a64_mod_100() {
