@@ -28,9 +28,12 @@ const PER_USER: [(&str, bool); 11] = [
     (names::RATING_USER_BIAS, false),
 ];
 
+/// Each user's ID with their record, in ID order.
+pub type UserRecords = Vec<(String, UserRecord)>;
+
 /// A validated artifact split in two: the artifact without its users, and each user's ID with
 /// their record, in ID order.
-pub fn split_users(bytes: &[u8]) -> Result<(Vec<u8>, Vec<(String, UserRecord)>)> {
+pub fn split_users(bytes: &[u8]) -> Result<(Vec<u8>, UserRecords)> {
     let model = Model::from_bytes(bytes)?;
     let records = (0..model.num_users())
         .map(|u| {

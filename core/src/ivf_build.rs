@@ -163,7 +163,9 @@ pub fn build_index(
     let half_norms = |c: &[f32]| -> Vec<f32> { c.chunks_exact(dim).map(|r| 0.5 * dot(r, r)).collect() };
     // `split_empty`: an empty list takes half of the largest one (its centroid, nudged apart),
     // as faiss does, so no list is wasted while k-means trains.
-    let update = |centroids: &mut [f32], members: &mut dyn Iterator<Item = (usize, usize)>, split_empty: bool| {
+    let update = |centroids: &mut [f32],
+                  members: &mut dyn Iterator<Item = (usize, usize)>,
+                  split_empty: bool| {
         let mut sums = vec![0f64; lists * dim];
         let mut counts = vec![0usize; lists];
         for (item, k) in members {
@@ -184,7 +186,8 @@ pub fn build_index(
             if !split_empty || counts[k] > 0 {
                 continue;
             }
-            let Some((j, _)) = counts.iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0))) else {
+            let Some((j, _)) = counts.iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
+            else {
                 break;
             };
             if counts[j] < 2 {

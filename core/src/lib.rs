@@ -25,7 +25,7 @@ mod user_record;
 
 pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts};
 pub use error::{Error, Result};
-pub use external_users::{USERS_EXTERNAL, split_users};
+pub use external_users::{USERS_EXTERNAL, UserRecords, split_users};
 pub use factors::Quantization;
 pub use fold_in::FoldIn;
 pub use ivf::{IndexInfo, Search};
