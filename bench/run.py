@@ -328,6 +328,16 @@ def serving():
     return rows
 
 
+def included(title, frag):
+    """A section included from docs/bench/FRAG, its headings moved one level down."""
+    text = open(os.path.join(ROOT, "docs", "bench", frag)).read()
+    text = re.sub(r"^#", "##", text, flags=re.M)
+    rerun = ("rerun by `scripts/bench.sh` before this file is written unless `BENCH_SCALE=0`" if frag == "scale.md"
+             else "not rerun by this command unless `BENCH_ALL=1`")
+    return (f"## {title}\n\nIncluded from `docs/bench/{frag}`, written by its own script (commands inside), "
+            f"{rerun}.\n\n{text}")
+
+
 def fmt_ms(rows, key):
     v = [r[key] for r in rows]
     return f"{np.mean(v):.4f} ± {np.std(v):.4f}"
@@ -438,14 +448,9 @@ def main():
     for name, mid, ci in serve:
         w(f"| `{name}` | {mid} | {ci} |")
     w("")
-    for title, frag in [("6. MySQL (data layer)", "data.md"), ("7. Browser (wasm) and native", "web.md"), ("8. Worker", "worker.md")]:
-        path = os.path.join(ROOT, "docs", "bench", frag)
-        text = open(path).read()
-        text = re.sub(r"^#", "##", text, flags=re.M)
-        w(f"## {title}\n")
-        w(f"Included from `docs/bench/{frag}`, written by its own script (commands inside), not rerun by this "
-          "command unless `BENCH_ALL=1`.\n")
-        w(text)
+    for title, frag in [("6. MySQL (data layer)", "data.md"), ("7. Browser (wasm) and native", "web.md"), ("8. Worker", "worker.md"),
+                        ("9. Scale: a million items against faiss", "scale.md")]:
+        w(included(title, frag))
     with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     json.dump({"machine": info, "rating": rating, "time_ordered": timed_rank, "ranking": ranking, "speed": speed, "seed": seed, "serving": serve},

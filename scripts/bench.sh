@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # Regenerates docs/BENCHMARKS.md: EdgeRec against its peers (Surprise, implicit, the seed's
 # claims, a plain-Rust SGD loop), all measured in one run on this machine. Not part of CI.
-# BENCH_QUICK=1 skips the 20M-row workload; BENCH_ALL=1 also reruns the data, web and Worker
-# benchmark scripts (their reports are included either way).
+# BENCH_QUICK=1 skips the 20M-row workload and shrinks the scale section (1M items → 200k);
+# BENCH_SCALE=0 skips the scale section (its last report is included either way); BENCH_ALL=1
+# also reruns the data, web and Worker benchmark scripts (their reports are included either way).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source scripts/setup.sh
 VENV="$ROOT/target/bench-venv"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import surprise, implicit, pyarrow, pandas' 2>/dev/null; then
-  log "benchmark virtualenv: scikit-surprise, implicit, pyarrow, pandas"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import surprise, implicit, pyarrow, pandas, faiss, safetensors' 2>/dev/null; then
+  log "benchmark virtualenv: scikit-surprise, implicit, pyarrow, pandas, faiss-cpu, safetensors"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check scikit-surprise==1.1.5 implicit==0.7.3 pyarrow pandas numpy scipy
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check scikit-surprise==1.1.5 implicit==0.7.3 pyarrow pandas numpy scipy \
+    faiss-cpu==1.15.1 safetensors==0.8.0
 fi
 cargo build --release --locked -p edgerec-trainer --bin trainer --example sgd_limit
 if [ "${BENCH_ALL:-0}" = 1 ]; then
   tests/mysql/bench.sh
   tests/web/bench.sh
   tests/worker/bench.sh
+fi
+if [ "${BENCH_SCALE:-1}" = 1 ]; then
+  wasm/build.sh
+  "$VENV/bin/python" bench/scale/run.py
 fi
 "$VENV/bin/python" bench/run.py

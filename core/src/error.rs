@@ -62,6 +62,9 @@ pub enum Error {
         /// The name that was asked for.
         name: String,
     },
+    /// A user record (a user kept outside the artifact) is malformed or does not fit the model.
+    #[error("invalid user record: {0}")]
+    UserRecord(String),
     /// A query argument is out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

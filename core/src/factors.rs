@@ -179,6 +179,17 @@ impl<'a> ItemFactors<'a> {
         }
     }
 
+    /// Writes the dequantised rows `items[k]` one after another into `out` (`dim` values
+    /// each); an out-of-range item leaves its slot untouched.
+    pub(crate) fn gather_into(&self, items: &[u32], dim: usize, out: &mut [f32]) {
+        for (&i, o) in items.iter().zip(out.chunks_exact_mut(dim)) {
+            let i = i as usize;
+            if i.checked_add(1).and_then(|end| end.checked_mul(dim)).is_some_and(|end| end <= self.len()) {
+                self.dequantize_into(i, dim, o);
+            }
+        }
+    }
+
     /// Row `item` as f32: borrowed when stored as f32, else dequantised into `buf` (grown to
     /// `dim` values when shorter; untouched for f32 rows). `None` when `item` is out of range.
     #[inline]

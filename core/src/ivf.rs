@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
-use crate::kernel::{Scored, TopN, for_each_block};
+use crate::kernel::{BLOCK, Scored, TopN, for_each_block};
 use crate::model::{Model, ModelKind};
 use crate::query::Filter;
 use crate::read::{check_finite, len_1d, required, tensor, typed};
@@ -149,16 +149,46 @@ impl<'a> Ivf<'a> {
         }
     }
 
-    /// Every list, best first for `query`: by `query · centroid + mean bias`, ties by list index.
-    pub(crate) fn probe_order(&self, query: &[f32], dim: usize) -> Vec<Scored> {
+    /// Every list with its score for `query`: `query · centroid + mean bias`.
+    fn list_scores(&self, query: &[f32], dim: usize) -> Vec<Scored> {
         let mut order = Vec::with_capacity(self.lists());
         for_each_block(query, &self.centroids, dim, |first, dots| {
             for (k, (&d, &b)) in dots.iter().zip(&self.centroid_bias[first..]).enumerate() {
                 order.push(Scored { score: d + b, index: (first + k) as u32 });
             }
         });
-        order.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
         order
+    }
+}
+
+/// Best list first; ties by list index.
+fn list_order(a: &Scored, b: &Scored) -> std::cmp::Ordering {
+    b.score.total_cmp(&a.score).then(a.index.cmp(&b.index))
+}
+
+/// Lists in probe order, sorted lazily: the first `nprobe` at once (a partial selection, not a
+/// sort of every list), the rest only when a filter makes the search widen past them.
+struct ProbeOrder {
+    lists: Vec<Scored>,
+    sorted: usize,
+}
+
+impl ProbeOrder {
+    fn new(mut lists: Vec<Scored>, nprobe: usize) -> Self {
+        let first = nprobe.min(lists.len());
+        if first < lists.len() {
+            lists.select_nth_unstable_by(first, list_order);
+        }
+        lists[..first].sort_unstable_by(list_order);
+        Self { lists, sorted: first }
+    }
+
+    fn get(&mut self, k: usize) -> Option<usize> {
+        if k >= self.sorted {
+            self.lists[self.sorted..].sort_unstable_by(list_order);
+            self.sorted = self.lists.len();
+        }
+        self.lists.get(k).map(|s| s.index as usize)
     }
 }
 
@@ -201,25 +231,35 @@ impl Model<'_> {
             ModelKind::Rating => self.global_bias + bias,
             ModelKind::Ranking => 0.0,
         };
+        let dim = self.dim;
         let mut top = TopN::new(top_n);
-        let mut buf = Vec::new();
         let mut passing = 0usize;
-        for (probed, list) in ivf.probe_order(factors, self.dim).into_iter().enumerate() {
+        // The passing items of a list are gathered into a block of rows and scored with the
+        // same kernel as exact search: the row reads are independent, so they overlap.
+        let mut cands: Vec<u32> = Vec::with_capacity(BLOCK);
+        let mut rows = vec![0f32; BLOCK * dim];
+        let mut order = ProbeOrder::new(ivf.list_scores(factors, dim), nprobe);
+        for probed in 0..ivf.lists() {
             if probed >= nprobe && passing >= top_n {
                 break;
             }
-            for &i in ivf.list(list.index as usize) {
-                if !self.passes(filter, i) {
-                    continue;
-                }
-                passing += 1;
-                let (Some(dot), Some(&b)) = (
-                    self.item_factors.dot_row(factors, i as usize, &mut buf),
-                    self.item_bias.get(i as usize),
-                ) else {
-                    continue;
-                };
-                top.push(Scored { score: base + b + dot, index: i });
+            let Some(list) = order.get(probed) else { break };
+            for chunk in ivf.list(list).chunks(BLOCK) {
+                cands.clear();
+                cands.extend(chunk.iter().copied().filter(|&i| self.passes(filter, i)));
+                passing += cands.len();
+                let block = &mut rows[..cands.len() * dim];
+                self.item_factors.gather_into(&cands, dim, block);
+                for_each_block(factors, block, dim, |_, dots| {
+                    let mut threshold = top.threshold();
+                    for (&dot, &i) in dots.iter().zip(&cands) {
+                        let score = base + self.item_bias.get(i as usize).copied().unwrap_or(0.0) + dot;
+                        if score >= threshold {
+                            top.push(Scored { score, index: i });
+                            threshold = top.threshold();
+                        }
+                    }
+                });
             }
         }
         top.into_sorted()

@@ -37,7 +37,7 @@ impl IndexParams {
     /// Default settings for `lists` lists.
     pub fn with_lists(lists: usize) -> Self {
         let lists = lists.max(1);
-        Self { lists, nprobe: (lists / 20).max(8).min(lists), iterations: 10, seed: 42, sample_per_list: 64 }
+        Self { lists, nprobe: (lists / 20).max(8).min(lists), iterations: 20, seed: 42, sample_per_list: 64 }
     }
 }
 
@@ -81,6 +81,45 @@ fn nearest(v: &[f32], centroids: &[f32], half_norms: &[f32], dim: usize) -> usiz
     best
 }
 
+/// k-means++ seeding on the sample: each further centroid is a sample point drawn with
+/// probability proportional to its squared distance from the nearest centroid so far (summed in
+/// f64 in a fixed order, so every target draws the same points).
+fn plus_plus<'r>(
+    sample: &[u32],
+    row: &impl Fn(usize) -> &'r [f32],
+    lists: usize,
+    rng: &mut SplitMix,
+) -> Vec<f32> {
+    let point = |k: usize| row(sample[k] as usize);
+    let norms: Vec<f32> = (0..sample.len()).map(|k| dot(point(k), point(k))).collect();
+    let dist = |k: usize, c: usize| f64::from((norms[k] + norms[c] - 2.0 * dot(point(k), point(c))).max(0.0));
+    let mut chosen = vec![0usize];
+    let mut d2: Vec<f64> = (0..sample.len()).map(|k| dist(k, 0)).collect();
+    while chosen.len() < lists {
+        let total: f64 = d2.iter().sum();
+        let next = if total > 0.0 {
+            let mut target = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
+            let mut pick = d2.iter().rposition(|&d| d > 0.0).unwrap_or(0);
+            for (k, &d) in d2.iter().enumerate() {
+                if target < d {
+                    pick = k;
+                    break;
+                }
+                target -= d;
+            }
+            pick
+        } else {
+            // Every sample point coincides with a centroid: take the next unused point.
+            (0..sample.len()).find(|k| !chosen.contains(k)).unwrap_or(0)
+        };
+        chosen.push(next);
+        for (k, d) in d2.iter_mut().enumerate() {
+            *d = d.min(dist(k, next));
+        }
+    }
+    chosen.iter().flat_map(|&k| point(k).iter().copied()).collect()
+}
+
 /// Clusters the item factors (row-major `[num_items, dim]`) with k-means and returns one list
 /// per centroid. Deterministic for fixed inputs and `params`.
 pub fn build_index(
@@ -119,11 +158,14 @@ pub fn build_index(
     }
     let sample = &order[..m];
 
-    let mut centroids: Vec<f32> =
-        sample[..lists].iter().flat_map(|&i| row(i as usize).iter().copied()).collect();
+    let mut centroids = plus_plus(sample, &row, lists, &mut rng);
     let mut assign = vec![0usize; m];
     let half_norms = |c: &[f32]| -> Vec<f32> { c.chunks_exact(dim).map(|r| 0.5 * dot(r, r)).collect() };
-    let update = |centroids: &mut [f32], members: &mut dyn Iterator<Item = (usize, usize)>| {
+    // `split_empty`: an empty list takes half of the largest one (its centroid, nudged apart),
+    // as faiss does, so no list is wasted while k-means trains.
+    let update = |centroids: &mut [f32],
+                  members: &mut dyn Iterator<Item = (usize, usize)>,
+                  split_empty: bool| {
         let mut sums = vec![0f64; lists * dim];
         let mut counts = vec![0usize; lists];
         for (item, k) in members {
@@ -140,6 +182,26 @@ pub fn build_index(
                 }
             }
         }
+        for k in 0..lists {
+            if !split_empty || counts[k] > 0 {
+                continue;
+            }
+            let Some((j, _)) = counts.iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
+            else {
+                break;
+            };
+            if counts[j] < 2 {
+                break;
+            }
+            for x in 0..dim {
+                let c = centroids[j * dim + x];
+                let eps = if x % 2 == 0 { 1.0 / 1024.0 } else { -1.0 / 1024.0 };
+                centroids[k * dim + x] = c * (1.0 + eps);
+                centroids[j * dim + x] = c * (1.0 - eps);
+            }
+            counts[k] = counts[j] / 2;
+            counts[j] -= counts[k];
+        }
     };
     for _ in 0..iterations {
         let h = half_norms(&centroids);
@@ -149,7 +211,7 @@ pub fn build_index(
             changed |= *a != k;
             *a = k;
         }
-        update(&mut centroids, &mut sample.iter().map(|&i| i as usize).zip(assign.iter().copied()));
+        update(&mut centroids, &mut sample.iter().map(|&i| i as usize).zip(assign.iter().copied()), true);
         if !changed {
             break;
         }
@@ -158,7 +220,7 @@ pub fn build_index(
     // Every item to its nearest centroid; the centroids become the means of their full lists.
     let h = half_norms(&centroids);
     let full: Vec<usize> = (0..n).map(|i| nearest(row(i), &centroids, &h, dim)).collect();
-    update(&mut centroids, &mut full.iter().copied().enumerate());
+    update(&mut centroids, &mut full.iter().copied().enumerate(), false);
     let mut out_lists = vec![Vec::new(); lists];
     let mut bias_sum = vec![0f64; lists];
     for (i, &k) in full.iter().enumerate() {

@@ -6,6 +6,7 @@ compile_error!("edgerec-core reads little-endian safetensors data and supports l
 
 mod builder;
 mod error;
+mod external_users;
 mod factors;
 mod fold_in;
 mod ids;
@@ -20,10 +21,12 @@ mod rating_head;
 mod read;
 mod recency;
 mod session;
+mod user_record;
 mod version;
 
 pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts};
 pub use error::{Error, Result};
+pub use external_users::{USERS_EXTERNAL, UserRecords, split_users};
 pub use factors::Quantization;
 pub use fold_in::FoldIn;
 pub use ivf::{IndexInfo, Search};
@@ -32,4 +35,5 @@ pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind, OLDEST_FORMAT_VERSI
 pub use owned::OwnedModel;
 pub use query::{MAX_TOP_N, RecommendOptions, Recommendations, ScoredItem, Source};
 pub use recency::{MAX_RECENCY_WINDOW, RecencyInfo};
+pub use user_record::{USER_RECORD_MAGIC, USER_RECORD_VERSION, UserRecord};
 pub use version::{artifact_sha256, artifact_version};

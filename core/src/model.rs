@@ -270,6 +270,17 @@ impl<'a> Model<'a> {
             check_finite(names::ITEM_PROJECTION, p)?;
         }
 
+        match metadata.get(names::META_USERS).map(String::as_str) {
+            None => {}
+            Some(crate::USERS_EXTERNAL) if version >= 2 && num_users == 0 => {}
+            Some(other) => {
+                return Err(Error::Metadata(format!(
+                    "`{}` = `{other}`: only `{}`, in a version-2 artifact that holds no users",
+                    names::META_USERS,
+                    crate::USERS_EXTERNAL
+                )));
+            }
+        }
         let (mut recency, mut rating_head, mut index) = (None, None, None);
         let (mut fold_in_alpha, mut fold_in_lambda) = (DEFAULT_FOLD_IN_ALPHA, DEFAULT_FOLD_IN_LAMBDA);
         if version >= 2 {

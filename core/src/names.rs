@@ -19,6 +19,9 @@ pub const META_RATING_MAX: &str = "rating_max";
 pub const META_CREATED_AT: &str = "created_at";
 /// Metadata: free-form JSON (training config, metrics, data fingerprint).
 pub const META_INFO: &str = "info";
+/// Metadata (v2, optional): `external` when the users live outside the artifact (as user
+/// records, for example in Workers KV); the artifact then holds no users.
+pub const META_USERS: &str = "users";
 
 /// `F32 [num_users, dim]`.
 pub const USER_FACTORS: &str = "user_factors";

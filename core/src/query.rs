@@ -47,9 +47,12 @@ pub enum Source {
 
 /// Whom a list is scored for, which decides its predicted ratings.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum For {
+pub(crate) enum For<'r> {
     /// A user the model was trained on (dense index).
     User(usize),
+    /// A user kept outside the artifact: their rating-head factors and bias, when the model
+    /// has a head (see [`crate::UserRecord`]).
+    Record(Option<(&'r [f32], f32)>),
     /// A visitor the model does not know.
     Anonymous,
 }
@@ -152,21 +155,22 @@ impl<'a> Model<'a> {
     }
 
     /// The predicted rating of `item` for `whom`, for an item whose (clamped) score is `score`.
-    pub(crate) fn rating_of(&self, whom: For, item: usize, score: f32) -> Option<f32> {
+    pub(crate) fn rating_of(&self, whom: For<'_>, item: usize, score: f32) -> Option<f32> {
         match (self.kind, &self.rating_head) {
             (ModelKind::Rating, _) => Some(score),
             (ModelKind::Ranking, Some(head)) => {
-                let user = match whom {
-                    For::User(u) => Some(u),
-                    For::Anonymous => None,
+                let raw = match whom {
+                    For::User(u) => head.predict(Some(u), item),
+                    For::Record(user) => head.predict_for(user, item),
+                    For::Anonymous => head.predict(None, item),
                 };
-                Some(self.clamp_rating(head.predict(user, item)))
+                Some(self.clamp_rating(raw))
             }
             (ModelKind::Ranking, None) => None,
         }
     }
 
-    pub(crate) fn scored(&self, picked: Vec<Scored>, whom: For) -> Vec<ScoredItem<'a>> {
+    pub(crate) fn scored(&self, picked: Vec<Scored>, whom: For<'_>) -> Vec<ScoredItem<'a>> {
         picked
             .into_iter()
             .map(|s| {
@@ -188,13 +192,25 @@ impl<'a> Model<'a> {
         let factors = self
             .user_factors(user)
             .ok_or_else(|| Error::InvalidArgument(format!("user index {user} is out of range")))?;
+        Ok(self.vector_with_history(factors, self.recent_items(user), session))
+    }
+
+    /// The trained `factors` plus, when the model has a recency component, the decayed mean over
+    /// `session` (newest first) and then `history` (newest first): a known user's scoring
+    /// vector, wherever their factors and history are kept.
+    pub(crate) fn vector_with_history<'f>(
+        &self,
+        factors: &'f [f32],
+        history: &[u32],
+        session: &[usize],
+    ) -> Cow<'f, [f32]> {
         let Some(recency) = self.recency.as_ref().filter(|r| r.info.weight > 0.0) else {
-            return Ok(Cow::Borrowed(factors));
+            return Cow::Borrowed(factors);
         };
         let mut v = factors.to_vec();
-        let history = recency.history(user).iter().map(|&i| i as usize);
+        let history = history.iter().map(|&i| i as usize);
         recency.add(session.iter().copied().chain(history), &self.item_factors, &mut v);
-        Ok(Cow::Owned(v))
+        Cow::Owned(v)
     }
 
     /// Whether item `i` passes the filter (a binary search in the exclusions, then categories).
@@ -298,13 +314,31 @@ impl<'a> Model<'a> {
     /// history, when the model has one).
     pub fn recommend_index(&self, user: usize, opts: &RecommendOptions) -> Result<Recommendations<'a>> {
         Self::check_n(opts.top_n)?;
-        let factors = self.user_vector(user, &[])?;
+        let factors = self
+            .user_factors(user)
+            .ok_or_else(|| Error::InvalidArgument(format!("user index {user} is out of range")))?;
         let seen = &self.seen_indices[self.seen_range(user)];
-        let filter = self.filter(opts, seen)?;
         let bias = self.user_bias.get(user).copied().unwrap_or(0.0);
+        self.recommend_known(factors, bias, self.recent_items(user), seen, For::User(user), opts)
+    }
+
+    /// Top-N items for a known user given their trained `factors` and `bias`, stored latest
+    /// items (`history`, newest first) and `seen` items (sorted, unique): the one path for users
+    /// in the artifact and users kept outside it.
+    pub(crate) fn recommend_known(
+        &self,
+        factors: &[f32],
+        bias: f32,
+        history: &[u32],
+        seen: &[u32],
+        whom: For<'_>,
+        opts: &RecommendOptions,
+    ) -> Result<Recommendations<'a>> {
+        let factors = self.vector_with_history(factors, history, &[]);
+        let filter = self.filter(opts, seen)?;
         let picked = self.rank(&factors, bias, &filter, opts.top_n);
         Ok(Recommendations {
-            items: self.scored(picked, For::User(user)),
+            items: self.scored(picked, whom),
             source: Source::Personalized,
             reason: None,
             unknown_items: Vec::new(),

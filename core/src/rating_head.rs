@@ -73,11 +73,26 @@ impl<'a> RatingHead<'a> {
     /// The unclamped predicted rating of `item` for `user` (`None`: an anonymous visitor).
     pub(crate) fn predict(&self, user: Option<usize>, item: usize) -> f32 {
         let d = self.dim;
+        let user = user.and_then(|u| {
+            Some((self.user_factors.get(u * d..(u + 1) * d)?, self.user_bias.get(u).copied().unwrap_or(0.0)))
+        });
+        self.predict_for(user, item)
+    }
+
+    /// The unclamped predicted rating of `item` for a user given by their head factors and bias
+    /// (`None`: an anonymous visitor, or a user the head does not know).
+    pub(crate) fn predict_for(&self, user: Option<(&[f32], f32)>, item: usize) -> f32 {
+        let d = self.dim;
         let item_part = self.global + self.item_bias.get(item).copied().unwrap_or(0.0);
-        let Some(u) = user else { return item_part };
-        match (self.user_factors.get(u * d..(u + 1) * d), self.item_factors.get(item * d..(item + 1) * d)) {
-            (Some(p), Some(q)) => item_part + self.user_bias.get(u).copied().unwrap_or(0.0) + dot(p, q),
+        match (user, self.item_factors.get(item * d..(item + 1) * d)) {
+            (Some((p, bias)), Some(q)) if p.len() == d => item_part + bias + dot(p, q),
             _ => item_part,
         }
+    }
+
+    /// The head's factor row and bias of a user in the artifact.
+    pub(crate) fn user(&self, user: usize) -> Option<(&[f32], f32)> {
+        let d = self.dim;
+        Some((self.user_factors.get(user * d..(user + 1) * d)?, *self.user_bias.get(user)?))
     }
 }

@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use edgerec_core::{Model, RecommendOptions, Search};
+use edgerec_core::{Model, RecommendOptions, Search, UserRecord};
 use libfuzzer_sys::fuzz_target;
 
 fn queries(model: &Model<'_>) {
@@ -21,6 +21,12 @@ fn queries(model: &Model<'_>) {
         let _ = model.recommend(id, &RecommendOptions::default());
         let _ = model.recommend(id, &opts);
         let _ = model.recommend_session(id, &clicks, &opts);
+        // The same user answered from their record, as if kept outside the artifact.
+        if let Some(record) = model.user_record(u) {
+            if let Ok(decoded) = UserRecord::decode(&record.encode(), model) {
+                let _ = model.recommend_record(&decoded, &opts);
+            }
+        }
         for i in 0..n_items {
             let _ = model.predict(id, model.item_id(i));
             let _ = model.score(u, i);

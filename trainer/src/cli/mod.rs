@@ -7,6 +7,7 @@ mod analyze;
 mod data;
 mod evaluate;
 mod evaluate_index;
+mod export_users;
 mod generate;
 mod ingest;
 mod inspect;
@@ -44,6 +45,9 @@ enum Command {
     Evaluate(Box<EvaluateCommand>),
     /// Recall@10 and latency of a model's index search against exact search, through the core.
     EvaluateIndex(evaluate_index::EvaluateIndexCommand),
+    /// Move a model's users out of its artifact: the artifact without users, and a
+    /// `wrangler kv bulk put` file with one record per user.
+    ExportUsers(export_users::ExportUsersCommand),
     /// Print a user's recommendations from a model artifact.
     Recommend(RecommendCommand),
     /// Summarise a model artifact.
@@ -66,6 +70,7 @@ impl Cli {
             Command::Train(cmd) => cmd.run(),
             Command::Evaluate(cmd) => cmd.run(),
             Command::EvaluateIndex(cmd) => cmd.run(),
+            Command::ExportUsers(cmd) => cmd.run(),
             Command::Recommend(cmd) => cmd.run(),
             Command::Inspect(cmd) => cmd.run(),
             Command::Analyze(cmd) => cmd.run(),

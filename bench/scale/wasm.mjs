@@ -1,0 +1,29 @@
+// The wasm half of the scale benchmark (bench/scale/run.py): each of the first QUERIES users'
+// top-10 `recommend` (seen items excluded) through the built browser package (web/pkg) in
+// Node, timed one call at a time, JS boundary included. Prints one JSON line: p50/p99 in ms.
+//
+//   node bench/scale/wasm.mjs MODEL.safetensors QUERIES
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { loadWasm } from '../../tests/web/wasm-node.mjs';
+
+const [model, queriesArg] = process.argv.slice(2);
+if (!model || !queriesArg) throw new Error('usage: node bench/scale/wasm.mjs MODEL QUERIES');
+const queries = Number(queriesArg);
+const { Recommender } = await loadWasm();
+const started = performance.now();
+const rec = new Recommender(readFileSync(model));
+const loadMs = performance.now() - started;
+const users = rec.users(0, queries);
+const request = (userId) => ({ userId, topN: 10, excludeRated: true });
+for (const u of users.slice(0, 50)) rec.recommend(request(u)); // warm-up
+const times = [];
+let checksum = 0;
+for (const u of users) {
+  const t = performance.now();
+  checksum += rec.recommend(request(u)).items[0].index;
+  times.push(performance.now() - t);
+}
+times.sort((a, b) => a - b);
+const at = (q) => times[Math.max(Math.ceil(times.length * q) - 1, 0)];
+console.log(JSON.stringify({ runtime: 'wasm (node)', queries: times.length, load_ms: loadMs, p50_ms: at(0.5), p99_ms: at(0.99), checksum }));
