@@ -35,5 +35,5 @@ pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind, OLDEST_FORMAT_VERSI
 pub use owned::OwnedModel;
 pub use query::{MAX_TOP_N, RecommendOptions, Recommendations, ScoredItem, Source};
 pub use recency::{MAX_RECENCY_WINDOW, RecencyInfo};
-pub use user_record::{USER_RECORD_MAGIC, USER_RECORD_VERSION, UserRecord};
+pub use user_record::{USER_RECORD_MAGIC, USER_RECORD_VERSION, UserRecord, user_record_key};
 pub use version::{artifact_sha256, artifact_version};

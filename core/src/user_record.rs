@@ -27,6 +27,14 @@ pub const USER_RECORD_MAGIC: [u8; 4] = *b"ERUR";
 /// The user record version this build writes and reads.
 pub const USER_RECORD_VERSION: u16 = 1;
 const HEADER: usize = 20;
+
+/// The key-value store key of a user's record: `<version>/<user id>`, where `version` is the
+/// [`crate::artifact_version`] of the artifact the record belongs to (the one without users).
+/// Records of one model therefore never answer for another, and a new model's records can be
+/// uploaded before it is published.
+pub fn user_record_key(version: &str, user_id: &str) -> String {
+    format!("{version}/{user_id}")
+}
 const FLAG_HEAD: u16 = 1;
 
 /// One user's part of a model, kept outside the artifact: decoded and checked against a model

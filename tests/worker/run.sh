@@ -33,12 +33,12 @@ WORK="$ROOT/target/worker-e2e"
 WORKER="$ROOT/worker"
 WRANGLER="$ROOT/node_modules/.bin/wrangler"
 PROFILE_ARGS=(--release)
-MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 live models deploy} "
+MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 live models scale deploy} "
 mkdir -p "$WORK"
 want() { [[ "$MODES" == *" $1 "* ]]; }
 log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
+source tests/worker/serve.sh
 
-server_pgid=""
 devvars_backup=""
 cleanup() {
   stop_server
@@ -48,10 +48,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # build NAME MODEL: worker-build with MODEL bundled, into $WORK/bundle-NAME.
 build() {
   local name=$1 model=$2
@@ -60,40 +56,13 @@ build() {
     || { tail -40 "$WORK/build-$name.log"; return 1; }
 }
 
-# start_server NAME: wrangler dev on the bundle NAME; sets PORT and server_pgid.
+# start_server NAME: wrangler dev on the bundle NAME (config $CONFIG, state $STATE); sets PORT.
 start_server() {
-  local name=$1
-  PORT=$(free_port)
-  local inspector
-  inspector=$(free_port)
-  log "wrangler dev (bundle $name) on 127.0.0.1:$PORT"
-  (cd "$WORKER" && exec setsid "$WRANGLER" dev -c "${CONFIG:-$WORKER/wrangler.toml}" "$WORK/bundle-$name/index.js" --ip 127.0.0.1 --port "$PORT" \
-    --inspector-port "$inspector" --persist-to "${STATE:-$WORK/state}" --log-level warn \
-    >"$WORK/wrangler-$name.log" 2>&1) &
-  server_pgid=$!
-  for _ in $(seq 1 120); do
-    if curl -s -o /dev/null "http://127.0.0.1:$PORT/openapi.json"; then
-      # The first request compiles the wasm; make it before the tests so timeouts stay small.
-      curl -s -o /dev/null "http://127.0.0.1:$PORT/health" || true
-      return 0
-    fi
-    if ! kill -0 "$server_pgid" 2>/dev/null; then break; fi
-    sleep 0.5
-  done
-  cat "$WORK/wrangler-$name.log" >&2
-  echo "wrangler dev did not become ready" >&2
-  return 1
+  log "wrangler dev (bundle $1)"
+  serve_start "$1" "${CONFIG:-$WORKER/wrangler.toml}" "$WORK/bundle-$1/index.js" "${STATE:-$WORK/state}"
 }
 
-stop_server() {
-  if [ -n "$server_pgid" ]; then
-    kill -TERM -- "-$server_pgid" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 -- "-$server_pgid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL -- "-$server_pgid" 2>/dev/null || true
-    wait "$server_pgid" 2>/dev/null || true
-    server_pgid=""
-  fi
-}
+stop_server() { serve_stop; }
 
 run_tests() {
   local mode=$1
@@ -140,7 +109,7 @@ fi
 
 # No bundled model (an empty file counts as missing): /health says so; then the same bundle
 # with the model in a local R2 bucket, through a config that binds it.
-if want missing || want r2 || want live; then
+if want missing || want r2 || want live || want scale; then
   build empty /dev/null
 fi
 if want missing; then
@@ -236,6 +205,57 @@ SH
     run_tests models
   stop_server
   rm -f "$WORK/.dev.vars"
+fi
+
+# A catalogue too big to bundle (issue 13): SCALE_ITEMS items (default 500,000) at d = 64, int8,
+# with an IVF index, served from local R2, its users moved to local KV (`trainer export-users`).
+# Checks a cold start from R2, answers equal to the trainer's from the full artifact, and memory.
+if want scale; then
+  scale="$WORK/scale"
+  items=${SCALE_ITEMS:-500000}
+  mkdir -p "$scale"
+  log "a $items-item model (d = 64, int8, IVF), its users moved out for KV"
+  cargo run -q --release --locked -p edgerec-core --example scale_fixture -- "$scale/full.safetensors" "$items" 64 300 700 int8
+  cargo build -q --locked -p edgerec-trainer --bin trainer
+  trainer="${CARGO_TARGET_DIR:-$ROOT/target}/debug/trainer"
+  "$trainer" export-users --model "$scale/full.safetensors" --artifact-out "$scale/items.safetensors" \
+    --kv-out "$scale/users.kv.json" --json >"$scale/export.json"
+  # The oracle: the trainer's answers from the full artifact (users inside), for 25 users.
+  for u in $(seq 0 12 299); do
+    user=$(printf 'u%07d' "$u")
+    "$trainer" recommend --model "$scale/full.safetensors" --user "$user" --json \
+      | jq -c --arg u "$user" '{user: $u, source, items: [.items[].item_id]}'
+  done | jq -s . >"$scale/oracle.json"
+  scale_state="$WORK/state-scale"
+  rm -rf "$scale_state"
+  scale_config="$WORK/wrangler-scale.toml"
+  cat >"$scale_config" <<TOML
+name = "edgerec-e2e-scale"
+main = "$WORK/bundle-empty/index.js"
+compatibility_date = "$(sed -n 's/^compatibility_date = "\(.*\)"/\1/p' "$WORKER/wrangler.toml")"
+
+[vars]
+MODEL_R2_BINDING = "MODELS"
+MODEL_R2_KEY = "items.safetensors"
+USERS_KV_BINDING = "USERS"
+USERS_CACHE_ENTRIES = "100"
+
+[[r2_buckets]]
+binding = "MODELS"
+bucket_name = "edgerec-e2e-scale"
+
+[[kv_namespaces]]
+binding = "USERS"
+id = "00000000000000000000000000000002"
+TOML
+  log "wrangler r2 object put (local) items.safetensors ($(wc -c <"$scale/items.safetensors") bytes); wrangler kv bulk put (local)"
+  (cd "$WORK" && "$WRANGLER" r2 object put edgerec-e2e-scale/items.safetensors --file "$scale/items.safetensors" --local \
+    --persist-to "$scale_state" -c "$scale_config" >"$scale/put.log" 2>&1 \
+    && "$WRANGLER" kv bulk put "$scale/users.kv.json" --binding USERS --local --persist-to "$scale_state" \
+      -c "$scale_config" >>"$scale/put.log" 2>&1) || { cat "$scale/put.log"; exit 1; }
+  CONFIG=$scale_config STATE=$scale_state SERVE_COLD=1 start_server empty
+  EDGEREC_SCALE_DIR=$scale EDGEREC_SCALE_ITEMS=$items EDGEREC_INSPECTOR=$INSPECTOR run_tests scale
+  stop_server
 fi
 
 if ! want deploy; then exit 0; fi

@@ -3,8 +3,10 @@
 #   free_port                  prints a free TCP port on 127.0.0.1
 #   serve_start NAME CONFIG BUNDLE_JS STATE_DIR
 #                              starts wrangler dev in its own process group, logs to
-#                              $WORK/wrangler-NAME.log, waits until it answers, and sets PORT and
-#                              SERVE_PGID (each start replaces the previous server's values)
+#                              $WORK/wrangler-NAME.log, waits until it answers, and sets PORT,
+#                              INSPECTOR and SERVE_PGID (each start replaces the previous
+#                              server's). It then makes a first /health request (the wasm
+#                              compiles, the model loads) unless SERVE_COLD=1.
 #   serve_stop                 stops the last server started (its whole process group)
 # Needs ROOT and WORK set, and the offline tool env of scripts/setup.sh.
 
@@ -15,17 +17,17 @@ free_port() {
 SERVE_PGID=""
 
 serve_start() {
-  local name=$1 config=$2 bundle=$3 state=$4 inspector
+  local name=$1 config=$2 bundle=$3 state=$4
   PORT=$(free_port)
-  inspector=$(free_port)
+  INSPECTOR=$(free_port)
   (cd "$(dirname "$config")" && exec setsid "$ROOT/node_modules/.bin/wrangler" dev -c "$config" "$bundle" \
-    --ip 127.0.0.1 --port "$PORT" --inspector-port "$inspector" --persist-to "$state" --log-level warn \
+    --ip 127.0.0.1 --port "$PORT" --inspector-port "$INSPECTOR" --persist-to "$state" --log-level warn \
     >"$WORK/wrangler-$name.log" 2>&1) &
   SERVE_PGID=$!
   for _ in $(seq 1 120); do
     if curl -s -o /dev/null "http://127.0.0.1:$PORT/openapi.json"; then
       # The first request compiles the wasm; make it before any timed check.
-      curl -s -o /dev/null "http://127.0.0.1:$PORT/health" || true
+      [ "${SERVE_COLD:-0}" = 1 ] || curl -s -o /dev/null "http://127.0.0.1:$PORT/health" || true
       return 0
     fi
     kill -0 "$SERVE_PGID" 2>/dev/null || break

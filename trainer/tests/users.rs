@@ -57,9 +57,11 @@ fn exported_users_get_the_answers_of_the_full_artifact() {
     let entries: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(&kv).unwrap()).unwrap();
     assert_eq!(entries.len(), full.num_users());
     let opts = RecommendOptions { top_n: 15, ..RecommendOptions::default() };
+    // Keys are `<version of the artifact without users>/<user id>`.
+    let prefix = format!("{}/", edgerec_core::artifact_version(&items_bytes));
     for entry in &entries {
         assert_eq!(entry["base64"], true);
-        let id = entry["key"].as_str().unwrap();
+        let id = entry["key"].as_str().unwrap().strip_prefix(&prefix).unwrap();
         let bytes =
             base64::engine::general_purpose::STANDARD.decode(entry["value"].as_str().unwrap()).unwrap();
         let record = UserRecord::decode(&bytes, &outside).unwrap();

@@ -14,6 +14,9 @@ use crate::cors::Policy;
 /// Seconds between two reads of the model pointer when `MODEL_REFRESH_SECONDS` is unset.
 pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
 
+/// Records kept per isolate when `USERS_CACHE_ENTRIES` is unset.
+pub const DEFAULT_USERS_CACHE_ENTRIES: usize = 10_000;
+
 /// The parsed settings.
 pub struct Config {
     /// `ALLOWED_ORIGINS`.
@@ -26,6 +29,11 @@ pub struct Config {
     pub pointer_key: String,
     /// `MODEL_REFRESH_SECONDS`: how often an isolate re-reads the pointer (at most).
     pub refresh_seconds: u64,
+    /// `USERS_KV_BINDING`: the KV namespace of user records for models whose users live outside
+    /// the artifact; empty turns KV lookups off.
+    pub users_kv_binding: String,
+    /// `USERS_CACHE_ENTRIES`: how many user records an isolate keeps decoded (LRU).
+    pub users_cache_entries: usize,
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
@@ -42,6 +50,8 @@ pub fn get(env: &Env) -> &'static Config {
             r2_key: or(var("MODEL_R2_KEY"), "model.safetensors"),
             pointer_key: or(var("MODEL_POINTER_KEY"), "current"),
             refresh_seconds: var("MODEL_REFRESH_SECONDS").parse().unwrap_or(DEFAULT_REFRESH_SECONDS),
+            users_kv_binding: var("USERS_KV_BINDING"),
+            users_cache_entries: var("USERS_CACHE_ENTRIES").parse().unwrap_or(DEFAULT_USERS_CACHE_ENTRIES),
         }
     })
 }

@@ -23,6 +23,7 @@ mod snapshots;
 mod store;
 mod timing;
 mod users;
+mod users_kv;
 
 use worker::{Context, Env, MessageBatch, event, web_sys};
 

@@ -6,7 +6,7 @@
 
 mod body;
 
-use edgerec_core::{Model, RecommendOptions, Recommendations, Source};
+use edgerec_core::{Model, RecommendOptions, Recommendations, Source, UserRecord};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -43,7 +43,7 @@ pub fn round4(score: f32) -> f64 {
 /// `POST /recommend` with the (already size- and type-checked) body bytes.
 #[cfg(test)]
 pub fn post(ready: Ready<'_>, body: &[u8]) -> Result<Reply, ApiError> {
-    run(ready, parse(body)?)
+    run(ready, parse(body)?, None)
 }
 
 /// Validates the body of `POST /recommend` (before a model is chosen for its user).
@@ -51,12 +51,13 @@ pub fn parse(body: &[u8]) -> Result<Query, ApiError> {
     body::parse(body)
 }
 
-/// Answers a validated `POST /recommend` with the model chosen for it.
-pub fn run(ready: Ready<'_>, query: Query) -> Result<Reply, ApiError> {
+/// Answers a validated `POST /recommend` with the model chosen for it, and the user's KV record
+/// when the model keeps its users outside the artifact (`users_kv`).
+pub fn run(ready: Ready<'_>, query: Query, record: Option<&UserRecord>) -> Result<Reply, ApiError> {
     let Query { who, opts } = query;
     let model = ready.model;
     match who {
-        Who::User(user_id) => answer(model, Some(&user_id), model.recommend(&user_id, &opts)?),
+        Who::User(user_id) => answer(model, Some(&user_id), for_user(model, &user_id, record, &opts)?),
         Who::Anonymous(interactions) => {
             answer(model, None, model.recommend_for_interactions(&interactions, &opts)?)
         }
@@ -66,14 +67,33 @@ pub fn run(ready: Ready<'_>, query: Query) -> Result<Reply, ApiError> {
     }
 }
 
-/// `GET /recommend/{user_id}?n=10&exclude_rated=true`.
-pub fn get(ready: Ready<'_>, user_id: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
+/// `GET /recommend/{user_id}?n=10&exclude_rated=true` (with the user's KV record, if any).
+pub fn get(
+    ready: Ready<'_>,
+    user_id: &str,
+    query: &[(String, String)],
+    record: Option<&UserRecord>,
+) -> Result<Reply, ApiError> {
     http::check_id("user_id", user_id)?;
     let top_n = http::int_param(query, "n", 10, 1, MAX_TOP_N)?;
     let exclude_rated = http::bool_param(query, "exclude_rated", true)?;
     let opts = RecommendOptions { top_n, exclude_rated, ..RecommendOptions::default() };
     let model = ready.model;
-    Ok(answer(model, Some(user_id), model.recommend(user_id, &opts)?)?.cacheable("public, max-age=60"))
+    Ok(answer(model, Some(user_id), for_user(model, user_id, record, &opts)?)?
+        .cacheable("public, max-age=60"))
+}
+
+/// A user's list: from their record when there is one, else as the artifact knows them.
+fn for_user<'m>(
+    model: &'m Model<'_>,
+    user_id: &str,
+    record: Option<&UserRecord>,
+    opts: &RecommendOptions,
+) -> Result<Recommendations<'m>, ApiError> {
+    Ok(match record {
+        Some(record) => model.recommend_record(record, opts)?,
+        None => model.recommend(user_id, opts)?,
+    })
 }
 
 fn answer(model: &Model<'_>, user_id: Option<&str>, recs: Recommendations<'_>) -> Result<Reply, ApiError> {

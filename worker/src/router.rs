@@ -16,7 +16,7 @@ use crate::cors::HeaderList;
 use crate::error::ApiError;
 use crate::http::{self, Incoming, Reply};
 use crate::model_admin::{self, Action};
-use crate::{auth, docs, events, health, recommend, similar, store, timing, users};
+use crate::{auth, docs, events, health, recommend, similar, store, timing, users, users_kv};
 
 /// The API's routes. Anything else falls through to a JSON 404 (static assets are answered by
 /// the platform before the Worker runs, except for these paths: `run_worker_first`).
@@ -232,17 +232,28 @@ async fn answer(
     };
     if route == Route::Recommend {
         let query = recommend::parse(&req.json_body(http::MAX_BODY_BYTES).await?)?;
+        let ready = pick(query.user_id());
+        let record = match query.lone_user() {
+            Some(user) => users_kv::lookup(env, config, ready, user).await?,
+            None => None,
+        };
         *compute_start = timing::now_ms();
-        return recommend::run(pick(query.user_id()), query);
+        return recommend::run(ready, query, record.as_deref());
     }
     let query = req.query_pairs()?;
+    if let Route::RecommendUser(user) = &route {
+        let ready = pick(Some(user));
+        let record = users_kv::lookup(env, config, ready, user).await?;
+        *compute_start = timing::now_ms();
+        return recommend::get(ready, user, &query, record.as_deref());
+    }
     *compute_start = timing::now_ms();
     match route {
-        Route::RecommendUser(user) => recommend::get(pick(Some(&user)), &user, &query),
         Route::Users => users::get(pick(None), &query),
         Route::Similar(item) => similar::get(pick(None), &item, &query),
         Route::Health
         | Route::Recommend
+        | Route::RecommendUser(_)
         | Route::OpenApi
         | Route::Docs
         | Route::Model(_)

@@ -61,7 +61,10 @@ fn post(body: &str) -> String {
 #[test]
 fn recommend_for_a_known_user() {
     insta::assert_snapshot!(post(r#"{"user_id": "U1", "top_n": 3}"#));
-    insta::assert_snapshot!("recommend_get", show(recommend::get(ready(), "U2", &query(&[("n", "2")]))));
+    insta::assert_snapshot!(
+        "recommend_get",
+        show(recommend::get(ready(), "U2", &query(&[("n", "2")]), None))
+    );
 }
 
 #[test]
@@ -130,4 +133,36 @@ fn error_bodies() {
     for (name, shown) in cases {
         insta::assert_snapshot!(format!("error_{name}"), shown);
     }
+}
+
+#[test]
+fn a_user_from_a_kv_record_gets_the_inline_users_answer() {
+    let inline = ready();
+    let (split, records) = match &Box::leak(Box::new(served("0123456789abcdef"))).artifact {
+        Artifact::Owned(owned) => edgerec_core::split_users(owned.bytes()).unwrap(),
+        Artifact::Bundled(_) => unreachable!("the fixture is owned"),
+    };
+    let external = OwnedModel::from_vec(split).unwrap();
+    assert!(external.model().users_external());
+    let provenance = Box::leak(Box::new(Provenance {
+        source: "bundled",
+        location: "split.safetensors".to_owned(),
+        bytes: 0,
+        version: "0123456789abcdef".to_owned(),
+        loaded_at: String::new(),
+    }));
+    let external: &'static OwnedModel = Box::leak(Box::new(external));
+    let split = Ready { model: external.model(), provenance };
+    for (user, record) in &records {
+        let bytes = record.encode();
+        let record = edgerec_core::UserRecord::decode(&bytes, split.model).unwrap();
+        let q = query(&[("n", "3")]);
+        assert_eq!(
+            show(recommend::get(split, user, &q, Some(&record))),
+            show(recommend::get(inline, user, &q, None)),
+            "{user}"
+        );
+    }
+    // Without a record, a user the split artifact does not hold gets the popular fallback.
+    assert!(show(recommend::get(split, "U1", &query(&[]), None)).contains("\"fallback\":\"popular\""));
 }

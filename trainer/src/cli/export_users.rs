@@ -24,8 +24,9 @@ pub struct ExportUsersCommand {
     /// Where to write the artifact without users.
     #[arg(long)]
     artifact_out: PathBuf,
-    /// Where to write the users, as JSON for `wrangler kv bulk put`: `[{"key": user ID,
-    /// "value": base64 record, "base64": true}, …]`.
+    /// Where to write the users, as JSON for `wrangler kv bulk put`: `[{"key": "<version>/<user
+    /// ID>", "value": base64 record, "base64": true}, …]`, where version is that of the artifact
+    /// without users (`edgerec_core::user_record_key`).
     #[arg(long)]
     kv_out: PathBuf,
     /// Print a JSON summary instead of a line of text.
@@ -34,8 +35,8 @@ pub struct ExportUsersCommand {
 }
 
 #[derive(Serialize)]
-struct Entry<'a> {
-    key: &'a str,
+struct Entry {
+    key: String,
     value: String,
     base64: bool,
 }
@@ -58,8 +59,11 @@ impl ExportUsersCommand {
         if records.is_empty() {
             bail!("{} holds no users to export", self.model.display());
         }
-        if let Some((id, _)) = records.iter().find(|(id, _)| id.len() > MAX_KV_KEY_BYTES) {
-            bail!("user ID `{id}` is longer than Workers KV's {MAX_KV_KEY_BYTES}-byte key limit");
+        // Keys name the model the records belong to: the artifact without users, as served.
+        let version = edgerec_core::artifact_version(&artifact);
+        let key = |id: &str| edgerec_core::user_record_key(&version, id);
+        if let Some((id, _)) = records.iter().find(|(id, _)| key(id).len() > MAX_KV_KEY_BYTES) {
+            bail!("the KV key of user ID `{id}` is longer than Workers KV's {MAX_KV_KEY_BYTES}-byte limit");
         }
         let mut record_bytes_max = 0;
         write_atomic(&self.kv_out, |w| {
@@ -69,7 +73,7 @@ impl ExportUsersCommand {
                 record_bytes_max = record_bytes_max.max(encoded.len());
                 let value = base64::engine::general_purpose::STANDARD.encode(encoded);
                 w.write_all(if k == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut *w, &Entry { key: id, value, base64: true })?;
+                serde_json::to_writer(&mut *w, &Entry { key: key(id), value, base64: true })?;
             }
             w.write_all(b"\n]\n")
         })
