@@ -1,5 +1,5 @@
 //! Users outside the artifact (`users = external`): each user's record lives in Workers KV under
-//! `<model version>/<user id>` (written by `trainer export-users`, uploaded with
+//! `<model version>/<user id>` as base64 text (written by `trainer export-users`, uploaded with
 //! `wrangler kv bulk put`), and is read when a request names a user the artifact does not hold.
 //!
 //! Keys carry the model's version because a record only makes sense with the model it was
@@ -12,6 +12,8 @@ use std::cell::RefCell;
 use std::num::NonZeroUsize;
 use std::rc::Rc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use edgerec_core::UserRecord;
 use lru::LruCache;
 use worker::Env;
@@ -48,15 +50,21 @@ pub async fn lookup(env: &Env, config: &Config, ready: Ready<'_>, user_id: &str)
     let kv = env.kv(&config.users_kv_binding).map_err(|e| {
         ApiError::unavailable(format!("no KV binding `{}` for users: {e}", config.users_kv_binding))
     })?;
-    let bytes =
-        kv.get(&edgerec_core::user_record_key(version, user_id)).bytes().await.map_err(|e| {
+    let key = edgerec_core::user_record_key(version, user_id);
+    let text =
+        kv.get(&key).text().await.map_err(|e| {
             ApiError::new(503, "users_unavailable", format!("cannot read the user from KV: {e}"))
         })?;
-    let entry = match bytes {
+    let corrupt = |e: String| {
+        ApiError::new(500, "corrupt_user_record", format!("the KV record of `{user_id}` is invalid: {e}"))
+    };
+    let entry = match text {
         None => None,
-        Some(bytes) => Some(Rc::new(UserRecord::decode(&bytes, model).map_err(|e| {
-            ApiError::new(500, "corrupt_user_record", format!("the KV record of `{user_id}` is invalid: {e}"))
-        })?)),
+        // Records are base64 text (see `trainer export-users`).
+        Some(text) => {
+            let bytes = BASE64.decode(text.trim()).map_err(|e| corrupt(e.to_string()))?;
+            Some(Rc::new(UserRecord::decode(&bytes, model).map_err(|e| corrupt(e.to_string()))?))
+        }
     };
     store(version, user_id, entry.clone(), config.users_cache_entries);
     Ok(entry)

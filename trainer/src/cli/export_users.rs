@@ -25,7 +25,7 @@ pub struct ExportUsersCommand {
     #[arg(long)]
     artifact_out: PathBuf,
     /// Where to write the users, as JSON for `wrangler kv bulk put`: `[{"key": "<version>/<user
-    /// ID>", "value": base64 record, "base64": true}, …]`, where version is that of the artifact
+    /// ID>", "value": base64 record}, …]`, where version is that of the artifact
     /// without users (`edgerec_core::user_record_key`).
     #[arg(long)]
     kv_out: PathBuf,
@@ -35,10 +35,12 @@ pub struct ExportUsersCommand {
 }
 
 #[derive(Serialize)]
+/// One KV entry. The value is the record in base64 *text*: `wrangler kv bulk put` with
+/// `"base64": true` (binary values) turned records into lossy UTF-8 under `wrangler dev`
+/// (measured with wrangler 4.86), so the Worker decodes the text itself.
 struct Entry {
     key: String,
     value: String,
-    base64: bool,
 }
 
 #[derive(Serialize)]
@@ -73,7 +75,7 @@ impl ExportUsersCommand {
                 record_bytes_max = record_bytes_max.max(encoded.len());
                 let value = base64::engine::general_purpose::STANDARD.encode(encoded);
                 w.write_all(if k == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut *w, &Entry { key: key(id), value, base64: true })?;
+                serde_json::to_writer(&mut *w, &Entry { key: key(id), value })?;
             }
             w.write_all(b"\n]\n")
         })
