@@ -3,7 +3,8 @@
 # claims, a plain-Rust SGD loop), all measured in one run on this machine. Not part of CI.
 # BENCH_QUICK=1 skips the 20M-row workload and shrinks the scale section (1M items → 200k);
 # BENCH_SCALE=0 skips the scale section (its last report is included either way); BENCH_ALL=1
-# also reruns the data, web and Worker benchmark scripts (their reports are included either way).
+# also reruns the data, web, Worker and live-loop benchmark scripts (their reports are included
+# either way).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -20,6 +21,7 @@ if [ "${BENCH_ALL:-0}" = 1 ]; then
   tests/mysql/bench.sh
   tests/web/bench.sh
   tests/worker/bench.sh
+  tests/live/bench.sh
 fi
 if [ "${BENCH_SCALE:-1}" = 1 ]; then
   wasm/build.sh
