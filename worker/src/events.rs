@@ -96,22 +96,31 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) {
             return;
         }
     };
-    for msg in batch.raw_iter() {
-        let outcome = match msg.body().as_string() {
-            None => Err("the message body is not text".to_owned()),
-            Some(text) => match message::decode(&text) {
-                Err(e) => Err(format!("the message body is not an event batch: {e}")),
-                Ok(m) => d1::insert(&db, &m.events, m.received_at, timing::now_ms() as i64)
-                    .await
-                    .map_err(|e| format!("D1 write failed: {e}")),
-            },
-        };
-        match outcome {
-            Ok(()) => msg.ack(),
-            Err(e) => {
-                console_error!("events: message {}: {e}; retrying", msg.id());
+    // Every decodable message of the delivery goes to D1 in one transaction; a message that
+    // cannot be decoded is retried on its own (and ends in the dead-letter queue).
+    let messages: Vec<_> = batch.raw_iter().collect();
+    let mut decoded = Vec::with_capacity(messages.len());
+    for msg in &messages {
+        match msg.body().as_string().map(|text| message::decode(&text)) {
+            Some(Ok(m)) => decoded.push((msg, m)),
+            Some(Err(e)) => {
+                console_error!("events: message {} is not an event batch: {e}; retrying", msg.id());
                 msg.retry();
             }
+            None => {
+                console_error!("events: message {} is not text; retrying", msg.id());
+                msg.retry();
+            }
+        }
+    }
+    let groups: Vec<(&[body::Event], i64)> =
+        decoded.iter().map(|(_, m)| (&*m.events, m.received_at)).collect();
+    match d1::insert(&db, &groups, timing::now_ms() as i64).await {
+        Ok(()) => decoded.iter().for_each(|(msg, _)| msg.ack()),
+        Err(e) => {
+            // Nothing was stored (one transaction); redelivery is safe (idempotent by event_id).
+            console_error!("events: D1 write of {} messages failed: {e}; retrying them", decoded.len());
+            decoded.iter().for_each(|(msg, _)| msg.retry());
         }
     }
 }
