@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests) of the live loop on loopback, written to docs/bench/live.md:
 #  1. POST /events (a batch of 10 events) against a trivial route carrying the same body
-#     (POST /health, answered 405), with wrk, in the same run;
+#     (POST /health, answered 405), with wrk, in the same run; again with no consumer bound; and
+#     the same for a reference JavaScript Worker that only sends to the queue
+#     (tests/live/queue-reference.js), the ceiling that the local queue leaves;
 #  2. queue-to-D1 latency: single-event batches posted one by one; stored_at - received_at of
 #     each, as D1 recorded them;
 #  3. `trainer ingest` rows per second from the Worker into MariaDB (events put into D1 first);
@@ -122,6 +124,29 @@ for round in $(seq 1 "$ROUNDS"); do
   measure health-producer health
 done
 
+# The reference: a JavaScript Worker that only sends the body to the same local queue (its
+# consumer only acks), against its own 405, on the same machine.
+log "the reference JavaScript Worker, $ROUNDS rounds of $DURATION"
+serve_stop
+cat >"$WORK/wrangler-reference.toml" <<TOML
+name = "edgerec-queue-reference"
+main = "$ROOT/tests/live/queue-reference.js"
+compatibility_date = "$(awk -F'"' '/^compatibility_date/ { print $2 }' "$WORK/wrangler.toml")"
+[[queues.producers]]
+binding = "EVENTS"
+queue = "edgerec-events"
+[[queues.consumers]]
+queue = "edgerec-events"
+max_batch_size = 100
+max_batch_timeout = 1
+TOML
+serve_start reference "$WORK/wrangler-reference.toml" "$ROOT/tests/live/queue-reference.js" "$WORK/state-reference"
+URL="http://127.0.0.1:$PORT"
+for round in $(seq 1 "$ROUNDS"); do
+  measure reference events
+  measure health-reference health
+done
+
 python3 - "$WORK" "$load_before" "$(cut -d" " -f1-3 /proc/loadavg)" "$ingest_json" "$ingest_wall" \
   "$started" "$published" "$answered" "$REFRESH" "$DURATION" "$ROUNDS" >"$ROOT/docs/bench/live.md" <<'PY'
 import json, statistics, sys
@@ -132,10 +157,14 @@ ev = [r for r in rows if r[1] == "events"]
 he = [r for r in rows if r[1] == "health"]
 pr = [r for r in rows if r[1] == "producer"]
 hp = [r for r in rows if r[1] == "health-producer"]
+rf = [r for r in rows if r[1] == "reference"]
+hr = [r for r in rows if r[1] == "health-reference"]
 ev_rps = statistics.median(float(r[2]) for r in ev)
 he_rps = statistics.median(float(r[2]) for r in he)
 pr_rps = statistics.median(float(r[2]) for r in pr)
 hp_rps = statistics.median(float(r[2]) for r in hp)
+rf_rps = statistics.median(float(r[2]) for r in rf)
+hr_rps = statistics.median(float(r[2]) for r in hr)
 lat = sorted(int(x) for x in open(f"{work}/latency.txt").read().split())
 def pct(p):
     return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
@@ -147,14 +176,18 @@ print(f"`WRK_BODY=<10 events> wrk -t2 -c16 -d{duration} --latency -s tests/worke
       f"body to `URL/health` (answered 405 without work), alternating, {rounds} rounds; medians of the rounds.\n")
 print("| route | requests/s | p50 | p99 | errors (socket errors; and non-2xx on /events) |\n| --- | ---: | ---: | ---: | ---: |")
 for name, rs in [("POST /events (10 events, queued; consumer in the same process)", ev), ("POST /health (405, trivial)", he),
-                 ("POST /events, no consumer bound", pr), ("POST /health (405), same server", hp)]:
+                 ("POST /events, no consumer bound", pr), ("POST /health (405), same server", hp),
+                 ("Reference JS Worker: POST /events (one `send`, consumer only acks)", rf),
+                 ("Reference JS Worker: POST /health (405)", hr)]:
     print(f"| {name} | {statistics.median(float(r[2]) for r in rs):,.0f} | {rs[len(rs)//2][3]} | {rs[len(rs)//2][4]} | "
           f"{sum(int(r[5]) for r in rs)} |")
 print(f"\n/events reaches **{ev_rps / he_rps:.2f}×** the trivial route's throughput with the queue consumer "
       f"writing to D1 in the same workerd process, and **{pr_rps / hp_rps:.2f}×** with no consumer bound, "
       f"which is the request path's own cost (validation, IDs, the queue send). Target ≥ 0.8×. Under "
       f"`wrangler dev` one process on these two cores runs both the requests and the consumer's D1 writes; "
-      f"on Cloudflare the consumer runs in its own invocations.\n")
+      f"on Cloudflare the consumer runs in its own invocations. The reference JavaScript Worker "
+      f"(`tests/live/queue-reference.js`: read the body, one `send`, 202; its consumer only acks) reaches "
+      f"**{rf_rps / hr_rps:.2f}×** its own 405 on the same machine: the ceiling the local queue leaves.\n")
 print("## Queue to D1\n")
 print(f"200 single-event batches, posted 20 ms apart; per event, `stored_at − received_at` as the Worker "
       f"recorded them (acceptance by POST /events to the consumer's D1 write). The consumer's "

@@ -35,7 +35,7 @@ pub async fn post(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
     let bytes = req.json_body(body::MAX_BODY_BYTES).await?;
     let received_at = timing::now_ms() as i64;
     let events = body::parse(&bytes, received_at, random_id)?;
-    let messages: Vec<_> = message::pack(&events, received_at)?
+    let mut messages: Vec<_> = message::pack(&events, received_at)?
         .into_iter()
         .map(|text| MessageBuilder::new(text).content_type(QueueContentType::Text).build())
         .collect();
@@ -47,7 +47,18 @@ pub async fn post(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
         )
     };
     let queue = env.queue(QUEUE).map_err(unavailable)?;
-    queue.send_batch(messages).await.map_err(unavailable)?;
+    // One message (a batch of up to 100 short events) goes out with `send`, several with one
+    // `send_batch`; both are all or nothing. Under `wrangler dev` a `send` costs the local queue
+    // less than a batch of one.
+    match messages.pop() {
+        Some(only) if messages.is_empty() => queue.send(only).await,
+        Some(last) => {
+            messages.push(last);
+            queue.send_batch(messages).await
+        }
+        None => Ok(()),
+    }
+    .map_err(unavailable)?;
     let accepted =
         Accepted { accepted: events.len(), event_ids: events.iter().map(|e| e.event_id.as_str()).collect() };
     Ok(Reply::json(&accepted)?.with_status(202))
@@ -114,7 +125,7 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) {
         }
     }
     let groups: Vec<(&[body::Event], i64)> =
-        decoded.iter().map(|(_, m)| (&*m.events, m.received_at)).collect();
+        decoded.iter().map(|(_, m)| (&m.events[..], m.received_at)).collect();
     match d1::insert(&db, &groups, timing::now_ms() as i64).await {
         Ok(()) => decoded.iter().for_each(|(msg, _)| msg.ack()),
         Err(e) => {
@@ -125,17 +136,15 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) {
     }
 }
 
-/// `ev-` and 32 random hex digits (128 bits from the platform's `crypto.getRandomValues`).
+/// `ev-` and a UUIDv7 as 32 hex digits: the time in milliseconds, then 74 random bits from the
+/// platform's `crypto.getRandomValues`. Time-ordered IDs land at the end of the `event_id` index
+/// in D1 (and MySQL) instead of on a random page of it, so each write touches few pages.
 fn random_id() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random)
         .map_err(|e| ApiError::new(500, "internal", format!("no randomness for an event ID: {e}")))?;
-    let mut id = String::with_capacity(3 + 32);
-    id.push_str("ev-");
-    for b in bytes {
-        id.push_str(&format!("{b:02x}"));
-    }
-    Ok(id)
+    let uuid = uuid::Builder::from_unix_timestamp_millis(timing::now_ms() as u64, &random).into_uuid();
+    Ok(format!("ev-{}", uuid.simple()))
 }
 
 #[cfg(test)]
@@ -151,5 +160,7 @@ mod tests {
             a.starts_with("ev-") && a[3..].bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
         assert_ne!(a, b);
+        let version = uuid::Uuid::parse_str(&a[3..]).expect("a UUID").get_version_num();
+        assert_eq!(version, 7);
     }
 }

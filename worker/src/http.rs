@@ -198,7 +198,7 @@ pub fn bool_param(pairs: &[(String, String)], name: &str, default: bool) -> Resu
 }
 
 /// Checks an ID's length; IDs are otherwise opaque.
-pub fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
+pub fn check_id(what: impl std::fmt::Display, id: &str) -> Result<(), ApiError> {
     if id.is_empty() {
         return Err(ApiError::invalid(format!("`{what}` must not be empty")));
     }

@@ -45,18 +45,6 @@ pub enum Behavior {
     Purchase,
 }
 
-impl Behavior {
-    /// The name serde reads and writes (a test checks that they agree).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::View => "view",
-            Self::Click => "click",
-            Self::Cart => "cart",
-            Self::Purchase => "purchase",
-        }
-    }
-}
-
 /// A validated event, as it travels through the queue into D1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -155,9 +143,21 @@ pub fn parse(
 /// Where in the body an error is: `events[i]` or `events[i].field`.
 struct At(usize);
 
+/// [`At::path`], formatted only when an error needs it.
+struct Path<'a>(usize, &'a str);
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            "" => write!(f, "events[{}]", self.0),
+            field => write!(f, "events[{}].{field}", self.0),
+        }
+    }
+}
+
 impl At {
-    fn path(&self, field: &str) -> String {
-        if field.is_empty() { format!("events[{}]", self.0) } else { format!("events[{}].{field}", self.0) }
+    fn path<'a>(&self, field: &'a str) -> Path<'a> {
+        Path(self.0, field)
     }
 
     fn bad(&self, field: &str, why: impl fmt::Display) -> ApiError {
@@ -175,7 +175,7 @@ impl At {
     /// A required ID, checked as `/recommend` checks IDs.
     fn id(&self, field: &str, value: Option<Option<String>>) -> Result<String, ApiError> {
         let id = self.given(field, value)?.ok_or_else(|| self.bad(field, "is missing"))?;
-        http::check_id(&self.path(field), &id)?;
+        http::check_id(self.path(field), &id)?;
         Ok(id)
     }
 }

@@ -6,9 +6,8 @@
 //! a batch whose messages would exceed [`MAX_BATCH_BYTES`] is refused (413) before anything is
 //! sent. The body is sent as text, so its size is exactly the JSON's byte length.
 
-use std::borrow::Cow;
-
 use serde::{Deserialize, Serialize};
+use serde_json::value::{RawValue, to_raw_value};
 
 use super::body::Event;
 use crate::error::ApiError;
@@ -20,34 +19,37 @@ pub const MAX_MESSAGE_BYTES: usize = 120_000;
 /// Largest total of one `send_batch` call (the queue's limit is 256 KB).
 pub const MAX_BATCH_BYTES: usize = 250_000;
 
-/// One queue message.
+/// One queue message: `Message<Vec<Event>>` as read back; packed with each event's JSON
+/// encoded once, as `Message<&[Box<RawValue>]>`.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
-pub struct Message<'a> {
+pub struct Message<E> {
     /// When the Worker accepted the batch, Unix milliseconds.
     pub received_at: i64,
-    pub events: Cow<'a, [Event]>,
+    pub events: E,
 }
 
-/// Splits a validated batch into message bodies, in order.
+/// Splits a validated batch into message bodies, in order. Each event is encoded once; its
+/// encoded size decides where a message ends.
 pub fn pack(events: &[Event], received_at: i64) -> Result<Vec<String>, ApiError> {
-    let encode = |events: &[Event]| {
-        serde_json::to_string(&Message { received_at, events: Cow::Borrowed(events) })
-            .map_err(|e| ApiError::new(500, "internal", format!("cannot encode a queue message: {e}")))
-    };
+    let internal =
+        |e: serde_json::Error| ApiError::new(500, "internal", format!("cannot encode a queue message: {e}"));
+    let encoded = events.iter().map(to_raw_value).collect::<Result<Vec<_>, _>>().map_err(internal)?;
+    let encode =
+        |events: &[Box<RawValue>]| serde_json::to_string(&Message { received_at, events }).map_err(internal);
     let mut bodies = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
-    for (i, event) in events.iter().enumerate() {
-        let size = serde_json::to_vec(event).map_or(usize::MAX, |v| v.len()) + 1;
+    for (i, event) in encoded.iter().enumerate() {
+        let size = event.get().len() + 1;
         if i > start && (i - start == MAX_EVENTS_PER_MESSAGE || bytes + size > MAX_MESSAGE_BYTES) {
-            bodies.push(encode(&events[start..i])?);
+            bodies.push(encode(&encoded[start..i])?);
             start = i;
             bytes = 0;
         }
         bytes += size;
     }
-    if start < events.len() {
-        bodies.push(encode(&events[start..])?);
+    if start < encoded.len() {
+        bodies.push(encode(&encoded[start..])?);
     }
     let total: usize = bodies.iter().map(String::len).sum();
     if total > MAX_BATCH_BYTES {
@@ -63,7 +65,7 @@ pub fn pack(events: &[Event], received_at: i64) -> Result<Vec<String>, ApiError>
 }
 
 /// Reads a message body back.
-pub fn decode(body: &str) -> Result<Message<'static>, serde_json::Error> {
+pub fn decode(body: &str) -> Result<Message<Vec<Event>>, serde_json::Error> {
     serde_json::from_str(body)
 }
 
@@ -90,10 +92,10 @@ mod tests {
         let events: Vec<Event> = (0..250).map(|i| event(i, 8)).collect();
         let bodies = pack(&events, 1_733_100_000_123).unwrap();
         assert_eq!(bodies.len(), 3);
-        let decoded: Vec<Message<'_>> = bodies.iter().map(|b| decode(b).unwrap()).collect();
+        let decoded: Vec<Message<Vec<Event>>> = bodies.iter().map(|b| decode(b).unwrap()).collect();
         assert_eq!(decoded.iter().map(|m| m.events.len()).collect::<Vec<_>>(), [100, 100, 50]);
         assert!(decoded.iter().all(|m| m.received_at == 1_733_100_000_123));
-        let back: Vec<Event> = decoded.into_iter().flat_map(|m| m.events.into_owned()).collect();
+        let back: Vec<Event> = decoded.into_iter().flat_map(|m| m.events).collect();
         assert_eq!(back, events);
     }
 

@@ -133,7 +133,7 @@ fn list(name: &str, values: Vec<String>) -> Result<Vec<String>, ApiError> {
         return Err(ApiError::invalid(format!("`{name}` holds more than {MAX_LIST} entries")));
     }
     for (i, v) in values.iter().enumerate() {
-        http::check_id(&format!("{name}[{i}]"), v)?;
+        http::check_id(format_args!("{name}[{i}]"), v)?;
     }
     Ok(values)
 }
@@ -144,7 +144,7 @@ fn interactions(given: Vec<Object<Interaction>>) -> Result<Vec<(String, f32)>, A
     }
     let mut pairs = Vec::with_capacity(given.len());
     for (i, Object(it)) in given.into_iter().enumerate() {
-        http::check_id(&format!("interactions[{i}].item_id"), &it.item_id)?;
+        http::check_id(format_args!("interactions[{i}].item_id"), &it.item_id)?;
         let rating = it.rating as f32;
         if !rating.is_finite() {
             return Err(ApiError::invalid(format!("`interactions[{i}].rating` is out of range")));
