@@ -34,7 +34,7 @@ struct Accepted<'a> {
 pub async fn post(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
     let bytes = req.json_body(body::MAX_BODY_BYTES).await?;
     let received_at = timing::now_ms() as i64;
-    let events = body::parse(&bytes, received_at, random_id)?;
+    let events = body::parse(&bytes, received_at, || random_id(received_at))?;
     let mut messages: Vec<_> = message::pack(&events, received_at)?
         .into_iter()
         .map(|text| MessageBuilder::new(text).content_type(QueueContentType::Text).build())
@@ -136,14 +136,15 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) {
     }
 }
 
-/// `ev-` and a UUIDv7 as 32 hex digits: the time in milliseconds, then 74 random bits from the
-/// platform's `crypto.getRandomValues`. Time-ordered IDs land at the end of the `event_id` index
+/// `ev-` and a UUIDv7 as 32 hex digits: `at_ms` (when the batch was accepted), then 74 random
+/// bits from the platform's `crypto.getRandomValues`. Time-ordered IDs land at the end of the `event_id` index
 /// in D1 (and MySQL) instead of on a random page of it, so each write touches few pages.
-fn random_id() -> Result<String, ApiError> {
+fn random_id(at_ms: i64) -> Result<String, ApiError> {
     let mut random = [0u8; 10];
     getrandom::fill(&mut random)
         .map_err(|e| ApiError::new(500, "internal", format!("no randomness for an event ID: {e}")))?;
-    let uuid = uuid::Builder::from_unix_timestamp_millis(timing::now_ms() as u64, &random).into_uuid();
+    let uuid =
+        uuid::Builder::from_unix_timestamp_millis(u64::try_from(at_ms).unwrap_or(0), &random).into_uuid();
     Ok(format!("ev-{}", uuid.simple()))
 }
 
@@ -153,14 +154,16 @@ mod tests {
 
     #[test]
     fn random_ids_are_ev_and_32_hex_digits_and_differ() {
-        let a = random_id().expect("randomness");
-        let b = random_id().expect("randomness");
+        let a = random_id(1_764_633_600_000).expect("randomness");
+        let b = random_id(1_764_633_600_000).expect("randomness");
         assert_eq!(a.len(), 35);
         assert!(
             a.starts_with("ev-") && a[3..].bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
         assert_ne!(a, b);
-        let version = uuid::Uuid::parse_str(&a[3..]).expect("a UUID").get_version_num();
-        assert_eq!(version, 7);
+        let uuid = uuid::Uuid::parse_str(&a[3..]).expect("a UUID");
+        assert_eq!(uuid.get_version_num(), 7);
+        let (seconds, nanos) = uuid.get_timestamp().expect("a time").to_unix();
+        assert_eq!((seconds, nanos), (1_764_633_600, 0));
     }
 }

@@ -187,11 +187,16 @@ fn event(
     new_id: &mut impl FnMut() -> Result<String, ApiError>,
 ) -> Result<Event, ApiError> {
     let at = At(i);
-    let Object(ev): Object<RawEvent> =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw)).map_err(|e| {
-            let path = e.path().to_string();
-            at.bad(if path == "." { "" } else { &path }, e.inner())
-        })?;
+    // The plain parse first; only a bad event is parsed again to find the path of its error.
+    let Object(ev): Object<RawEvent> = match serde_json::from_str(raw) {
+        Ok(ev) => ev,
+        Err(_) => {
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw)).map_err(|e| {
+                let path = e.path().to_string();
+                at.bad(if path == "." { "" } else { &path }, e.inner())
+            })?
+        }
+    };
     let user_id = at.id("user_id", ev.user_id)?;
     let item_id = at.id("item_id", ev.item_id)?;
     let behavior = at.given("behavior", ev.behavior)?;
