@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 
-use crate::factors::{Quantization, Quantized, quantize};
+use crate::factors::{Quantization, Quantized, quantize, to_f16_bits};
 use crate::ivf_build::{IndexParts, index_tensors};
 use crate::model::{FORMAT_VERSION, ModelKind};
 use crate::recency::RecencyInfo;
@@ -235,6 +235,29 @@ impl ModelBuilder {
             Some(Quantized::Int8 { values, .. }) => (Dtype::I8, bytemuck::cast_slice(values)),
             Some(Quantized::F16(values)) => (Dtype::F16, bytemuck::cast_slice(values)),
         };
+        // Beside compact item factors, the per-item floats (biases, int8 scales) are f16 too.
+        let item_bias_f16 = match compact {
+            None => None,
+            Some(_) => Some(to_f16_bits(&item_bias).map_err(|i| {
+                Error::InvalidArgument(format!(
+                    "item_bias[{}] = {} is outside the f16 range",
+                    item_order[i], item_bias[i]
+                ))
+            })?),
+        };
+        let scales_f16 = match &compact {
+            Some(Quantized::Int8 { scales, .. }) => Some(to_f16_bits(scales).map_err(|i| {
+                Error::InvalidArgument(format!(
+                    "the int8 scale of item {} is outside the f16 range",
+                    item_order[i]
+                ))
+            })?),
+            _ => None,
+        };
+        let (bias_dtype, bias_data): (Dtype, &[u8]) = match &item_bias_f16 {
+            None => (Dtype::F32, bytemuck::cast_slice(&item_bias)),
+            Some(bits) => (Dtype::F16, bytemuck::cast_slice(bits)),
+        };
         let index = match &self.index {
             None => None,
             Some(ix) => Some(index_tensors(ix, d, &item_rank)?),
@@ -244,7 +267,7 @@ impl ModelBuilder {
             (names::USER_FACTORS, Dtype::F32, vec![nu, d], bytemuck::cast_slice(&user_factors)),
             (names::ITEM_FACTORS, item_dtype, vec![ni, d], item_data),
             (names::USER_BIAS, Dtype::F32, vec![nu], bytemuck::cast_slice(&user_bias)),
-            (names::ITEM_BIAS, Dtype::F32, vec![ni], bytemuck::cast_slice(&item_bias)),
+            (names::ITEM_BIAS, bias_dtype, vec![ni], bias_data),
             (names::GLOBAL_BIAS, Dtype::F32, vec![1], bytemuck::cast_slice(&global)),
             (names::USER_IDS_BYTES, Dtype::U8, vec![user_bytes.len()], &user_bytes),
             (names::USER_IDS_OFFSETS, Dtype::U32, vec![nu + 1], bytemuck::cast_slice(&user_offsets)),
@@ -265,8 +288,8 @@ impl ModelBuilder {
             ));
             tensors.push((names::ITEM_CATEGORY, Dtype::U32, vec![ni], bytemuck::cast_slice(per_item)));
         }
-        if let Some(Quantized::Int8 { scales, .. }) = &compact {
-            tensors.push((names::ITEM_FACTOR_SCALES, Dtype::F32, vec![ni], bytemuck::cast_slice(scales)));
+        if let Some(bits) = &scales_f16 {
+            tensors.push((names::ITEM_FACTOR_SCALES, Dtype::F16, vec![ni], bytemuck::cast_slice(bits)));
         }
         if let Some((centroids, bias, offsets, items, _)) = &index {
             let lists = bias.len();

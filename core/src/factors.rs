@@ -13,7 +13,7 @@ use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
 use crate::kernel::{BLOCK, dot, for_each_block};
-use crate::read::{check_finite, dtype_name, required, tensor, typed};
+use crate::read::{check_finite, dtype_name, floats, required, tensor, typed};
 use crate::{Error, Result, names};
 
 /// How an artifact stores its item factors.
@@ -62,9 +62,15 @@ pub(crate) fn quantize(rows: &[f32], dim: usize, how: Quantization) -> Result<Op
         Quantization::Int8 => {
             let mut values = Vec::with_capacity(rows.len());
             let mut scales = Vec::with_capacity(rows.len() / dim.max(1));
-            for row in rows.chunks_exact(dim) {
+            for (r, row) in rows.chunks_exact(dim).enumerate() {
                 let max = row.iter().fold(0f32, |m, &x| m.max(x.abs()));
-                let scale = max / 127.0;
+                // The scale is stored as f16: the nearest f16 at or above max / 127, so no value
+                // is clipped, and every value is quantised against the stored scale.
+                let scale = f16_at_least(max / 127.0).ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "item factor row {r} (largest |value| {max}) is outside the f16 range"
+                    ))
+                })?;
                 scales.push(scale);
                 for &x in row {
                     let q = if scale > 0.0 { (x / scale).round().clamp(-127.0, 127.0) } else { 0.0 };
@@ -73,24 +79,39 @@ pub(crate) fn quantize(rows: &[f32], dim: usize, how: Quantization) -> Result<Op
             }
             Ok(Some(Quantized::Int8 { values, scales }))
         }
-        Quantization::F16 => {
-            let values: Vec<u16> = rows.iter().map(|&x| f16::from_f32(x).to_bits()).collect();
-            if let Some(i) = values.iter().position(|&b| !f16::from_bits(b).is_finite()) {
-                return Err(Error::InvalidArgument(format!(
-                    "item factor {} (value {}) is outside the f16 range",
-                    i, rows[i]
-                )));
-            }
-            Ok(Some(Quantized::F16(values)))
-        }
+        Quantization::F16 => to_f16_bits(rows).map(|v| Some(Quantized::F16(v))).map_err(|i| {
+            Error::InvalidArgument(format!("item factor {i} (value {}) is outside the f16 range", rows[i]))
+        }),
     }
+}
+
+/// The least f16 value at or above `x ≥ 0`, as f32; `None` above the f16 range.
+fn f16_at_least(x: f32) -> Option<f32> {
+    let mut h = f16::from_f32(x);
+    if h.to_f32() < x {
+        h = f16::from_bits(h.to_bits() + 1);
+    }
+    h.is_finite().then(|| h.to_f32())
+}
+
+/// f32 values as f16 bits, each rounded to the nearest f16; `Err(i)` for the first value
+/// outside the f16 range.
+pub(crate) fn to_f16_bits(values: &[f32]) -> std::result::Result<Vec<u16>, usize> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let h = f16::from_f32(x);
+            if h.is_finite() { Ok(h.to_bits()) } else { Err(i) }
+        })
+        .collect()
 }
 
 /// The exact f32 value of finite f16 bits (the loader refuses infinities and NaNs), in a form
 /// the compiler vectorises: the exponent and mantissa shifted into f32 position read as
 /// `value · 2⁻¹¹²` (subnormals included), so one exact multiplication by 2¹¹² restores it.
 #[inline(always)]
-fn widen_f16(bits: u16) -> f32 {
+pub(crate) fn widen_f16(bits: u16) -> f32 {
     let magnitude = f32::from_bits(u32::from(bits & 0x7fff) << 13) * f32::from_bits(0x7780_0000);
     f32::from_bits(magnitude.to_bits() | (u32::from(bits & 0x8000) << 16))
 }
@@ -101,7 +122,7 @@ impl<'a> ItemFactors<'a> {
         let name = names::ITEM_FACTORS;
         let view = required(name, tensor(st, name)?)?;
         let shape = [num_items, dim];
-        let scales = || typed::<f32>(st, names::ITEM_FACTOR_SCALES, Dtype::F32, &[num_items]);
+        let scales = || floats(st, names::ITEM_FACTOR_SCALES, &[num_items], true);
         let no_scales = || match tensor(st, names::ITEM_FACTOR_SCALES)? {
             None => Ok(()),
             Some(_) => Err(Error::Invalid(format!(

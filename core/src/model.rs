@@ -10,7 +10,7 @@ use crate::factors::{ItemFactors, Quantization};
 use crate::ids::StrTable;
 use crate::ivf::{IndexInfo, Ivf, Search};
 use crate::rating_head::RatingHead;
-use crate::read::{check_finite, check_indices, len_1d, required, str_table, typed};
+use crate::read::{check_finite, check_indices, floats, len_1d, required, str_table, typed};
 use crate::recency::{Recency, RecencyInfo};
 use crate::{Error, Result, names};
 
@@ -191,7 +191,9 @@ impl<'a> Model<'a> {
             return Err(Error::Invalid("format version 1 stores item factors as F32 only".into()));
         }
         let user_bias = required(names::USER_BIAS, typed(&st, names::USER_BIAS, Dtype::F32, &[num_users])?)?;
-        let item_bias = required(names::ITEM_BIAS, typed(&st, names::ITEM_BIAS, Dtype::F32, &[num_items])?)?;
+        // v2 may store the item biases as F16 (beside compact item factors).
+        let item_bias =
+            required(names::ITEM_BIAS, floats(&st, names::ITEM_BIAS, &[num_items], version >= 2)?)?;
         let global: Cow<'_, [f32]> =
             required(names::GLOBAL_BIAS, typed(&st, names::GLOBAL_BIAS, Dtype::F32, &[1])?)?;
         let global_bias = global[0];

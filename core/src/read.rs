@@ -45,6 +45,37 @@ pub(crate) fn typed<'a, T: bytemuck::Pod>(
     }))
 }
 
+/// Reads a float tensor stored as F32 (zero-copy when aligned) or, when `f16_ok`, as F16
+/// (widened exactly to f32). Every value must be finite.
+pub(crate) fn floats<'a>(
+    st: &SafeTensors<'a>,
+    name: &'static str,
+    shape: &[usize],
+    f16_ok: bool,
+) -> Result<Option<Cow<'a, [f32]>>> {
+    let values = match tensor(st, name)? {
+        Some(view) if view.dtype() == Dtype::F16 && f16_ok => {
+            match typed::<u16>(st, name, Dtype::F16, shape)? {
+                None => None,
+                Some(bits) => {
+                    if let Some(i) = bits.iter().position(|&b| !half::f16::from_bits(b).is_finite()) {
+                        return Err(Error::Invalid(format!("`{name}` holds a non-finite value at {i}")));
+                    }
+                    Some(Cow::Owned(bits.iter().map(|&b| crate::factors::widen_f16(b)).collect()))
+                }
+            }
+        }
+        Some(view) if view.dtype() == Dtype::F16 => {
+            return Err(Error::Dtype { name, expected: "F32", got: dtype_name(view.dtype()) });
+        }
+        _ => typed::<f32>(st, name, Dtype::F32, shape)?,
+    };
+    if let Some(v) = &values {
+        check_finite(name, v)?;
+    }
+    Ok(values)
+}
+
 pub(crate) fn dtype_name_static(d: Dtype) -> &'static str {
     match d {
         Dtype::F32 => "F32",

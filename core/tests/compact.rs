@@ -8,13 +8,16 @@ mod common;
 
 use common::rewrite;
 use edgerec_core::{Error, Model, ModelBuilder, ModelKind, Quantization, RecommendOptions};
+use half::f16;
 use proptest::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 
-/// The same model with f32 item factors equal to `compact`'s dequantised values.
+/// The same model with f32 item factors equal to `compact`'s dequantised values, and f32 item
+/// biases equal to its f16 ones.
 fn dequantised_twin(b: &ModelBuilder, compact: &Model<'_>) -> Vec<u8> {
     let mut twin = b.clone();
     twin.item_quantization = Quantization::F32;
+    twin.item_bias = b.item_bias.iter().map(|&x| f16::from_f32(x).to_f32()).collect();
     twin.item_factors = b
         .item_ids
         .iter()
@@ -53,7 +56,8 @@ proptest! {
             let got = model.item_factors(model.item_index(id).unwrap()).unwrap();
             let max = orig.iter().fold(0f32, |m, x| m.max(x.abs()));
             for (&o, &g) in orig.iter().zip(got) {
-                let tol = if int8 { max / 127.0 * 0.5 + 1e-6 } else { o.abs() * (1.0 / 2048.0) + 1e-7 };
+                // int8: half a step, the step max / 127 rounded up to an f16 scale.
+                let tol = if int8 { max / 127.0 * (1.0 + 1.0 / 1024.0) * 0.5 + 1e-6 } else { o.abs() * (1.0 / 2048.0) + 1e-7 };
                 prop_assert!((o - g).abs() <= tol, "{o} vs {g} (tol {tol})");
             }
         }
@@ -89,9 +93,10 @@ fn compact_artifacts_are_smaller() {
     let f16_len = b.build().unwrap().len();
     b.item_quantization = Quantization::Int8;
     let int8_len = b.build().unwrap().len();
-    // 2000·64 values: 4, 2 and 1 byte (+ a 4-byte scale per row).
-    assert!(f32_len - f16_len >= 2000 * 64 * 2 - 64, "{f32_len} {f16_len}");
-    assert!(f32_len - int8_len >= 2000 * 64 * 3 - 2000 * 4 - 64, "{f32_len} {int8_len}");
+    // 2000·64 values: 4, 2 and 1 byte (+ a 2-byte scale per row); compact factors also store
+    // the 2000 item biases in 2 bytes instead of 4.
+    assert!(f32_len - f16_len >= 2000 * 64 * 2 + 2000 * 2 - 64, "{f32_len} {f16_len}");
+    assert!(f32_len - int8_len >= 2000 * 64 * 3 - 2000 * 2 + 2000 * 2 - 64, "{f32_len} {int8_len}");
 }
 
 #[test]
@@ -110,7 +115,12 @@ fn the_loader_checks_compact_item_factors() {
     assert!(Model::from_bytes(&bytes).is_ok());
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let values = st.tensor("item_factors").unwrap().data().to_vec();
-    let scales: Vec<f32> = bytemuck::pod_collect_to_vec(st.tensor("item_factors.scales").unwrap().data());
+    // Beside compact factors, the scales and the item biases are F16.
+    assert_eq!(st.tensor("item_factors.scales").unwrap().dtype(), Dtype::F16);
+    assert_eq!(st.tensor("item_bias").unwrap().dtype(), Dtype::F16);
+    let scale_bits: Vec<u16> = bytemuck::pod_collect_to_vec(st.tensor("item_factors.scales").unwrap().data());
+    let scales: Vec<f32> = scale_bits.iter().map(|&h| f16::from_bits(h).to_f32()).collect();
+    let bias_bits: Vec<u16> = bytemuck::pod_collect_to_vec(st.tensor("item_bias").unwrap().data());
     let f32s = |v: &[f32]| bytemuck::cast_slice::<f32, u8>(v).to_vec();
     let invalid = |bytes: Vec<u8>, needle: &str| {
         let err = Model::from_bytes(&bytes).unwrap_err();
@@ -126,6 +136,27 @@ fn the_loader_checks_compact_item_factors() {
         let mut s = scales.clone();
         s[2] = bad;
         invalid(rewrite(&bytes, "item_factors.scales", Some((Dtype::F32, vec![6], f32s(&s)))), "scale");
+    }
+    // F32 scales (as earlier builds wrote them) load and answer alike.
+    let wide = Model::from_bytes(&rewrite(
+        &bytes,
+        "item_factors.scales",
+        Some((Dtype::F32, vec![6], f32s(&scales))),
+    ))
+    .unwrap()
+    .item_factors(2)
+    .unwrap()
+    .to_vec();
+    assert_eq!(wide, Model::from_bytes(&bytes).unwrap().item_factors(2).unwrap());
+    // F16 scales and item biases: an infinity and a NaN.
+    let f16s = |v: &[u16]| bytemuck::cast_slice::<u16, u8>(v).to_vec();
+    for bits in [0x7c00u16, 0x7e00] {
+        let mut s = scale_bits.clone();
+        s[4] = bits;
+        invalid(rewrite(&bytes, "item_factors.scales", Some((Dtype::F16, vec![6], f16s(&s)))), "non-finite");
+        let mut b = bias_bits.clone();
+        b[1] = bits;
+        invalid(rewrite(&bytes, "item_bias", Some((Dtype::F16, vec![6], f16s(&b)))), "non-finite");
     }
     let short = rewrite(&bytes, "item_factors.scales", Some((Dtype::F32, vec![5], f32s(&scales[..5]))));
     assert!(matches!(Model::from_bytes(&short).unwrap_err(), Error::Shape { .. }));
@@ -159,12 +190,15 @@ fn the_loader_checks_compact_item_factors() {
     // Version 1 stores f32 item factors only.
     let text = String::from_utf8_lossy(&bytes).into_owned();
     assert!(text.contains(r#""format_version":"2""#));
-    let v1: Vec<u8> = {
+    let v1 = |bytes: &[u8]| {
         let from = br#""format_version":"2""#;
         let pos = bytes.windows(from.len()).position(|w| w == from).unwrap();
-        let mut out = bytes.clone();
+        let mut out = bytes.to_vec();
         out[pos + 18] = b'1';
         out
     };
-    invalid(v1, "version 1");
+    invalid(v1(&bytes), "version 1");
+    // ... and item biases as F32 only.
+    let f16_bias = v1(&rewrite(&plain, "item_bias", Some((Dtype::F16, vec![6], f16s(&bias_bits)))));
+    assert!(matches!(Model::from_bytes(&f16_bias).unwrap_err(), Error::Dtype { name: "item_bias", .. }));
 }

@@ -27,12 +27,12 @@ def strings(tensors, name):
 
 def item_factors(t):
     """The item factors as f32, dequantised as docs/ARTIFACT.md says: int8 rows times their
-    scale, f16 widened."""
+    scale (stored as f16 and widened to f32 first), f16 widened."""
     q = t["item_factors"]
     if q.dtype == np.int8:
-        assert t["item_factors.scales"].dtype == np.float32
+        assert t["item_factors.scales"].dtype == np.float16
         assert -127 <= int(q.min()) and int(q.max()) <= 127
-        return q.astype(np.float32) * t["item_factors.scales"][:, None]
+        return q.astype(np.float32) * t["item_factors.scales"].astype(np.float32)[:, None]
     assert "item_factors.scales" not in t
     return q.astype(np.float32)
 
@@ -49,9 +49,14 @@ def check_compact(tmp, quantization, dtype):
     got = item_factors(t)
     np.testing.assert_array_equal(got, np.array(core["item_factors"], dtype=np.float32))
     plain = load_file(os.path.join(tmp, "tiny.safetensors"))["item_factors"]
-    tol = np.abs(plain).max(axis=1, keepdims=True) / 127 / 2 + 1e-7 if dtype == np.int8 else np.abs(plain) / 2048 + 1e-7
+    # int8: half a quantisation step, the step being max / 127 rounded up to an f16 scale.
+    step = np.abs(plain).max(axis=1, keepdims=True) / 127 * (1 + 2**-10)
+    tol = step / 2 + 1e-7 if dtype == np.int8 else np.abs(plain) / 2048 + 1e-7
     assert (np.abs(got - plain) <= tol).all(), np.abs(got - plain).max()
-    scores = t["global_bias"][0] + t["user_bias"][:, None] + t["item_bias"][None, :] + t["user_factors"] @ got.T
+    # Beside compact factors the item biases are f16 as well.
+    assert t["item_bias"].dtype == np.float16
+    item_bias = t["item_bias"].astype(np.float32)
+    scores = t["global_bias"][0] + t["user_bias"][:, None] + item_bias[None, :] + t["user_factors"] @ got.T
     np.testing.assert_allclose(scores, np.array(core["scores"], dtype=np.float32), rtol=1e-5, atol=1e-5)
 
 
