@@ -37,7 +37,7 @@ cargo build -q --release --locked -p edgerec-trainer --bin trainer
 TRAINER="${CARGO_TARGET_DIR:-$ROOT/target}/release/trainer"
 "$TRAINER" export-users --model "$WORK/full.safetensors" --artifact-out "$WORK/items.safetensors" \
   --kv-out "$WORK/users.kv.json" --json >"$WORK/export.json"
-jq -r '.[].key | sub("^[^/]*/"; "")' "$WORK/users.kv.json" | head -300 >"$WORK/users.txt"
+jq -r '.[:300][].key | sub("^[^/]*/"; "")' "$WORK/users.kv.json" >"$WORK/users.txt"
 
 log "worker-build --release (no bundled model)"
 (cd worker && EDGEREC_MODEL=/dev/null worker-build --release --out-dir "$WORK/bundle" >"$WORK/build.log" 2>&1) \
