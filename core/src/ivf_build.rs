@@ -81,41 +81,63 @@ fn nearest(v: &[f32], centroids: &[f32], half_norms: &[f32], dim: usize) -> usiz
     best
 }
 
-/// k-means++ seeding on the sample: each further centroid is a sample point drawn with
-/// probability proportional to its squared distance from the nearest centroid so far (summed in
-/// f64 in a fixed order, so every target draws the same points).
-fn plus_plus<'r>(
-    sample: &[u32],
-    row: &impl Fn(usize) -> &'r [f32],
-    lists: usize,
-    rng: &mut SplitMix,
-) -> Vec<f32> {
-    let point = |k: usize| row(sample[k] as usize);
-    let norms: Vec<f32> = (0..sample.len()).map(|k| dot(point(k), point(k))).collect();
-    let dist = |k: usize, c: usize| f64::from((norms[k] + norms[c] - 2.0 * dot(point(k), point(c))).max(0.0));
+/// Greedy k-means++ seeding (as scikit-learn seeds): each further centroid is the best of
+/// `2 + ln(lists)` sample points drawn with probability proportional to their squared distance
+/// from the nearest centroid so far, the best being the one that leaves the smallest total
+/// squared distance. Plain k-means++ (one draw) often seeds two centroids in one cluster and
+/// none in another, which Lloyd steps cannot undo: on 1,000 clustered centres it left about a
+/// tenth of the lists merged or split. Sums are f64 in a fixed order, so every target draws the
+/// same points.
+///
+/// `points` is the sample, row-major `[m, dim]`.
+fn plus_plus(points: &[f32], dim: usize, lists: usize, rng: &mut SplitMix) -> Vec<f32> {
+    let m = points.len() / dim;
+    let point = |k: usize| &points[k * dim..(k + 1) * dim];
+    let norms: Vec<f32> = (0..m).map(|k| dot(point(k), point(k))).collect();
+    // Squared distances from point `c` to every point.
+    let distances = |c: usize, out: &mut Vec<f64>| {
+        out.clear();
+        for_each_block(point(c), points, dim, |first, dots| {
+            for (k, &d) in (first..).zip(dots) {
+                out.push(f64::from((norms[k] + norms[c] - 2.0 * d).max(0.0)));
+            }
+        });
+    };
+    let trials = 2 + (lists as f64).ln() as usize;
     let mut chosen = vec![0usize];
-    let mut d2: Vec<f64> = (0..sample.len()).map(|k| dist(k, 0)).collect();
+    let mut d2 = Vec::with_capacity(m);
+    distances(0, &mut d2);
+    let (mut trial, mut best) = (Vec::with_capacity(m), Vec::with_capacity(m));
     while chosen.len() < lists {
         let total: f64 = d2.iter().sum();
-        let next = if total > 0.0 {
+        if total <= 0.0 {
+            // Every sample point coincides with a centroid: take the next unused point.
+            chosen.push((0..m).find(|k| !chosen.contains(k)).unwrap_or(0));
+            continue;
+        }
+        let (mut pick, mut best_total) = (0usize, f64::INFINITY);
+        for _ in 0..trials {
             let mut target = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
-            let mut pick = d2.iter().rposition(|&d| d > 0.0).unwrap_or(0);
+            let mut candidate = d2.iter().rposition(|&d| d > 0.0).unwrap_or(0);
             for (k, &d) in d2.iter().enumerate() {
                 if target < d {
-                    pick = k;
+                    candidate = k;
                     break;
                 }
                 target -= d;
             }
-            pick
-        } else {
-            // Every sample point coincides with a centroid: take the next unused point.
-            (0..sample.len()).find(|k| !chosen.contains(k)).unwrap_or(0)
-        };
-        chosen.push(next);
-        for (k, d) in d2.iter_mut().enumerate() {
-            *d = d.min(dist(k, next));
+            distances(candidate, &mut trial);
+            for (t, &d) in trial.iter_mut().zip(&d2) {
+                *t = t.min(d);
+            }
+            let left: f64 = trial.iter().sum();
+            if left < best_total {
+                (pick, best_total) = (candidate, left);
+                std::mem::swap(&mut trial, &mut best);
+            }
         }
+        chosen.push(pick);
+        std::mem::swap(&mut d2, &mut best);
     }
     chosen.iter().flat_map(|&k| point(k).iter().copied()).collect()
 }
@@ -157,8 +179,9 @@ pub fn build_index(
         order.swap(k, j);
     }
     let sample = &order[..m];
-
-    let mut centroids = plus_plus(sample, &row, lists, &mut rng);
+    let points: Vec<f32> = sample.iter().flat_map(|&i| row(i as usize).iter().copied()).collect();
+    let mut centroids = plus_plus(&points, dim, lists, &mut rng);
+    drop(points);
     let mut assign = vec![0usize; m];
     let half_norms = |c: &[f32]| -> Vec<f32> { c.chunks_exact(dim).map(|r| 0.5 * dot(r, r)).collect() };
     // `split_empty`: an empty list takes half of the largest one (its centroid, nudged apart),

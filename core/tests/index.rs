@@ -172,6 +172,29 @@ fn index_recall_is_high_on_clustered_factors() {
     assert_eq!(build_index(&b.item_factors, &b.item_bias, dim, &params).unwrap(), b.index.clone().unwrap());
 }
 
+/// As many lists as well-separated clusters: k-means recovers the clusters, one list each.
+/// Plain k-means++ seeding (one draw per centroid) put two seeds in some clusters and none in
+/// others here, which no Lloyd step undoes: merged and split lists cost recall at low nprobe.
+#[test]
+fn k_means_finds_one_list_per_cluster() {
+    let (clusters, per, dim) = (300, 40, 16);
+    let mut rng = common::Rng::new(9);
+    let centres: Vec<f32> = (0..clusters * dim).map(|_| rng.normal()).collect();
+    let mut factors = Vec::with_capacity(clusters * per * dim);
+    for i in 0..clusters * per {
+        let c = i % clusters;
+        factors.extend((0..dim).map(|k| centres[c * dim + k] + 0.15 * rng.normal()));
+    }
+    let params = IndexParams { nprobe: 1, ..IndexParams::with_lists(clusters) };
+    let ix = build_index(&factors, &vec![0.0; clusters * per], dim, &params).unwrap();
+    let exact = ix
+        .lists
+        .iter()
+        .filter(|l| l.len() == per && l.iter().all(|&i| i as usize % clusters == l[0] as usize % clusters))
+        .count();
+    assert!(exact * 100 >= clusters * 98, "{exact} of {clusters} lists hold exactly one cluster");
+}
+
 #[test]
 fn the_loader_checks_the_index() {
     let mut b = common::random_builder(ModelKind::Ranking, 3, 12, 4, 5);
