@@ -2,8 +2,7 @@
 //! Small dense routines on `d × d` matrices, written out here rather than pulling a linear
 //! algebra stack into the trainer for two eigenvectors.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use edgerec_core::{IndexParams, build_index};
 
 /// Projects `rows × dim` row-major data onto its top two principal components
 /// (power iteration with deflation on the covariance matrix). Returns `rows × 2`.
@@ -70,57 +69,23 @@ pub fn pca2(data: &[f32], rows: usize, dim: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Lloyd's k-means with k-means++ seeding on `rows × dim` data. Returns each row's cluster.
+/// k-means on `rows × dim` data (the core's, which builds the IVF index: greedy k-means++
+/// seeding, Lloyd steps on every row). Returns each row's cluster.
 pub fn kmeans(data: &[f32], rows: usize, dim: usize, k: usize, seed: u64) -> Vec<usize> {
-    if rows == 0 || k == 0 {
+    if rows == 0 || k == 0 || dim == 0 || data.len() != rows * dim {
         return vec![0; rows];
     }
     let k = k.min(rows);
-    let row = |i: usize| &data[i * dim..(i + 1) * dim];
-    let dist = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut centers: Vec<Vec<f32>> = vec![row(rng.random_range(0..rows)).to_vec()];
-    while centers.len() < k {
-        let d2: Vec<f32> = (0..rows)
-            .map(|i| centers.iter().map(|c| dist(row(i), c)).fold(f32::INFINITY, f32::min))
-            .collect();
-        let total: f32 = d2.iter().sum();
-        let mut target = rng.random::<f32>() * total;
-        let mut pick = rows - 1;
-        for (i, d) in d2.iter().enumerate() {
-            target -= d;
-            if target <= 0.0 {
-                pick = i;
-                break;
-            }
-        }
-        centers.push(row(pick).to_vec());
-    }
+    let params =
+        IndexParams { lists: k, nprobe: 1, iterations: 100, seed, sample_per_list: rows.div_ceil(k) };
+    let Ok(index) = build_index(data, &vec![0.0; rows], dim, &params) else {
+        // Non-finite factors: nothing meaningful to cluster.
+        return vec![0; rows];
+    };
     let mut assign = vec![0usize; rows];
-    for _ in 0..100 {
-        let mut changed = false;
-        for (i, a) in assign.iter_mut().enumerate() {
-            let best = (0..k)
-                .min_by(|&x, &y| dist(row(i), &centers[x]).total_cmp(&dist(row(i), &centers[y])))
-                .unwrap_or(0);
-            changed |= best != *a;
-            *a = best;
-        }
-        let mut sums = vec![vec![0f32; dim]; k];
-        let mut counts = vec![0usize; k];
-        for (i, &a) in assign.iter().enumerate() {
-            counts[a] += 1;
-            for (s, x) in sums[a].iter_mut().zip(row(i)) {
-                *s += x;
-            }
-        }
-        for c in 0..k {
-            if counts[c] > 0 {
-                centers[c] = sums[c].iter().map(|s| s / counts[c] as f32).collect();
-            }
-        }
-        if !changed {
-            break;
+    for (c, list) in index.lists.iter().enumerate() {
+        for &i in list {
+            assign[i as usize] = c;
         }
     }
     assign
