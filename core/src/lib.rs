@@ -13,6 +13,7 @@ mod ids;
 mod ivf;
 mod ivf_build;
 pub mod kernel;
+mod load;
 mod model;
 pub mod names;
 mod owned;
