@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use edgerec_core::{IndexParams, ModelBuilder, ModelKind, build_index};
+use edgerec_core::{IndexParams, Model, ModelBuilder, ModelKind, build_index};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,13 +46,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let params = IndexParams { nprobe: 1, ..IndexParams::with_lists(lists) };
     b.index = Some(build_index(&b.item_factors, &b.item_bias, dim, &params)?);
     let index_seconds = started.elapsed().as_secs_f64();
+    let bytes = b.build()?;
     if let Some(raw) = args.get(6) {
+        // In the artifact's order (users: IDs sort as generated; items: numbered list by list
+        // in format v3), so faiss ids match core indices.
+        let model = Model::from_bytes(&bytes)?;
+        let mut items_f32 = Vec::with_capacity(b.item_factors.len());
+        for k in 0..items {
+            let original: usize = model.item_id(k)[1..].parse()?;
+            items_f32.extend_from_slice(&b.item_factors[original * dim..(original + 1) * dim]);
+        }
         std::fs::create_dir_all(raw)?;
-        // In the artifact's item order (IDs sort as generated), so faiss ids match core indices.
-        std::fs::write(format!("{raw}/items.f32"), bytemuck::cast_slice(&b.item_factors))?;
+        std::fs::write(format!("{raw}/items.f32"), bytemuck::cast_slice(&items_f32))?;
         std::fs::write(format!("{raw}/users.f32"), bytemuck::cast_slice(&b.user_factors))?;
     }
-    let bytes = b.build()?;
     std::fs::write(out, &bytes)?;
     // The same catalogue without users: what a catalogue-only artifact weighs.
     let mut items_only = b.clone();

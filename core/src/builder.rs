@@ -6,7 +6,7 @@ use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 
 use crate::factors::{Quantization, Quantized, quantize, to_f16_bits};
-use crate::ivf_build::{IndexParts, index_tensors};
+use crate::ivf_build::{IndexParts, index_tensors, list_order};
 use crate::model::{FORMAT_VERSION, ModelKind};
 use crate::recency::RecencyInfo;
 use crate::{Error, Result, ids, names};
@@ -143,7 +143,21 @@ impl ModelBuilder {
         }
 
         let (user_order, user_rank) = sort_ids("user", &self.user_ids)?;
-        let (item_order, item_rank) = sort_ids("item", &self.item_ids)?;
+        let (by_id, id_rank) = sort_ids("item", &self.item_ids)?;
+        // With an index, items are numbered list by list (format v3), so that a probed list's
+        // rows are contiguous, and `id_order` keeps the ID lookup a binary search.
+        let (item_order, item_rank, id_order) = match &self.index {
+            None => (by_id, id_rank, None),
+            Some(ix) => {
+                let order = list_order(ix, &id_rank)?;
+                let mut rank = vec![0u32; ni];
+                for (pos, &o) in order.iter().enumerate() {
+                    rank[o] = pos as u32;
+                }
+                let id_order: Vec<u32> = by_id.iter().map(|&o| rank[o]).collect();
+                (order, rank, Some(id_order))
+            }
+        };
         let permute_rows = |src: &[f32], order: &[usize], width: usize| -> Vec<f32> {
             order.iter().flat_map(|&o| src[o * width..(o + 1) * width].iter().copied()).collect()
         };
@@ -225,9 +239,9 @@ impl ModelBuilder {
         };
 
         let sorted_users: Vec<&str> = user_order.iter().map(|&o| self.user_ids[o].as_str()).collect();
-        let sorted_items: Vec<&str> = item_order.iter().map(|&o| self.item_ids[o].as_str()).collect();
+        let items_in_order: Vec<&str> = item_order.iter().map(|&o| self.item_ids[o].as_str()).collect();
         let (user_bytes, user_offsets) = ids::encode(&sorted_users)?;
-        let (item_bytes, item_offsets) = ids::encode(&sorted_items)?;
+        let (item_bytes, item_offsets) = ids::encode(&items_in_order)?;
         let global = [self.global_bias];
         let compact = quantize(&item_factors, d, self.item_quantization)?;
         let (item_dtype, item_data): (Dtype, &[u8]) = match &compact {
@@ -306,7 +320,26 @@ impl ModelBuilder {
                 vec![lists + 1],
                 bytemuck::cast_slice(offsets),
             ));
-            tensors.push((names::INDEX_LIST_ITEMS, Dtype::U32, vec![ni], bytemuck::cast_slice(items)));
+            // Numbered list by list, the lists are runs of items: `index.list_items` would be
+            // 0..ni, so `item_ids.order` takes its place.
+            match &id_order {
+                Some(id_order) => {
+                    tensors.push((
+                        names::ITEM_IDS_ORDER,
+                        Dtype::U32,
+                        vec![ni],
+                        bytemuck::cast_slice(id_order),
+                    ));
+                }
+                None => {
+                    tensors.push((
+                        names::INDEX_LIST_ITEMS,
+                        Dtype::U32,
+                        vec![ni],
+                        bytemuck::cast_slice(items),
+                    ));
+                }
+            }
         }
         if let Some(p) = &projection {
             tensors.push((names::ITEM_PROJECTION, Dtype::F32, vec![ni, 2], bytemuck::cast_slice(p)));
@@ -394,7 +427,9 @@ impl ModelBuilder {
 
         let mut metadata = HashMap::from([
             (names::META_FORMAT.to_owned(), names::FORMAT_NAME.to_owned()),
-            (names::META_VERSION.to_owned(), FORMAT_VERSION.to_string()),
+            // v3 only where it differs from v2 (items numbered list by list), so every other
+            // artifact still loads in v2 readers.
+            (names::META_VERSION.to_owned(), if id_order.is_some() { FORMAT_VERSION } else { 2 }.to_string()),
             (names::META_KIND.to_owned(), self.kind.as_str().to_owned()),
             (names::META_DIM.to_owned(), d.to_string()),
         ]);

@@ -7,6 +7,7 @@
 //! values, natively and on wasm32 alike.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use half::f16;
 use safetensors::{Dtype, SafeTensors};
@@ -239,14 +240,31 @@ impl<'a> ItemFactors<'a> {
     }
 
     /// Calls `f(first, dots)` for consecutive blocks of rows, `dots[k] = dot(query, row first+k)`.
-    pub(crate) fn for_each_block(&self, query: &[f32], dim: usize, mut f: impl FnMut(usize, &[f32])) {
+    pub(crate) fn for_each_block(&self, query: &[f32], dim: usize, f: impl FnMut(usize, &[f32])) {
+        let rows = self.len() / dim.max(1);
+        self.for_each_block_in(query, dim, 0..rows, &mut Vec::new(), f);
+    }
+
+    /// [`Self::for_each_block`] over the rows `rows` only (clamped to the stored rows); compact
+    /// rows are dequantised a block at a time into `scratch`.
+    pub(crate) fn for_each_block_in(
+        &self,
+        query: &[f32],
+        dim: usize,
+        rows: Range<usize>,
+        scratch: &mut Vec<f32>,
+        mut f: impl FnMut(usize, &[f32]),
+    ) {
+        let end = rows.end.min(self.len() / dim.max(1));
+        let start = rows.start.min(end);
         match self {
-            Self::F32(v) => for_each_block(query, v, dim, f),
+            Self::F32(v) => {
+                for_each_block(query, &v[start * dim..end * dim], dim, |first, dots| f(start + first, dots));
+            }
             _ => {
-                let rows = self.len() / dim.max(1);
-                let mut scratch = vec![0f32; BLOCK * dim];
-                for first in (0..rows).step_by(BLOCK) {
-                    let n = BLOCK.min(rows - first);
+                scratch.resize(BLOCK * dim, 0.0);
+                for first in (start..end).step_by(BLOCK) {
+                    let n = BLOCK.min(end - first);
                     let block = &mut scratch[..n * dim];
                     self.dequantize_into(first, dim, block);
                     for_each_block(query, block, dim, |_, dots| f(first, dots));

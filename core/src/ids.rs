@@ -7,19 +7,28 @@ use crate::{Error, Result};
 
 /// A validated table of strings: entry `i` is `text[offsets[i]..offsets[i + 1]]`.
 ///
-/// Entries are strictly increasing in byte order, so lookups are binary searches and the
-/// table needs no hash map (and no allocation) after loading. The UTF-8 is validated once, as
+/// Entries are strictly increasing in byte order, or, with an `order` permutation, strictly
+/// increasing when read in that order (entry `order[0]` first), so lookups are binary searches
+/// and the table needs no hash map (and no allocation) after loading. The UTF-8 is validated once, as
 /// a whole, and every offset is checked to be a character boundary, so reading an entry
 /// back never re-validates it.
 #[derive(Debug, Clone)]
 pub(crate) struct StrTable<'a> {
     text: &'a str,
     offsets: Cow<'a, [u32]>,
+    /// Entries in byte order, when the entries themselves are not (format v3 item IDs).
+    order: Option<Cow<'a, [u32]>>,
 }
 
 impl<'a> StrTable<'a> {
-    /// Validates offsets, UTF-8 and strict ordering (which also rules out duplicates).
-    pub(crate) fn new(name: &'static str, bytes: &'a [u8], offsets: Cow<'a, [u32]>) -> Result<Self> {
+    /// Validates offsets, UTF-8 and strict ordering (which also rules out duplicates): of the
+    /// entries themselves, or of the entries read in `order` (which must be a permutation).
+    pub(crate) fn new(
+        name: &'static str,
+        bytes: &'a [u8],
+        offsets: Cow<'a, [u32]>,
+        order: Option<Cow<'a, [u32]>>,
+    ) -> Result<Self> {
         let Some((&first, _)) = offsets.split_first() else {
             return Err(Error::Invalid(format!("`{name}` offsets are empty")));
         };
@@ -36,18 +45,41 @@ impl<'a> StrTable<'a> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             Error::Invalid(format!("`{name}` is not valid UTF-8 (at byte {})", e.valid_up_to()))
         })?;
+        let n = offsets.len() - 1;
+        if let Some(order) = &order
+            && order.len() != n
+        {
+            return Err(Error::Invalid(format!("`{name}` order has {} entries, expected {n}", order.len())));
+        }
         let mut previous: Option<&[u8]> = None;
-        for (i, w) in offsets.windows(2).enumerate() {
-            let (start, end) = (w[0] as usize, w[1] as usize);
-            let Some(entry) = text.get(start..end) else {
+        for (k, w) in offsets.windows(2).enumerate() {
+            let Some(entry) = text.get(w[0] as usize..w[1] as usize) else {
                 return Err(Error::Invalid(format!(
-                    "`{name}` entry {i} is not valid UTF-8 (its offsets decrease or split a character)"
+                    "`{name}` entry {k} is not valid UTF-8 (its offsets decrease or split a character)"
                 )));
             };
-            let entry = entry.as_bytes();
             if entry.is_empty() {
-                return Err(Error::Invalid(format!("`{name}` entry {i} is empty")));
+                return Err(Error::Invalid(format!("`{name}` entry {k} is empty")));
             }
+        }
+        let mut hit = vec![false; if order.is_some() { n } else { 0 }];
+        for k in 0..n {
+            let i = match &order {
+                None => k,
+                Some(order) => {
+                    let i = order[k] as usize;
+                    match hit.get_mut(i) {
+                        Some(h) if !*h => *h = true,
+                        _ => {
+                            return Err(Error::Invalid(format!(
+                                "`{name}` order is not a permutation (at {k})"
+                            )));
+                        }
+                    }
+                    i
+                }
+            };
+            let entry = text.get(offsets[i] as usize..offsets[i + 1] as usize).unwrap_or("").as_bytes();
             if let Some(prev) = previous {
                 match prev.cmp(entry) {
                     Ordering::Less => {}
@@ -64,7 +96,7 @@ impl<'a> StrTable<'a> {
             }
             previous = Some(entry);
         }
-        Ok(Self { text, offsets })
+        Ok(Self { text, offsets, order })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -79,22 +111,32 @@ impl<'a> StrTable<'a> {
         }
     }
 
-    fn raw(&self, i: usize) -> &'a [u8] {
+    /// The `k`-th entry in byte order.
+    fn sorted(&self, k: usize) -> &'a [u8] {
+        let i = match &self.order {
+            None => k,
+            Some(order) => order.get(k).map_or(usize::MAX, |&i| i as usize),
+        };
         self.get(i).as_bytes()
     }
 
     /// Index of `key`, if present.
     pub(crate) fn find(&self, key: &str) -> Option<usize> {
-        self.search(key).ok()
+        let k = self.search(key).ok()?;
+        match &self.order {
+            None => Some(k),
+            Some(order) => order.get(k).map(|&i| i as usize),
+        }
     }
 
-    /// Binary search: `Ok(i)` if found, `Err(i)` with the insertion point otherwise.
+    /// Binary search in byte order: `Ok(k)` if found, `Err(k)` with the insertion point
+    /// otherwise. Positions in byte order are indices only for a table without an `order`.
     pub(crate) fn search(&self, key: &str) -> std::result::Result<usize, usize> {
         let key = key.as_bytes();
         let (mut lo, mut hi) = (0usize, self.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.raw(mid).cmp(key) {
+            match self.sorted(mid).cmp(key) {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => return Ok(mid),

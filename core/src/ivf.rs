@@ -48,24 +48,48 @@ pub(crate) struct Ivf<'a> {
     centroids: Cow<'a, [f32]>,
     centroid_bias: Cow<'a, [f32]>,
     offsets: Cow<'a, [u32]>,
-    items: Cow<'a, [u32]>,
+    /// v2: each list's items. `None` in v3, where list `k` is items `offsets[k]..offsets[k + 1]`.
+    items: Option<Cow<'a, [u32]>>,
     nprobe: usize,
+}
+
+/// The items of one list.
+#[derive(Debug, Clone)]
+pub(crate) enum ListItems<'s> {
+    /// v2: item indices, increasing.
+    Listed(&'s [u32]),
+    /// v3: consecutive items, whose rows are contiguous.
+    Run(std::ops::Range<u32>),
 }
 
 const PARTS: [&str; 4] =
     [names::INDEX_CENTROIDS, names::INDEX_CENTROID_BIAS, names::INDEX_LIST_OFFSETS, names::INDEX_LIST_ITEMS];
 
 impl<'a> Ivf<'a> {
-    /// Reads the optional index: all four tensors and both keys, or none of them.
+    /// Reads the optional index: its tensors and both keys, or none of them. With `runs` (v3,
+    /// items numbered list by list) the lists are runs of items and `index.list_items` must be
+    /// absent; otherwise all four tensors come together.
     pub(crate) fn load(
         st: &SafeTensors<'a>,
         metadata: &HashMap<String, String>,
         num_items: usize,
         dim: usize,
+        runs: bool,
     ) -> Result<Option<Self>> {
         let mut present = 0;
         for name in PARTS {
             present += usize::from(tensor(st, name)?.is_some());
+        }
+        if runs && tensor(st, names::INDEX_LIST_ITEMS)?.is_some() {
+            return Err(Error::Invalid(format!(
+                "`{}` cannot come with `{}`: the lists are runs of items",
+                names::INDEX_LIST_ITEMS,
+                names::ITEM_IDS_ORDER
+            )));
+        }
+        let expected = if runs { PARTS.len() - 1 } else { PARTS.len() };
+        if runs && present == 0 {
+            return Err(Error::Invalid(format!("`{}` needs an index", names::ITEM_IDS_ORDER)));
         }
         let keys = [names::META_INDEX_KIND, names::META_INDEX_NPROBE].map(|k| metadata.get(k));
         if present == 0 && keys.iter().all(Option::is_none) {
@@ -74,8 +98,8 @@ impl<'a> Ivf<'a> {
         let [Some(kind), Some(nprobe)] = keys else {
             return Err(Error::Metadata("the index needs `index_kind` and `index_nprobe`".into()));
         };
-        if present != PARTS.len() {
-            return Err(Error::Invalid("the index's four tensors must come together".into()));
+        if present != expected {
+            return Err(Error::Invalid(format!("the index's {expected} tensors must come together")));
         }
         if kind != "ivf" {
             return Err(Error::Metadata(format!("unknown index_kind `{kind}` (this build reads `ivf`)")));
@@ -108,6 +132,9 @@ impl<'a> Ivf<'a> {
                 names::INDEX_LIST_OFFSETS
             )));
         }
+        if runs {
+            return Ok(Some(Self { centroids, centroid_bias, offsets, items: None, nprobe }));
+        }
         let items: Cow<'_, [u32]> =
             required(names::INDEX_LIST_ITEMS, typed(st, names::INDEX_LIST_ITEMS, Dtype::U32, &[num_items])?)?;
         let mut hit = vec![false; num_items];
@@ -131,7 +158,7 @@ impl<'a> Ivf<'a> {
                 }
             }
         }
-        Ok(Some(Self { centroids, centroid_bias, offsets, items, nprobe }))
+        Ok(Some(Self { centroids, centroid_bias, offsets, items: Some(items), nprobe }))
     }
 
     pub(crate) fn lists(&self) -> usize {
@@ -142,10 +169,14 @@ impl<'a> Ivf<'a> {
         IndexInfo { kind: "ivf", lists: self.lists(), nprobe: self.nprobe }
     }
 
-    fn list(&self, k: usize) -> &[u32] {
-        match (self.offsets.get(k), self.offsets.get(k + 1)) {
-            (Some(&s), Some(&e)) => self.items.get(s as usize..e as usize).unwrap_or(&[]),
-            _ => &[],
+    fn list(&self, k: usize) -> ListItems<'_> {
+        let (s, e) = match (self.offsets.get(k), self.offsets.get(k + 1)) {
+            (Some(&s), Some(&e)) => (s, e),
+            _ => (0, 0),
+        };
+        match &self.items {
+            Some(items) => ListItems::Listed(items.get(s as usize..e as usize).unwrap_or(&[])),
+            None => ListItems::Run(s..e),
         }
     }
 
@@ -234,8 +265,6 @@ impl Model<'_> {
         let dim = self.dim;
         let mut top = TopN::new(top_n);
         let mut passing = 0usize;
-        // The passing items of a list are gathered into a block of rows and scored with the
-        // same kernel as exact search: the row reads are independent, so they overlap.
         let mut cands: Vec<u32> = Vec::with_capacity(BLOCK);
         let mut rows = vec![0f32; BLOCK * dim];
         let mut order = ProbeOrder::new(ivf.list_scores(factors, dim), nprobe);
@@ -244,22 +273,48 @@ impl Model<'_> {
                 break;
             }
             let Some(list) = order.get(probed) else { break };
-            for chunk in ivf.list(list).chunks(BLOCK) {
-                cands.clear();
-                cands.extend(chunk.iter().copied().filter(|&i| self.passes(filter, i)));
-                passing += cands.len();
-                let block = &mut rows[..cands.len() * dim];
-                self.item_factors.gather_into(&cands, dim, block);
-                for_each_block(factors, block, dim, |_, dots| {
-                    let mut threshold = top.threshold();
-                    for (&dot, &i) in dots.iter().zip(&cands) {
-                        let score = base + self.item_bias.get(i as usize).copied().unwrap_or(0.0) + dot;
-                        if score >= threshold {
-                            top.push(Scored { score, index: i });
-                            threshold = top.threshold();
+            match ivf.list(list) {
+                // v3: the list's rows are contiguous. Every row is scored as exact search scores
+                // it (a sequential read, no gather), and the filter is checked only for a
+                // candidate that would enter the top N.
+                ListItems::Run(run) => {
+                    let run = run.start as usize..run.end as usize;
+                    passing += self.count_passing(filter, run.clone());
+                    self.item_factors.for_each_block_in(factors, dim, run, &mut rows, |first, dots| {
+                        let mut threshold = top.threshold();
+                        for (k, &dot) in dots.iter().enumerate() {
+                            let i = (first + k) as u32;
+                            let score = base + self.item_bias.get(i as usize).copied().unwrap_or(0.0) + dot;
+                            if score >= threshold && self.passes(filter, i) {
+                                top.push(Scored { score, index: i });
+                                threshold = top.threshold();
+                            }
                         }
+                    });
+                }
+                // v2: the passing items of a list are gathered into a block of rows and scored
+                // with the same kernel as exact search: the row reads are independent, so they
+                // overlap.
+                ListItems::Listed(items) => {
+                    for chunk in items.chunks(BLOCK) {
+                        cands.clear();
+                        cands.extend(chunk.iter().copied().filter(|&i| self.passes(filter, i)));
+                        passing += cands.len();
+                        let block = &mut rows[..cands.len() * dim];
+                        self.item_factors.gather_into(&cands, dim, block);
+                        for_each_block(factors, block, dim, |_, dots| {
+                            let mut threshold = top.threshold();
+                            for (&dot, &i) in dots.iter().zip(&cands) {
+                                let score =
+                                    base + self.item_bias.get(i as usize).copied().unwrap_or(0.0) + dot;
+                                if score >= threshold {
+                                    top.push(Scored { score, index: i });
+                                    threshold = top.threshold();
+                                }
+                            }
+                        });
                     }
-                });
+                }
             }
         }
         top.into_sorted()

@@ -258,7 +258,34 @@ pub fn build_index(
     Ok(IndexParts { centroids, centroid_bias, lists: out_lists, nprobe })
 }
 
-/// The index's tensors in the sorted item order: (centroids, centroid bias, list offsets,
+/// The items list by list, and by ID rank (`id_rank[item]`) within a list: the v3 item order,
+/// as original item indices. Every item must be in exactly one list.
+pub(crate) fn list_order(ix: &IndexParts, id_rank: &[u32]) -> Result<Vec<usize>> {
+    let n = id_rank.len();
+    let mut seen = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    for list in &ix.lists {
+        let start = order.len();
+        for &i in list {
+            match seen.get_mut(i as usize) {
+                Some(s) if !*s => *s = true,
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "index item {i} is out of range or in two lists"
+                    )));
+                }
+            }
+            order.push(i as usize);
+        }
+        order[start..].sort_unstable_by_key(|&i| id_rank[i]);
+    }
+    if order.len() != n {
+        return Err(Error::InvalidArgument(format!("the index lists {} of {n} items", order.len())));
+    }
+    Ok(order)
+}
+
+/// The index's tensors in the artifact's item order: (centroids, centroid bias, list offsets,
 /// list items, nprobe), after checking that every item is in exactly one list.
 #[allow(clippy::type_complexity)]
 pub(crate) fn index_tensors(

@@ -92,11 +92,20 @@ impl<'a> Model<'a> {
 
         let users = required(
             names::USER_IDS_BYTES,
-            str_table(&st, names::USER_IDS_BYTES, names::USER_IDS_OFFSETS, Some(num_users))?,
+            str_table(&st, names::USER_IDS_BYTES, names::USER_IDS_OFFSETS, Some(num_users), None)?,
         )?;
+        // v3 numbers items list by list; `item_ids.order` then lists them in ID order.
+        let id_order = typed::<u32>(&st, names::ITEM_IDS_ORDER, Dtype::U32, &[num_items])?;
+        if (version >= 3) != id_order.is_some() {
+            return Err(Error::Invalid(format!(
+                "`{}` comes with format version 3 and only with it (this is version {version})",
+                names::ITEM_IDS_ORDER
+            )));
+        }
+        let runs = id_order.is_some();
         let items = required(
             names::ITEM_IDS_BYTES,
-            str_table(&st, names::ITEM_IDS_BYTES, names::ITEM_IDS_OFFSETS, Some(num_items))?,
+            str_table(&st, names::ITEM_IDS_BYTES, names::ITEM_IDS_OFFSETS, Some(num_items), id_order)?,
         )?;
 
         let seen_indptr: Cow<'_, [u32]> =
@@ -144,7 +153,7 @@ impl<'a> Model<'a> {
             }
         }
 
-        let categories = str_table(&st, names::CATEGORY_BYTES, names::CATEGORY_OFFSETS, None)?;
+        let categories = str_table(&st, names::CATEGORY_BYTES, names::CATEGORY_OFFSETS, None, None)?;
         let item_category = typed::<u32>(&st, names::ITEM_CATEGORY, Dtype::U32, &[num_items])?;
         match (&categories, &item_category) {
             (Some(c), Some(ic)) => check_indices(names::ITEM_CATEGORY, ic, c.len())?,
@@ -172,7 +181,7 @@ impl<'a> Model<'a> {
         if version >= 2 {
             recency = Recency::load(&st, &metadata, num_users, num_items)?;
             rating_head = RatingHead::load(&st, num_users, num_items)?;
-            index = Ivf::load(&st, &metadata, num_items, dim)?;
+            index = Ivf::load(&st, &metadata, num_items, dim, runs)?;
             if rating_head.is_some() && kind != ModelKind::Ranking {
                 return Err(Error::Invalid("only ranking models carry a rating head".into()));
             }

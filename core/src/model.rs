@@ -11,8 +11,10 @@ use crate::rating_head::RatingHead;
 use crate::recency::{Recency, RecencyInfo};
 use crate::{Error, Result, names};
 
-/// The artifact format version this build writes. It reads this version and every earlier one.
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest artifact format version, which this build writes for a model with an index (items
+/// numbered list by list); others are written as version 2. It reads every version from
+/// [`OLDEST_FORMAT_VERSION`] on.
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format version this build reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
 

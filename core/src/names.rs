@@ -37,10 +37,15 @@ pub const GLOBAL_BIAS: &str = "global_bias";
 pub const USER_IDS_BYTES: &str = "user_ids.bytes";
 /// `U32 [num_users + 1]`.
 pub const USER_IDS_OFFSETS: &str = "user_ids.offsets";
-/// `U8 [*]`: item IDs, UTF-8, concatenated in sorted order.
+/// `U8 [*]`: item IDs, UTF-8, concatenated in item order: sorted, unless `item_ids.order` says
+/// otherwise.
 pub const ITEM_IDS_BYTES: &str = "item_ids.bytes";
 /// `U32 [num_items + 1]`.
 pub const ITEM_IDS_OFFSETS: &str = "item_ids.offsets";
+/// v3, with an index and only then: `U32 [num_items]`, the item indices in ID order. Items are
+/// then numbered list by list (the IVF lists are consecutive runs of items, so a probed list's
+/// rows are contiguous), their IDs are not sorted, and `index.list_items` is absent.
+pub const ITEM_IDS_ORDER: &str = "item_ids.order";
 /// `U32 [num_users + 1]`: CSR row pointers of seen items.
 pub const SEEN_INDPTR: &str = "seen.indptr";
 /// `U32 [nnz]`: item indices, strictly increasing within each user's row.
@@ -99,6 +104,6 @@ pub const INDEX_CENTROIDS: &str = "index.centroids";
 pub const INDEX_CENTROID_BIAS: &str = "index.centroid_bias";
 /// Optional (v2) `U32 [lists + 1]`: CSR row pointers of the lists.
 pub const INDEX_LIST_OFFSETS: &str = "index.list_offsets";
-/// Optional (v2) `U32 [num_items]`: item indices, list by list, increasing within a list; every
-/// item appears exactly once.
+/// Optional (v2 only) `U32 [num_items]`: item indices, list by list, increasing within a list;
+/// every item appears exactly once. In v3 the lists are runs of consecutive items instead.
 pub const INDEX_LIST_ITEMS: &str = "index.list_items";

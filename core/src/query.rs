@@ -219,6 +219,15 @@ impl<'a> Model<'a> {
         filter.excluded.binary_search(&i).is_err() && self.allowed_category(filter, i as usize)
     }
 
+    /// How many of the items `items` pass the filter.
+    pub(crate) fn count_passing(&self, filter: &Filter<'_>, items: std::ops::Range<usize>) -> usize {
+        if filter.allowed.is_none() {
+            let below = |end: usize| filter.excluded.partition_point(|&e| (e as usize) < end);
+            return items.len() - (below(items.end) - below(items.start));
+        }
+        items.filter(|&i| self.passes(filter, i as u32)).count()
+    }
+
     /// The best `top_n` items for a user vector that pass the filter, through the index or
     /// by scoring every item, as [`Model::search`] says.
     pub(crate) fn rank(&self, factors: &[f32], bias: f32, filter: &Filter<'_>, top_n: usize) -> Vec<Scored> {

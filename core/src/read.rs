@@ -105,6 +105,7 @@ pub(crate) fn str_table<'a>(
     bytes: &'static str,
     offsets: &'static str,
     n: Option<usize>,
+    order: Option<Cow<'a, [u32]>>,
 ) -> Result<Option<StrTable<'a>>> {
     let Some(bytes_view) = tensor(st, bytes)? else {
         if tensor(st, offsets)?.is_some() {
@@ -127,7 +128,7 @@ pub(crate) fn str_table<'a>(
         None => len_1d(st, offsets)?.checked_sub(1).ok_or(Error::Invalid(format!("`{offsets}` is empty")))?,
     };
     let offs = required(offsets, typed::<u32>(st, offsets, Dtype::U32, &[count + 1])?)?;
-    StrTable::new(bytes, bytes_view.data(), offs).map(Some)
+    StrTable::new(bytes, bytes_view.data(), offs, order).map(Some)
 }
 
 pub(crate) fn check_finite(name: &'static str, values: &[f32]) -> Result<()> {

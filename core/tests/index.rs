@@ -23,7 +23,12 @@ fn stored_lists(bytes: &[u8]) -> (Vec<f32>, Vec<f32>, Vec<Vec<usize>>) {
     let st = SafeTensors::deserialize(bytes).unwrap();
     let f32s = |n: &str| -> Vec<f32> { bytemuck::pod_collect_to_vec(st.tensor(n).unwrap().data()) };
     let u32s = |n: &str| -> Vec<u32> { bytemuck::pod_collect_to_vec(st.tensor(n).unwrap().data()) };
-    let (offsets, items) = (u32s("index.list_offsets"), u32s("index.list_items"));
+    let offsets = u32s("index.list_offsets");
+    // v2 lists its items; v3 numbers items list by list, so each list is a run of items.
+    let items: Vec<u32> = match st.tensor("index.list_items") {
+        Ok(t) => bytemuck::pod_collect_to_vec(t.data()),
+        Err(_) => (0..*offsets.last().unwrap()).collect(),
+    };
     let lists = offsets
         .windows(2)
         .map(|w| items[w[0] as usize..w[1] as usize].iter().map(|&i| i as usize).collect())
@@ -195,19 +200,76 @@ fn k_means_finds_one_list_per_cluster() {
     assert!(exact * 100 >= clusters * 98, "{exact} of {clusters} lists hold exactly one cluster");
 }
 
+/// An indexed artifact written by the version-2 builder (item IDs sorted, `index.list_items`),
+/// from `common::random_builder(Ranking, 3, 12, 4, 5)` with `with_index(3, 2, 1)`.
+const V2_INDEXED: &[u8] = include_bytes!("fixtures/v2-index.safetensors");
+
+fn refused(bytes: Vec<u8>, needle: &str) {
+    let err = Model::from_bytes(&bytes).unwrap_err();
+    assert!(err.to_string().contains(needle), "expected `{needle}` in: {err}");
+}
+
+fn u32s(v: &[u32]) -> Vec<u8> {
+    bytemuck::cast_slice::<u32, u8>(v).to_vec()
+}
+
+/// A version-2 indexed artifact still loads, and answers as the same model written today
+/// (version 3: items numbered list by list) does.
 #[test]
-fn the_loader_checks_the_index() {
+fn a_version_2_index_still_loads_and_agrees_with_version_3() {
+    let old = Model::from_bytes(V2_INDEXED).unwrap();
+    assert_eq!(old.info().format_version, 2);
     let mut b = common::random_builder(ModelKind::Ranking, 3, 12, 4, 5);
     with_index(&mut b, 3, 2, 1);
     let bytes = b.build().unwrap();
+    let new = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(new.info().format_version, 3);
+    let ids = |m: &Model<'_>, items: Vec<usize>| -> Vec<String> {
+        items.into_iter().map(|i| m.item_id(i).to_owned()).collect()
+    };
+    let mut listed = Vec::new();
+    for i in 0..12 {
+        let id = old.item_id(i);
+        assert_eq!(new.item_id(new.item_index(id).unwrap()), id);
+        listed.push(new.item_index(id).unwrap());
+    }
+    listed.sort_unstable();
+    assert_eq!(listed, (0..12).collect::<Vec<_>>());
+    for nprobe in 1..=3 {
+        let (mut o, mut n) = (Model::from_bytes(V2_INDEXED).unwrap(), Model::from_bytes(&bytes).unwrap());
+        o.set_search(Search::Index { nprobe }).unwrap();
+        n.set_search(Search::Index { nprobe }).unwrap();
+        let filters = [
+            RecommendOptions { top_n: 5, ..RecommendOptions::default() },
+            RecommendOptions { top_n: 12, exclude_rated: false, ..RecommendOptions::default() },
+            RecommendOptions {
+                top_n: 4,
+                exclude_items: vec![old.item_id(0).to_owned(), old.item_id(5).to_owned()],
+                categories: Some(vec!["tech".into(), "sprt".into()]),
+                ..RecommendOptions::default()
+            },
+        ];
+        for (u, opts) in (0..3).flat_map(|u| filters.iter().map(move |f| (u, f))) {
+            let user = old.user_id(u);
+            let a = o.recommend(user, opts).unwrap();
+            let c = n.recommend(user, opts).unwrap();
+            let scores =
+                |r: &edgerec_core::Recommendations<'_>| r.items.iter().map(|s| s.score).collect::<Vec<_>>();
+            assert_eq!(
+                ids(&o, a.items.iter().map(|s| s.index).collect()),
+                ids(&n, c.items.iter().map(|s| s.index).collect())
+            );
+            assert_eq!(scores(&a), scores(&c));
+        }
+    }
+}
+
+#[test]
+fn the_loader_checks_the_index() {
+    let bytes = V2_INDEXED.to_vec();
     let model = Model::from_bytes(&bytes).unwrap();
     assert_eq!(model.info().index.map(|i| (i.lists, i.nprobe)), Some((3, 2)));
     let (_, _, lists) = stored_lists(&bytes);
-    let u32s = |v: &[u32]| bytemuck::cast_slice::<u32, u8>(v).to_vec();
-    let refused = |bytes: Vec<u8>, needle: &str| {
-        let err = Model::from_bytes(&bytes).unwrap_err();
-        assert!(err.to_string().contains(needle), "expected `{needle}` in: {err}");
-    };
     let offsets: Vec<u32> = std::iter::once(0)
         .chain(lists.iter().scan(0, |n, l| {
             *n += l.len() as u32;
@@ -248,6 +310,31 @@ fn the_loader_checks_the_index() {
     let mut p = Model::from_bytes(&plain).unwrap();
     assert_eq!(p.search(), Search::Exact);
     assert!(p.set_search(Search::Index { nprobe: 1 }).is_err());
+    // v3: `item_ids.order` must be a permutation that reads the IDs in order, comes with
+    // version 3 and an index only, and replaces `index.list_items`.
+    let mut b = common::random_builder(ModelKind::Ranking, 3, 12, 4, 5);
+    with_index(&mut b, 3, 2, 1);
+    let v3 = b.build().unwrap();
+    let st = SafeTensors::deserialize(&v3).unwrap();
+    let order: Vec<u32> = bytemuck::pod_collect_to_vec(st.tensor("item_ids.order").unwrap().data());
+    let mut bad = order.clone();
+    bad[0] = bad[1];
+    refused(rewrite(&v3, "item_ids.order", Some((Dtype::U32, vec![12], u32s(&bad)))), "not a permutation");
+    let mut bad = order.clone();
+    bad.swap(0, 1);
+    refused(rewrite(&v3, "item_ids.order", Some((Dtype::U32, vec![12], u32s(&bad)))), "not sorted");
+    refused(rewrite(&v3, "item_ids.order", None), "version 3");
+    refused(rewrite_with(&v3, "", None, &[("format_version", Some("2"))]), "version 3");
+    let identity: Vec<u32> = (0..12).collect();
+    refused(rewrite(&v3, "index.list_items", Some((Dtype::U32, vec![12], u32s(&identity)))), "runs of items");
+    refused(rewrite(&v3, "index.centroids", None), "come together");
+    let no_index = ["index.centroids", "index.centroid_bias", "index.list_offsets"]
+        .iter()
+        .fold(v3.clone(), |bytes, name| rewrite(&bytes, name, None));
+    refused(
+        rewrite_with(&no_index, "", None, &[("index_kind", None), ("index_nprobe", None)]),
+        "needs an index",
+    );
     // The builder refuses lists that miss or repeat items.
     let mut b2 = b.clone();
     if let Some(ix) = &mut b2.index {
