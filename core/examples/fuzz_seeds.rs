@@ -1,5 +1,5 @@
-//! Writes small real artifacts (v1, v2 plain, v2 with recency and a rating head, int8, f16,
-//! with an index) as the fuzzer's seed corpus.
+//! Writes small real artifacts (v1, v2 plain, v2 with recency and a rating head, int8, f16, v3
+//! with an index) as the fuzzer's seed corpus; `run.sh` adds the v2 indexed test fixture.
 //!
 //! `cargo run -p edgerec-core --example fuzz_seeds -- DIR`
 
@@ -73,12 +73,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         write(&format!("v2_{name}"), b.build()?)?;
         let params = IndexParams { lists: 5, nprobe: 2, iterations: 5, seed: 1, sample_per_list: 8 };
         b.index = Some(build_index(&b.item_factors, &b.item_bias, b.dim, &params)?);
-        write(&format!("v2_{name}_index"), b.build()?)?;
+        write(&format!("v3_{name}_index"), b.build()?)?;
     }
     let mut b = base(ModelKind::Rating, 4, 50, 4, 5);
     let params = IndexParams { lists: 6, nprobe: 1, iterations: 5, seed: 2, sample_per_list: 8 };
     b.index = Some(build_index(&b.item_factors, &b.item_bias, b.dim, &params)?);
-    write("v2_rating_index", b.build()?)?;
+    write("v3_rating_index", b.build()?)?;
     eprintln!("wrote 8 seed artifacts to {dir}");
     Ok(())
 }
