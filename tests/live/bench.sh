@@ -93,10 +93,15 @@ measure() {
     "$(awk -v r="$route" '/Non-2xx/ && r != "health" { n += $NF } /Socket errors/ { n += 1 } END { print n + 0 }' "$out")" \
     >>"$WORK/wrk.tsv"
 }
-for round in $(seq 1 "$ROUNDS"); do
-  measure events events
-  measure health health
-done
+# measure_rounds EVENTS_LABEL HEALTH_LABEL: $ROUNDS rounds of /events then /health on $URL,
+# alternating, so both routes see the same machine.
+measure_rounds() {
+  for round in $(seq 1 "$ROUNDS"); do
+    measure "$1" events
+    measure "$2" health
+  done
+}
+measure_rounds events health
 
 log "publish -> first answer from the new model"
 version_a=$(publish --model "$WORK/a.safetensors" | jq -r .answer.version)
@@ -119,10 +124,7 @@ open(sys.argv[2], "w").write(re.sub(r"\[\[queues\.consumers\]\].*?(?=\n\[)", "",
 PY
 serve_start producer "$WORK/wrangler-producer.toml" "$WORK/bundle/index.js" "$WORK/state"
 URL="http://127.0.0.1:$PORT"
-for round in $(seq 1 "$ROUNDS"); do
-  measure producer events
-  measure health-producer health
-done
+measure_rounds producer health-producer
 
 # The reference: a JavaScript Worker that only sends the body to the same local queue (its
 # consumer only acks), against its own 405, on the same machine.
@@ -142,10 +144,7 @@ max_batch_timeout = 1
 TOML
 serve_start reference "$WORK/wrangler-reference.toml" "$ROOT/tests/live/queue-reference.js" "$WORK/state-reference"
 URL="http://127.0.0.1:$PORT"
-for round in $(seq 1 "$ROUNDS"); do
-  measure reference events
-  measure health-reference health
-done
+measure_rounds reference health-reference
 
 python3 - "$WORK" "$load_before" "$(cut -d" " -f1-3 /proc/loadavg)" "$ingest_json" "$ingest_wall" \
   "$started" "$published" "$answered" "$REFRESH" "$DURATION" "$ROUNDS" >"$ROOT/docs/bench/live.md" <<'PY'
