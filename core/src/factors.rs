@@ -13,7 +13,7 @@ use half::f16;
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
-use crate::kernel::{BLOCK, dot, for_each_block};
+use crate::kernel::{dot, for_each_block, for_each_block_decoded};
 use crate::read::{check_finite, dtype_name, floats, required, tensor, typed};
 use crate::{Error, Result, names};
 
@@ -242,17 +242,16 @@ impl<'a> ItemFactors<'a> {
     /// Calls `f(first, dots)` for consecutive blocks of rows, `dots[k] = dot(query, row first+k)`.
     pub(crate) fn for_each_block(&self, query: &[f32], dim: usize, f: impl FnMut(usize, &[f32])) {
         let rows = self.len() / dim.max(1);
-        self.for_each_block_in(query, dim, 0..rows, &mut Vec::new(), f);
+        self.for_each_block_in(query, dim, 0..rows, f);
     }
 
     /// [`Self::for_each_block`] over the rows `rows` only (clamped to the stored rows); compact
-    /// rows are dequantised a block at a time into `scratch`.
+    /// rows are dequantised one at a time as they are scored.
     pub(crate) fn for_each_block_in(
         &self,
         query: &[f32],
         dim: usize,
         rows: Range<usize>,
-        scratch: &mut Vec<f32>,
         mut f: impl FnMut(usize, &[f32]),
     ) {
         let end = rows.end.min(self.len() / dim.max(1));
@@ -261,14 +260,27 @@ impl<'a> ItemFactors<'a> {
             Self::F32(v) => {
                 for_each_block(query, &v[start * dim..end * dim], dim, |first, dots| f(start + first, dots));
             }
-            _ => {
-                scratch.resize(BLOCK * dim, 0.0);
-                for first in (start..end).step_by(BLOCK) {
-                    let n = BLOCK.min(end - first);
-                    let block = &mut scratch[..n * dim];
-                    self.dequantize_into(first, dim, block);
-                    for_each_block(query, block, dim, |_, dots| f(first, dots));
-                }
+            Self::Int8 { values, scales } => {
+                let scales = &scales[start..end];
+                let decode = |r: usize, row: &[i8], out: &mut [f32]| {
+                    let s = scales[r];
+                    for (o, &q) in out.iter_mut().zip(row) {
+                        *o = f32::from(q) * s;
+                    }
+                };
+                for_each_block_decoded(query, &values[start * dim..end * dim], dim, decode, |first, dots| {
+                    f(start + first, dots)
+                });
+            }
+            Self::F16(v) => {
+                let decode = |_: usize, row: &[u16], out: &mut [f32]| {
+                    for (o, &b) in out.iter_mut().zip(row) {
+                        *o = widen_f16(b);
+                    }
+                };
+                for_each_block_decoded(query, &v[start * dim..end * dim], dim, decode, |first, dots| {
+                    f(start + first, dots)
+                });
             }
         }
     }

@@ -266,7 +266,8 @@ impl Model<'_> {
         let mut top = TopN::new(top_n);
         let mut passing = 0usize;
         let mut cands: Vec<u32> = Vec::with_capacity(BLOCK);
-        let mut rows = vec![0f32; BLOCK * dim];
+        // The v2 gather buffer, made on first use (v3 lists are scored in place).
+        let mut rows = Vec::new();
         let mut order = ProbeOrder::new(ivf.list_scores(factors, dim), nprobe);
         for probed in 0..ivf.lists() {
             if probed >= nprobe && passing >= top_n {
@@ -280,7 +281,7 @@ impl Model<'_> {
                 ListItems::Run(run) => {
                     let run = run.start as usize..run.end as usize;
                     passing += self.count_passing(filter, run.clone());
-                    self.item_factors.for_each_block_in(factors, dim, run, &mut rows, |first, dots| {
+                    self.item_factors.for_each_block_in(factors, dim, run, |first, dots| {
                         let mut threshold = top.threshold();
                         for (k, &dot) in dots.iter().enumerate() {
                             let i = (first + k) as u32;
@@ -296,6 +297,7 @@ impl Model<'_> {
                 // with the same kernel as exact search: the row reads are independent, so they
                 // overlap.
                 ListItems::Listed(items) => {
+                    rows.resize(BLOCK * dim, 0f32);
                     for chunk in items.chunks(BLOCK) {
                         cands.clear();
                         cands.extend(chunk.iter().copied().filter(|&i| self.passes(filter, i)));
