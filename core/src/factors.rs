@@ -13,7 +13,7 @@ use half::f16;
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
-use crate::kernel::{dot, for_each_block, for_each_block_decoded};
+use crate::kernel::{dot, for_each_block, for_each_block_decoded, for_each_block_int8};
 use crate::read::{check_finite, dtype_name, floats, required, tensor, typed};
 use crate::{Error, Result, names};
 
@@ -261,16 +261,13 @@ impl<'a> ItemFactors<'a> {
                 for_each_block(query, &v[start * dim..end * dim], dim, |first, dots| f(start + first, dots));
             }
             Self::Int8 { values, scales } => {
-                let scales = &scales[start..end];
-                let decode = |r: usize, row: &[i8], out: &mut [f32]| {
-                    let s = scales[r];
-                    for (o, &q) in out.iter_mut().zip(row) {
-                        *o = f32::from(q) * s;
-                    }
-                };
-                for_each_block_decoded(query, &values[start * dim..end * dim], dim, decode, |first, dots| {
-                    f(start + first, dots)
-                });
+                for_each_block_int8(
+                    query,
+                    &values[start * dim..end * dim],
+                    &scales[start..end],
+                    dim,
+                    |first, dots| f(start + first, dots),
+                );
             }
             Self::F16(v) => {
                 let decode = |_: usize, row: &[u16], out: &mut [f32]| {

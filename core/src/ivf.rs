@@ -207,7 +207,12 @@ struct ProbeOrder {
 impl ProbeOrder {
     fn new(mut lists: Vec<Scored>, nprobe: usize) -> Self {
         let first = nprobe.min(lists.len());
-        if first < lists.len() {
+        if first == 1 {
+            // The common setting: one pass for the best list, no selection.
+            let best =
+                (1..lists.len()).fold(0, |b, k| if list_order(&lists[k], &lists[b]).is_lt() { k } else { b });
+            lists.swap(0, best);
+        } else if first < lists.len() {
             lists.select_nth_unstable_by(first, list_order);
         }
         lists[..first].sort_unstable_by(list_order);
@@ -320,5 +325,27 @@ impl Model<'_> {
             }
         }
         top.into_sorted()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ProbeOrder, list_order};
+    use crate::kernel::Scored;
+
+    #[test]
+    fn probe_order_is_the_full_sort_whatever_nprobe() {
+        // Ties in score (k % 7) check the tie-break by list index.
+        let lists: Vec<Scored> =
+            (0..50u32).map(|k| Scored { score: ((k * 37) % 7) as f32, index: (k * 13) % 50 }).collect();
+        let mut sorted = lists.clone();
+        sorted.sort_by(list_order);
+        let want: Vec<usize> = sorted.iter().map(|s| s.index as usize).collect();
+        for nprobe in [1, 2, 3, 49, 50, 60] {
+            let mut order = ProbeOrder::new(lists.clone(), nprobe);
+            let got: Vec<usize> = (0..50).map_while(|k| order.get(k)).collect();
+            assert_eq!(got, want, "nprobe {nprobe}");
+        }
+        assert_eq!(ProbeOrder::new(Vec::new(), 1).get(0), None);
     }
 }

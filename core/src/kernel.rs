@@ -135,6 +135,38 @@ pub(crate) fn for_each_block_decoded<T>(
     }
 }
 
+/// [`for_each_block`] over int8 rows with one scale per row, row `r` standing for
+/// `f32::from(q) * scales[r]`: the same bits as decoding the rows first.
+///
+/// On wasm32 with SIMD, the common dimensions decode inside the dot product (sign-extend,
+/// convert, scale, in registers): V8 keeps a decoded row in linear memory otherwise, which
+/// made the int8 search 1.8 times slower than natively. Elsewhere each row is decoded into a
+/// stack buffer ([`for_each_block_decoded`]), which LLVM keeps in registers.
+#[inline]
+pub(crate) fn for_each_block_int8(
+    query: &[f32],
+    rows: &[i8],
+    scales: &[f32],
+    dim: usize,
+    f: impl FnMut(usize, &[f32]),
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let f = match wasm_int8::for_each_block(query, rows, scales, dim, f) {
+        Ok(()) => return,
+        Err(f) => f,
+    };
+    let decode = |r: usize, row: &[i8], out: &mut [f32]| {
+        let s = scales.get(r).copied().unwrap_or(0.0);
+        for (o, &q) in out.iter_mut().zip(row) {
+            *o = f32::from(q) * s;
+        }
+    };
+    for_each_block_decoded(query, rows, dim, decode, f);
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm_int8;
+
 /// A scored candidate. Higher scores win; equal scores break toward the lower index, so
 /// results are deterministic.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -269,6 +301,7 @@ mod tests {
                 assert_eq!(first, want.len());
                 want.extend_from_slice(dots);
             });
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             let mut got = Vec::new();
             let decode = |r: usize, row: &[i8], out: &mut [f32]| {
                 for (o, &v) in out.iter_mut().zip(row) {
@@ -279,9 +312,13 @@ mod tests {
                 assert_eq!(first, got.len());
                 got.extend_from_slice(dots);
             });
-            assert_eq!(got.len(), rows);
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&got), bits(&want), "dim {dim}");
+            assert_eq!(bits(&got), bits(&want), "decoded, dim {dim}");
+            let mut got = Vec::new();
+            for_each_block_int8(&query, &q, &scales, dim, |first, dots| {
+                assert_eq!(first, got.len());
+                got.extend_from_slice(dots);
+            });
+            assert_eq!(bits(&got), bits(&want), "int8, dim {dim}");
         }
     }
 

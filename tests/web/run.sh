@@ -41,6 +41,15 @@ cargo run -q -p edgerec-wasm --example parity --locked -- \
 PARITY_MODEL="$WORK/fixture-v2.safetensors" PARITY_REQUESTS="$WORK/requests.json" \
   PARITY_EXPECTED="$WORK/expected-v2.json" node --test tests/web/parity.test.mjs
 
+say "parity again on int8 and f16 item factors (wasm decodes int8 rows in SIMD registers; the scores must match bit for bit)"
+for q in int8 f16; do
+  cargo run -q -p edgerec-core --example fixture --locked -- "$WORK/fixture-$q.safetensors" 1000 600 64 42 "$q"
+  cargo run -q -p edgerec-wasm --example parity --locked -- \
+    "$WORK/fixture-$q.safetensors" "$WORK/requests.json" "$WORK/expected-$q.json"
+  PARITY_MODEL="$WORK/fixture-$q.safetensors" PARITY_REQUESTS="$WORK/requests.json" \
+    PARITY_EXPECTED="$WORK/expected-$q.json" node --test tests/web/parity.test.mjs
+done
+
 say "end to end: headless Chromium"
 E2E_MODEL="$WORK/fixture.safetensors" ARTIFACTS="$ROOT/tests/artifacts" \
   node --test --test-concurrency=1 tests/web/e2e.test.mjs
