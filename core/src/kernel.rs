@@ -139,9 +139,9 @@ pub(crate) fn for_each_block_decoded<T>(
 /// `f32::from(q) * scales[r]`: the same bits as decoding the rows first.
 ///
 /// On wasm32 with SIMD, the common dimensions decode inside the dot product (sign-extend,
-/// convert, scale, in registers): V8 keeps a decoded row in linear memory otherwise, which
-/// made the int8 search 1.8 times slower than natively. Elsewhere each row is decoded into a
-/// stack buffer ([`for_each_block_decoded`]), which LLVM keeps in registers.
+/// convert, scale, in registers), so a decoded row never goes through the linear-memory stack
+/// that wasm keeps its buffers on. Elsewhere each row is decoded into a stack buffer
+/// ([`for_each_block_decoded`]), which LLVM keeps in registers.
 #[inline]
 pub(crate) fn for_each_block_int8(
     query: &[f32],
