@@ -13,7 +13,7 @@ use half::f16;
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
-use crate::kernel::{dot, for_each_block, for_each_block_decoded, for_each_block_int8};
+use crate::kernel::{Decoded, dot, for_each_block, for_each_block_int8, for_each_block_with};
 use crate::read::{check_finite, dtype_name, floats, required, tensor, typed};
 use crate::{Error, Result, names};
 
@@ -275,7 +275,8 @@ impl<'a> ItemFactors<'a> {
                         *o = widen_f16(b);
                     }
                 };
-                for_each_block_decoded(query, &v[start * dim..end * dim], dim, decode, |first, dots| {
+                let rows = &v[start * dim..end * dim];
+                for_each_block_with(&mut Decoded::new(decode), query, rows, dim, |first, dots| {
                     f(start + first, dots)
                 });
             }

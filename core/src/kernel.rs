@@ -36,112 +36,127 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// selection logic runs once per candidate that can still enter the top N, not once per row.
 pub(crate) const BLOCK: usize = 256;
 
-/// Calls `f(first, dots)` for consecutive blocks of at most [`BLOCK`] rows of `rows`, where
-/// `dots[k] = dot(query, row_{first + k})`.
-///
-/// Common dimensions get a copy of the loop where the length is a constant, so the dot product
-/// is fully unrolled with the query kept in registers. Results are bit-identical to [`dot`].
-#[inline]
-pub(crate) fn for_each_block(query: &[f32], rows: &[f32], dim: usize, mut f: impl FnMut(usize, &[f32])) {
+/// How [`for_each_block_with`] scores one stored row (values of type `T`) against the query;
+/// `r` counts rows from the start of the rows handed to the loop.
+pub(crate) trait RowScorer<T> {
+    /// A row of one of the common dimensions, a constant `D`: the dot product is fully unrolled
+    /// with the query kept in registers.
+    fn fixed<const D: usize>(&mut self, query: &[f32; D], r: usize, row: &[T; D]) -> f32;
+    /// A row of any length.
+    fn any(&mut self, query: &[f32], r: usize, row: &[T]) -> f32;
+}
+
+/// f32 rows: [`dot`].
+struct Plain;
+
+impl RowScorer<f32> for Plain {
     #[inline(always)]
-    fn fixed<const D: usize>(query: &[f32], rows: &[f32], f: &mut impl FnMut(usize, &[f32])) -> bool {
-        let Ok(query) = <&[f32; D]>::try_from(query) else {
-            return false;
-        };
-        let mut dots = [0.0f32; BLOCK];
-        for (b, block) in rows.as_chunks::<D>().0.chunks(BLOCK).enumerate() {
-            for (out, row) in dots.iter_mut().zip(block) {
-                *out = dot(query, row);
-            }
-            f(b * BLOCK, &dots[..block.len()]);
-        }
-        true
+    fn fixed<const D: usize>(&mut self, query: &[f32; D], _: usize, row: &[f32; D]) -> f32 {
+        dot(query, row)
     }
-    let done = match dim {
-        16 => fixed::<16>(query, rows, &mut f),
-        32 => fixed::<32>(query, rows, &mut f),
-        64 => fixed::<64>(query, rows, &mut f),
-        128 => fixed::<128>(query, rows, &mut f),
-        _ => false,
-    };
-    if !done && dim > 0 {
-        let mut dots = [0.0f32; BLOCK];
-        for (b, block) in rows.chunks(BLOCK * dim).enumerate() {
-            let block = block.chunks_exact(dim);
-            let len = block.len();
-            for (out, row) in dots.iter_mut().zip(block) {
-                *out = dot(query, row);
-            }
-            f(b * BLOCK, &dots[..len]);
-        }
+
+    #[inline(always)]
+    fn any(&mut self, query: &[f32], _: usize, row: &[f32]) -> f32 {
+        dot(query, row)
     }
 }
 
-/// [`for_each_block`] over stored rows that are decoded to f32 first (int8 with a scale, f16):
-/// `decode(r, row, out)` writes row `r` (counted from the start of `rows`) as f32 into `out`.
-///
-/// Each row is decoded into a buffer on the stack and scored at once, so the decoded values stay
-/// in registers and L1 instead of going through a block-sized scratch buffer (64 KB at d = 64,
-/// more than L1 holds). Scores are bit-identical to decoding the rows first and calling
-/// [`for_each_block`] on them.
+/// Rows stored in another form (int8 with a scale, f16): `decode(r, row, out)` writes row `r`
+/// as f32 into `out`, which is then scored with [`dot`], so the scores are bit-identical to
+/// decoding every row first. Each row is decoded into a buffer on the stack and scored at once:
+/// the decoded values stay in registers and L1 instead of going through a block-sized scratch
+/// buffer (64 KB at d = 64, more than L1 holds).
+pub(crate) struct Decoded<F> {
+    decode: F,
+    /// The buffer for rows of a length that is not a constant, grown on first use.
+    buf: Vec<f32>,
+}
+
+impl<F> Decoded<F> {
+    pub(crate) fn new(decode: F) -> Self {
+        Self { decode, buf: Vec::new() }
+    }
+}
+
+impl<T, F: Fn(usize, &[T], &mut [f32])> RowScorer<T> for Decoded<F> {
+    #[inline(always)]
+    fn fixed<const D: usize>(&mut self, query: &[f32; D], r: usize, row: &[T; D]) -> f32 {
+        let mut decoded = [0f32; D];
+        (self.decode)(r, row, &mut decoded);
+        dot(query, &decoded)
+    }
+
+    #[inline(always)]
+    fn any(&mut self, query: &[f32], r: usize, row: &[T]) -> f32 {
+        self.buf.resize(query.len(), 0.0);
+        (self.decode)(r, row, &mut self.buf);
+        dot(query, &self.buf)
+    }
+}
+
+/// Calls `f(first, dots)` for consecutive blocks of at most [`BLOCK`] rows of `rows` (`dim`
+/// values each), where `dots[k]` is `scorer`'s score of row `first + k`. The common dimensions
+/// (16, 32, 64, 128) get a copy of the loop where the row length is a constant.
 #[inline]
-pub(crate) fn for_each_block_decoded<T>(
+pub(crate) fn for_each_block_with<T, S: RowScorer<T>>(
+    scorer: &mut S,
     query: &[f32],
     rows: &[T],
     dim: usize,
-    decode: impl Fn(usize, &[T], &mut [f32]),
     mut f: impl FnMut(usize, &[f32]),
 ) {
     #[inline(always)]
-    fn fixed<const D: usize, T>(
+    fn fixed<const D: usize, T, S: RowScorer<T>>(
+        scorer: &mut S,
         query: &[f32],
         rows: &[T],
-        decode: &impl Fn(usize, &[T], &mut [f32]),
         f: &mut impl FnMut(usize, &[f32]),
     ) -> bool {
         let Ok(query) = <&[f32; D]>::try_from(query) else {
             return false;
         };
         let mut dots = [0.0f32; BLOCK];
-        let mut row_f32 = [0.0f32; D];
         for (b, block) in rows.as_chunks::<D>().0.chunks(BLOCK).enumerate() {
             for (k, (out, row)) in dots.iter_mut().zip(block).enumerate() {
-                decode(b * BLOCK + k, row, &mut row_f32);
-                *out = dot(query, &row_f32);
+                *out = scorer.fixed(query, b * BLOCK + k, row);
             }
             f(b * BLOCK, &dots[..block.len()]);
         }
         true
     }
     let done = match dim {
-        16 => fixed::<16, T>(query, rows, &decode, &mut f),
-        32 => fixed::<32, T>(query, rows, &decode, &mut f),
-        64 => fixed::<64, T>(query, rows, &decode, &mut f),
-        128 => fixed::<128, T>(query, rows, &decode, &mut f),
+        16 => fixed::<16, T, S>(scorer, query, rows, &mut f),
+        32 => fixed::<32, T, S>(scorer, query, rows, &mut f),
+        64 => fixed::<64, T, S>(scorer, query, rows, &mut f),
+        128 => fixed::<128, T, S>(scorer, query, rows, &mut f),
         _ => false,
     };
     if !done && dim > 0 {
         let mut dots = [0.0f32; BLOCK];
-        let mut row_f32 = vec![0.0f32; dim];
         for (b, block) in rows.chunks(BLOCK * dim).enumerate() {
             let block = block.chunks_exact(dim);
             let len = block.len();
             for (k, (out, row)) in dots.iter_mut().zip(block).enumerate() {
-                decode(b * BLOCK + k, row, &mut row_f32);
-                *out = dot(query, &row_f32);
+                *out = scorer.any(query, b * BLOCK + k, row);
             }
             f(b * BLOCK, &dots[..len]);
         }
     }
 }
 
-/// [`for_each_block`] over int8 rows with one scale per row, row `r` standing for
+/// [`for_each_block_with`] over f32 rows: `dots[k] = dot(query, row first + k)`.
+#[inline]
+pub(crate) fn for_each_block(query: &[f32], rows: &[f32], dim: usize, f: impl FnMut(usize, &[f32])) {
+    for_each_block_with(&mut Plain, query, rows, dim, f);
+}
+
+/// [`for_each_block_with`] over int8 rows with one scale per row, row `r` standing for
 /// `f32::from(q) * scales[r]`: the same bits as decoding the rows first.
 ///
 /// On wasm32 with SIMD, the common dimensions decode inside the dot product (sign-extend,
 /// convert, scale, in registers), so a decoded row never goes through the linear-memory stack
-/// that wasm keeps its buffers on. Elsewhere each row is decoded into a stack buffer
-/// ([`for_each_block_decoded`]), which LLVM keeps in registers.
+/// that wasm keeps its buffers on. Elsewhere each row is [`Decoded`] into a stack buffer, which
+/// LLVM keeps in registers.
 #[inline]
 pub(crate) fn for_each_block_int8(
     query: &[f32],
@@ -150,18 +165,17 @@ pub(crate) fn for_each_block_int8(
     dim: usize,
     f: impl FnMut(usize, &[f32]),
 ) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let f = match wasm_int8::for_each_block(query, rows, scales, dim, f) {
-        Ok(()) => return,
-        Err(f) => f,
-    };
-    let decode = |r: usize, row: &[i8], out: &mut [f32]| {
+    let decoded = Decoded::new(|r: usize, row: &[i8], out: &mut [f32]| {
         let s = scales.get(r).copied().unwrap_or(0.0);
         for (o, &q) in out.iter_mut().zip(row) {
             *o = f32::from(q) * s;
         }
-    };
-    for_each_block_decoded(query, rows, dim, decode, f);
+    });
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let mut scorer = wasm_int8::Int8Rows { scales, decoded };
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let mut scorer = decoded;
+    for_each_block_with(&mut scorer, query, rows, dim, f);
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -308,7 +322,7 @@ mod tests {
                     *o = f32::from(v) * scales[r];
                 }
             };
-            for_each_block_decoded(&query, &q, dim, decode, |first, dots| {
+            for_each_block_with(&mut Decoded::new(decode), &query, &q, dim, |first, dots| {
                 assert_eq!(first, got.len());
                 got.extend_from_slice(dots);
             });

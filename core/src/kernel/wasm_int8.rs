@@ -1,42 +1,26 @@
-//! The int8 block kernel on wasm32 with SIMD: rows decoded inside the dot product.
+//! The int8 row scorer on wasm32 with SIMD: rows decoded inside the dot product.
 
 use core::arch::wasm32::*;
 
-use super::{BLOCK, STEP};
+use super::{Decoded, RowScorer, STEP};
 
-/// [`super::for_each_block_int8`] for the dimensions that are a multiple of [`STEP`] and
-/// have a fixed-length copy; gives `f` back for the others.
-pub(super) fn for_each_block<F: FnMut(usize, &[f32])>(
-    query: &[f32],
-    rows: &[i8],
-    scales: &[f32],
-    dim: usize,
-    mut f: F,
-) -> Result<(), F> {
-    if query.len() != dim {
-        return Err(f);
-    }
-    match dim {
-        16 => fixed::<16, F>(query, rows, scales, &mut f),
-        32 => fixed::<32, F>(query, rows, scales, &mut f),
-        64 => fixed::<64, F>(query, rows, scales, &mut f),
-        128 => fixed::<128, F>(query, rows, scales, &mut f),
-        _ => return Err(f),
-    }
-    Ok(())
+/// int8 rows with one scale per row: the common dimensions (multiples of [`STEP`]) decode
+/// inside the dot product; other lengths are [`Decoded`] as on every other target.
+pub(super) struct Int8Rows<'s, F> {
+    pub(super) scales: &'s [f32],
+    pub(super) decoded: Decoded<F>,
 }
 
-#[inline(always)]
-fn fixed<const D: usize, F: FnMut(usize, &[f32])>(query: &[f32], rows: &[i8], scales: &[f32], f: &mut F) {
-    let Ok(query) = <&[f32; D]>::try_from(query) else {
-        return;
-    };
-    let mut dots = [0.0f32; BLOCK];
-    for (b, block) in rows.as_chunks::<D>().0.chunks(BLOCK).enumerate() {
-        for (k, (out, row)) in dots.iter_mut().zip(block).enumerate() {
-            *out = dot(query, row, scales.get(b * BLOCK + k).copied().unwrap_or(0.0));
-        }
-        f(b * BLOCK, &dots[..block.len()]);
+impl<F: Fn(usize, &[i8], &mut [f32])> RowScorer<i8> for Int8Rows<'_, F> {
+    #[inline(always)]
+    fn fixed<const D: usize>(&mut self, query: &[f32; D], r: usize, row: &[i8; D]) -> f32 {
+        const { assert!(D.is_multiple_of(STEP), "the in-register decode steps through whole 16-lane chunks") };
+        dot(query, row, self.scales.get(r).copied().unwrap_or(0.0))
+    }
+
+    #[inline(always)]
+    fn any(&mut self, query: &[f32], r: usize, row: &[i8]) -> f32 {
+        self.decoded.any(query, r, row)
     }
 }
 
