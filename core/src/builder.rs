@@ -1,15 +1,16 @@
 //! Writing artifacts. The trainer's export and the tests build models through this.
 
-use std::collections::HashMap;
-
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 
 use crate::factors::{Quantization, Quantized, quantize, to_f16_bits};
 use crate::ivf_build::{IndexParts, index_tensors, list_order};
-use crate::model::{FORMAT_VERSION, ModelKind};
+use crate::model::ModelKind;
 use crate::recency::RecencyInfo;
 use crate::{Error, Result, ids, names};
+
+mod sections;
+use sections::{Csr, check_lengths, permute_rows};
 
 /// A rating model stored beside a ranking model (see `docs/ARTIFACT.md`), in the trainer's own
 /// index order.
@@ -127,16 +128,12 @@ impl ModelBuilder {
         if ni == 0 {
             return bad("a model needs at least one item".into());
         }
-        for (what, got, want) in [
+        check_lengths(&[
             ("user_factors", self.user_factors.len(), nu * d),
             ("item_factors", self.item_factors.len(), ni * d),
             ("user_bias", self.user_bias.len(), nu),
             ("item_bias", self.item_bias.len(), ni),
-        ] {
-            if got != want {
-                return bad(format!("{what} has {got} values, expected {want}"));
-            }
-        }
+        ])?;
         if u32::try_from(ni).is_err() || u32::try_from(nu).is_err() || u32::try_from(self.seen.len()).is_err()
         {
             return bad("more than 2^32 users, items or interactions".into());
@@ -158,78 +155,15 @@ impl ModelBuilder {
                 (order, rank, Some(id_order))
             }
         };
-        let permute_rows = |src: &[f32], order: &[usize], width: usize| -> Vec<f32> {
-            order.iter().flat_map(|&o| src[o * width..(o + 1) * width].iter().copied()).collect()
-        };
         let user_factors = permute_rows(&self.user_factors, &user_order, d);
         let item_factors = permute_rows(&self.item_factors, &item_order, d);
         let user_bias = permute_rows(&self.user_bias, &user_order, 1);
         let item_bias = permute_rows(&self.item_bias, &item_order, 1);
 
-        // Seen items as CSR in the sorted index space.
-        let mut seen: Vec<(u32, u32, f32)> = Vec::with_capacity(self.seen.len());
-        for &(u, i, v) in &self.seen {
-            let (Some(&u2), Some(&i2)) = (user_rank.get(u as usize), item_rank.get(i as usize)) else {
-                return bad(format!("seen entry ({u}, {i}) is out of range"));
-            };
-            if !v.is_finite() {
-                return bad(format!("seen entry ({u}, {i}) has a non-finite value"));
-            }
-            seen.push((u2, i2, v));
-        }
-        seen.sort_unstable_by_key(|&(u, i, _)| (u, i));
-        if let Some(w) = seen.windows(2).find(|w| w[0].0 == w[1].0 && w[0].1 == w[1].1) {
-            return bad(format!(
-                "seen has a duplicate pair ({}, {})",
-                self.user_ids[user_order[w[0].0 as usize]], self.item_ids[item_order[w[0].1 as usize]]
-            ));
-        }
-        let mut indptr = vec![0u32; nu + 1];
-        for &(u, _, _) in &seen {
-            indptr[u as usize + 1] += 1;
-        }
-        for k in 0..nu {
-            indptr[k + 1] += indptr[k];
-        }
-        let seen_indices: Vec<u32> = seen.iter().map(|s| s.1).collect();
-        let seen_values: Vec<f32> = seen.iter().map(|s| s.2).collect();
-
-        // Popularity order: score descending, then ID order.
-        let scores: Vec<f32> = match &self.item_popularity {
-            Some(p) if p.len() != ni => {
-                return bad(format!("item_popularity has {} values, expected {ni}", p.len()));
-            }
-            Some(p) => permute_rows(p, &item_order, 1),
-            None => {
-                let mut counts = vec![0f32; ni];
-                for &i in &seen_indices {
-                    counts[i as usize] += 1.0;
-                }
-                counts
-            }
-        };
-        let mut popularity: Vec<u32> = (0..ni as u32).collect();
-        popularity.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
-
-        let categories = match &self.item_categories {
-            None => None,
-            Some(c) if c.len() != ni => {
-                return bad(format!("item_categories has {} values, expected {ni}", c.len()));
-            }
-            Some(c) => {
-                let mut cnames: Vec<&str> = c.iter().map(String::as_str).collect();
-                cnames.sort_unstable();
-                cnames.dedup();
-                if cnames.iter().any(|n| n.is_empty()) {
-                    return bad("category names must not be empty".into());
-                }
-                let per_item: Vec<u32> = item_order
-                    .iter()
-                    .map(|&o| cnames.binary_search(&c[o].as_str()).unwrap_or(0) as u32)
-                    .collect();
-                Some((ids::encode(&cnames)?, per_item))
-            }
-        };
+        let (seen, seen_values) = self.seen_csr(&user_rank, &item_rank, &user_order, &item_order)?;
+        let seen_indices = &seen.entries;
+        let popularity = self.popularity(&item_order, seen_indices)?;
+        let categories = self.categories(&item_order)?;
         let projection = match &self.item_projection {
             None => None,
             Some(p) if p.len() != 2 * ni => {
@@ -287,8 +221,8 @@ impl ModelBuilder {
             (names::USER_IDS_OFFSETS, Dtype::U32, vec![nu + 1], bytemuck::cast_slice(&user_offsets)),
             (names::ITEM_IDS_BYTES, Dtype::U8, vec![item_bytes.len()], &item_bytes),
             (names::ITEM_IDS_OFFSETS, Dtype::U32, vec![ni + 1], bytemuck::cast_slice(&item_offsets)),
-            (names::SEEN_INDPTR, Dtype::U32, vec![nu + 1], bytemuck::cast_slice(&indptr)),
-            (names::SEEN_INDICES, Dtype::U32, vec![seen_indices.len()], bytemuck::cast_slice(&seen_indices)),
+            (names::SEEN_INDPTR, Dtype::U32, vec![nu + 1], bytemuck::cast_slice(&seen.indptr)),
+            (names::SEEN_INDICES, Dtype::U32, vec![seen_indices.len()], bytemuck::cast_slice(seen_indices)),
             (names::SEEN_VALUES, Dtype::F32, vec![seen_values.len()], bytemuck::cast_slice(&seen_values)),
             (names::POPULARITY, Dtype::U32, vec![ni], bytemuck::cast_slice(&popularity)),
         ];
@@ -345,29 +279,8 @@ impl ModelBuilder {
             tensors.push((names::ITEM_PROJECTION, Dtype::F32, vec![ni, 2], bytemuck::cast_slice(p)));
         }
 
-        let recent = match &self.recency {
-            None => None,
-            Some(r) => {
-                r.info.validate()?;
-                if r.history.len() != nu {
-                    return bad(format!("recency history has {} users, expected {nu}", r.history.len()));
-                }
-                let mut indptr = vec![0u32; nu + 1];
-                let mut indices = Vec::new();
-                for (k, &o) in user_order.iter().enumerate() {
-                    for &i in r.history[o].iter().take(r.info.window) {
-                        let Some(&i2) = item_rank.get(i as usize) else {
-                            return bad(format!("recency history item {i} is out of range"));
-                        };
-                        indices.push(i2);
-                    }
-                    indptr[k + 1] = u32::try_from(indices.len())
-                        .map_err(|_| Error::InvalidArgument("recency history too long".into()))?;
-                }
-                Some((indptr, indices))
-            }
-        };
-        if let Some((indptr, indices)) = &recent {
+        let recent = self.recent_csr(&user_order, &item_rank)?;
+        if let Some(Csr { indptr, entries: indices }) = &recent {
             tensors.push((names::RECENT_INDPTR, Dtype::U32, vec![nu + 1], bytemuck::cast_slice(indptr)));
             tensors.push((
                 names::RECENT_INDICES,
@@ -376,46 +289,28 @@ impl ModelBuilder {
                 bytemuck::cast_slice(indices),
             ));
         }
-        let head = match &self.rating_head {
-            None => None,
-            Some(_) if self.kind != ModelKind::Ranking => {
-                return bad("only ranking models carry a rating head".into());
-            }
-            Some(h) => {
-                let hd = h.dim;
-                if hd == 0 || hd > 4096 {
-                    return bad(format!("rating head dim must be in 1..=4096, got {hd}"));
-                }
-                for (what, got, want) in [
-                    ("rating head user_factors", h.user_factors.len(), nu * hd),
-                    ("rating head item_factors", h.item_factors.len(), ni * hd),
-                    ("rating head user_bias", h.user_bias.len(), nu),
-                    ("rating head item_bias", h.item_bias.len(), ni),
-                ] {
-                    if got != want {
-                        return bad(format!("{what} has {got} values, expected {want}"));
-                    }
-                }
-                Some((
-                    permute_rows(&h.user_factors, &user_order, hd),
-                    permute_rows(&h.item_factors, &item_order, hd),
-                    permute_rows(&h.user_bias, &user_order, 1),
-                    permute_rows(&h.item_bias, &item_order, 1),
-                    [h.global_bias],
-                ))
-            }
-        };
-        if let (Some((uf, itf, ub, ib, g)), Some(h)) = (&head, &self.rating_head) {
-            tensors.push((names::RATING_USER_FACTORS, Dtype::F32, vec![nu, h.dim], bytemuck::cast_slice(uf)));
+        let head = self.rating_head_rows(&user_order, &item_order)?;
+        if let Some(h) = &head {
+            tensors.push((
+                names::RATING_USER_FACTORS,
+                Dtype::F32,
+                vec![nu, h.dim],
+                bytemuck::cast_slice(&h.user_factors),
+            ));
             tensors.push((
                 names::RATING_ITEM_FACTORS,
                 Dtype::F32,
                 vec![ni, h.dim],
-                bytemuck::cast_slice(itf),
+                bytemuck::cast_slice(&h.item_factors),
             ));
-            tensors.push((names::RATING_USER_BIAS, Dtype::F32, vec![nu], bytemuck::cast_slice(ub)));
-            tensors.push((names::RATING_ITEM_BIAS, Dtype::F32, vec![ni], bytemuck::cast_slice(ib)));
-            tensors.push((names::RATING_GLOBAL_BIAS, Dtype::F32, vec![1], bytemuck::cast_slice(g)));
+            tensors.push((names::RATING_USER_BIAS, Dtype::F32, vec![nu], bytemuck::cast_slice(&h.user_bias)));
+            tensors.push((names::RATING_ITEM_BIAS, Dtype::F32, vec![ni], bytemuck::cast_slice(&h.item_bias)));
+            tensors.push((
+                names::RATING_GLOBAL_BIAS,
+                Dtype::F32,
+                vec![1],
+                bytemuck::cast_slice(std::slice::from_ref(&h.global_bias)),
+            ));
         }
 
         let mut views = Vec::with_capacity(tensors.len());
@@ -425,43 +320,7 @@ impl ModelBuilder {
             views.push((name, view));
         }
 
-        let mut metadata = HashMap::from([
-            (names::META_FORMAT.to_owned(), names::FORMAT_NAME.to_owned()),
-            // v3 only where it differs from v2 (items numbered list by list), so every other
-            // artifact still loads in v2 readers.
-            (names::META_VERSION.to_owned(), if id_order.is_some() { FORMAT_VERSION } else { 2 }.to_string()),
-            (names::META_KIND.to_owned(), self.kind.as_str().to_owned()),
-            (names::META_DIM.to_owned(), d.to_string()),
-        ]);
-        if let Some((lo, hi)) = self.rating_range {
-            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
-                return bad(format!("bad rating range ({lo}, {hi})"));
-            }
-            metadata.insert(names::META_RATING_MIN.to_owned(), lo.to_string());
-            metadata.insert(names::META_RATING_MAX.to_owned(), hi.to_string());
-        }
-        if let Some(c) = &self.created_at {
-            metadata.insert(names::META_CREATED_AT.to_owned(), c.clone());
-        }
-        if let Some(info) = &self.info {
-            metadata.insert(names::META_INFO.to_owned(), info.clone());
-        }
-        if let Some(r) = &self.recency {
-            metadata.insert(names::META_RECENCY_WEIGHT.to_owned(), r.info.weight.to_string());
-            metadata.insert(names::META_RECENCY_DECAY.to_owned(), r.info.decay.to_string());
-            metadata.insert(names::META_RECENCY_WINDOW.to_owned(), r.info.window.to_string());
-        }
-        if let Some((alpha, lambda)) = self.fold_in {
-            if !(alpha.is_finite() && alpha > 0.0 && lambda.is_finite() && lambda > 0.0) {
-                return bad(format!("fold-in alpha and lambda must be positive, got ({alpha}, {lambda})"));
-            }
-            metadata.insert(names::META_FOLD_IN_ALPHA.to_owned(), alpha.to_string());
-            metadata.insert(names::META_FOLD_IN_LAMBDA.to_owned(), lambda.to_string());
-        }
-        if let Some((.., nprobe)) = &index {
-            metadata.insert(names::META_INDEX_KIND.to_owned(), "ivf".to_owned());
-            metadata.insert(names::META_INDEX_NPROBE.to_owned(), nprobe.to_string());
-        }
+        let metadata = self.metadata(id_order.is_some(), index.as_ref().map(|(.., nprobe)| *nprobe))?;
         safetensors::serialize(views, Some(metadata)).map_err(|e| Error::InvalidArgument(e.to_string()))
     }
 }
