@@ -7,7 +7,7 @@ use crate::factors::{Quantization, Quantized, quantize, to_f16_bits};
 use crate::ivf_build::{IndexParts, index_tensors, list_order};
 use crate::model::ModelKind;
 use crate::recency::RecencyInfo;
-use crate::{Error, Result, ids, names};
+use crate::{Error, Result, ids, names, write};
 
 mod sections;
 use sections::{Csr, check_lengths, permute_rows};
@@ -321,7 +321,7 @@ impl ModelBuilder {
         }
 
         let metadata = self.metadata(id_order.is_some(), index.as_ref().map(|(.., nprobe)| *nprobe))?;
-        safetensors::serialize(views, Some(metadata)).map_err(|e| Error::InvalidArgument(e.to_string()))
+        write::serialize(views, metadata).map_err(Error::InvalidArgument)
     }
 }
 

@@ -7,7 +7,7 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::user_record::UserRecord;
-use crate::{Error, Model, Result, names};
+use crate::{Error, Model, Result, names, write};
 
 /// Value of [`names::META_USERS`] in an artifact whose users live outside it.
 pub const USERS_EXTERNAL: &str = "external";
@@ -65,7 +65,7 @@ pub fn split_users(bytes: &[u8]) -> Result<(Vec<u8>, UserRecords)> {
         .map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
         views.push((name, view));
     }
-    let out = safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Invalid(e.to_string()))?;
+    let out = write::serialize(views, metadata).map_err(Error::Invalid)?;
     Ok((out, records))
 }
 

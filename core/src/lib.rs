@@ -24,6 +24,7 @@ mod recency;
 mod session;
 mod user_record;
 mod version;
+mod write;
 
 pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts};
 pub use error::{Error, Result};
