@@ -280,4 +280,12 @@ describe('model lifecycle', { skip: MODE !== 'models' }, () => {
     assert.equal(back.res.status, 200, back.text);
     await until('the repaired pointer', (h) => h.models.error === null && h.model_version === v3);
   });
+
+  test('an uploaded model is stored byte for byte', async () => {
+    // activate reads the object back and versions it from its own bytes.
+    const key = `models/${sha(model2)}.safetensors`;
+    const r = await activate({ key });
+    assert.equal(r.res.status, 200, r.text);
+    assert.deepEqual(r.json, { version: v2, key, bytes: model2.length, role: 'current', percent: null });
+  });
 });

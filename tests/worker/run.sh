@@ -163,8 +163,8 @@ fi
 if want models; then
   fixtures="$WORK/models-fixtures"
   mkdir -p "$fixtures"
-  log "fixture models 2 and 3 (seeds 7 and 11)"
-  cargo run -q --locked -p edgerec-core --example fixture -- "$fixtures/model2.safetensors" 1000 600 64 7
+  log "fixture models 2 and 3 (seeds 7 and 11; model 2, with 4,000 users, is a 2.3 MB upload)"
+  cargo run -q --locked -p edgerec-core --example fixture -- "$fixtures/model2.safetensors" 4000 600 64 7
   cargo run -q --locked -p edgerec-core --example fixture -- "$fixtures/model3.safetensors" 1000 600 64 11
   cp "$WORK/fixture.safetensors" "$fixtures/bundled.safetensors"
   cp "$WORK/corrupt.safetensors" "$fixtures/corrupt.safetensors"
