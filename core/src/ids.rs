@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use crate::read::Marks;
 use crate::{Error, Result};
 
 /// A validated table of strings: entry `i` is `text[offsets[i]..offsets[i + 1]]`.
@@ -62,19 +63,14 @@ impl<'a> StrTable<'a> {
                 return Err(Error::Invalid(format!("`{name}` entry {k} is empty")));
             }
         }
-        let mut hit = vec![false; if order.is_some() { n } else { 0 }];
+        let mut marks = Marks::new(if order.is_some() { n } else { 0 });
         for k in 0..n {
             let i = match &order {
                 None => k,
                 Some(order) => {
                     let i = order[k] as usize;
-                    match hit.get_mut(i) {
-                        Some(h) if !*h => *h = true,
-                        _ => {
-                            return Err(Error::Invalid(format!(
-                                "`{name}` order is not a permutation (at {k})"
-                            )));
-                        }
+                    if !marks.mark(i) {
+                        return Err(Error::Invalid(format!("`{name}` order is not a permutation (at {k})")));
                     }
                     i
                 }

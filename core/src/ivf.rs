@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::kernel::{BLOCK, Scored, TopN, for_each_block};
 use crate::model::{Model, ModelKind};
 use crate::query::Filter;
-use crate::read::{check_finite, len_1d, required, tensor, typed};
+use crate::read::{Marks, check_finite, len_1d, required, tensor, typed};
 use crate::{Error, Result, names};
 
 /// How queries find their candidates.
@@ -137,7 +137,7 @@ impl<'a> Ivf<'a> {
         }
         let items: Cow<'_, [u32]> =
             required(names::INDEX_LIST_ITEMS, typed(st, names::INDEX_LIST_ITEMS, Dtype::U32, &[num_items])?)?;
-        let mut hit = vec![false; num_items];
+        let mut marks = Marks::new(num_items);
         for (k, w) in offsets.windows(2).enumerate() {
             let list = &items[w[0] as usize..w[1] as usize];
             if list.windows(2).any(|p| p[0] >= p[1]) {
@@ -146,16 +146,11 @@ impl<'a> Ivf<'a> {
                     names::INDEX_LIST_ITEMS
                 )));
             }
-            for &i in list {
-                match hit.get_mut(i as usize) {
-                    Some(h) if !*h => *h = true,
-                    _ => {
-                        return Err(Error::Invalid(format!(
-                            "`{}` is not a permutation of the items (item {i} in list {k})",
-                            names::INDEX_LIST_ITEMS
-                        )));
-                    }
-                }
+            if let Some(&i) = list.iter().find(|&&i| !marks.mark(i as usize)) {
+                return Err(Error::Invalid(format!(
+                    "`{}` is not a permutation of the items (item {i} in list {k})",
+                    names::INDEX_LIST_ITEMS
+                )));
             }
         }
         Ok(Some(Self { centroids, centroid_bias, offsets, items: Some(items), nprobe }))

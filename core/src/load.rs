@@ -10,7 +10,7 @@ use crate::factors::{ItemFactors, Quantization};
 use crate::ivf::{Ivf, Search};
 use crate::model::{FORMAT_VERSION, Model, ModelKind, OLDEST_FORMAT_VERSION};
 use crate::rating_head::RatingHead;
-use crate::read::{check_finite, check_indices, floats, len_1d, required, str_table, typed};
+use crate::read::{Marks, check_finite, check_indices, floats, len_1d, required, str_table, typed};
 use crate::recency::Recency;
 use crate::{Error, Result, names};
 
@@ -140,17 +140,9 @@ impl<'a> Model<'a> {
 
         let popularity: Cow<'_, [u32]> =
             required(names::POPULARITY, typed(&st, names::POPULARITY, Dtype::U32, &[num_items])?)?;
-        let mut hit = vec![false; num_items];
-        for &i in popularity.iter() {
-            match hit.get_mut(i as usize) {
-                Some(h) if !*h => *h = true,
-                _ => {
-                    return Err(Error::Invalid(format!(
-                        "`{}` is not a permutation of the items",
-                        names::POPULARITY
-                    )));
-                }
-            }
+        let mut marks = Marks::new(num_items);
+        if !popularity.iter().all(|&i| marks.mark(i as usize)) {
+            return Err(Error::Invalid(format!("`{}` is not a permutation of the items", names::POPULARITY)));
         }
 
         let categories = str_table(&st, names::CATEGORY_BYTES, names::CATEGORY_OFFSETS, None, None)?;

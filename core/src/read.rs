@@ -144,3 +144,24 @@ pub(crate) fn check_indices(name: &'static str, values: &[u32], bound: usize) ->
         Some(i) => Err(Error::Invalid(format!("`{name}`[{i}] = {} is out of range (< {bound})", values[i]))),
     }
 }
+
+/// Indices below a bound, each marked at most once: checks that a list names every index once
+/// (a permutation, when it is as long as the bound).
+pub(crate) struct Marks(Vec<bool>);
+
+impl Marks {
+    pub(crate) fn new(bound: usize) -> Self {
+        Self(vec![false; bound])
+    }
+
+    /// Marks `i`; false if it is out of range or already marked.
+    pub(crate) fn mark(&mut self, i: usize) -> bool {
+        match self.0.get_mut(i) {
+            Some(seen) if !*seen => {
+                *seen = true;
+                true
+            }
+            _ => false,
+        }
+    }
+}
