@@ -22,6 +22,7 @@ mod rating_head;
 mod read;
 mod recency;
 mod session;
+mod similar;
 mod user_record;
 mod version;
 mod write;
