@@ -21,13 +21,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-if [ -z "${WASM_BINDGEN_BIN:-}" ] || [ -z "${ESBUILD_BIN:-}" ]; then
-  source scripts/setup.sh
-fi
-export CI=1 WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
-export XDG_CONFIG_HOME="${XDG_CONFIG_HOME:-$ROOT/target/xdg}"
-# The bundles are built here explicitly; wrangler must not rebuild build/ (see wrangler.toml).
-export EDGEREC_PREBUILT=1
+source tests/worker/env.sh
 
 WORK="$ROOT/target/worker-e2e"
 WORKER="$ROOT/worker"
