@@ -233,3 +233,29 @@ fn the_same_parts_build_the_same_bytes() {
     }
     assert_eq!(Model::from_bytes(&first).unwrap().info().num_items, 9);
 }
+
+#[test]
+fn the_popularity_list_must_be_a_permutation() {
+    let bytes = fixture(ModelKind::Rating);
+    let mut repeated: Vec<u32> = (0..40).collect();
+    repeated[7] = 3;
+    let out_of_range: Vec<u32> = (1..=40).collect();
+    for bad in [repeated, out_of_range] {
+        let data = bad.iter().flat_map(|i| i.to_le_bytes()).collect();
+        let patched =
+            common::rewrite(&bytes, "item_popularity", Some((safetensors::Dtype::U32, vec![40], data)));
+        let err = Model::from_bytes(&patched).unwrap_err().to_string();
+        assert!(err.contains("`item_popularity` is not a permutation of the items"), "{err}");
+    }
+    // Unchanged, the same list loads.
+    let order: Vec<u32> = (0..40).collect();
+    let data = order.iter().flat_map(|i| i.to_le_bytes()).collect();
+    assert!(
+        Model::from_bytes(&common::rewrite(
+            &bytes,
+            "item_popularity",
+            Some((safetensors::Dtype::U32, vec![40], data))
+        ))
+        .is_ok()
+    );
+}
