@@ -1,9 +1,11 @@
 //! Writes a synthetic model artifact with seed-style IDs, for tests and benchmarks that need a
 //! model without running the trainer.
 //!
-//! `cargo run -p edgerec-core --example fixture -- OUT.safetensors [USERS] [ITEMS] [DIM] [SEED] [none|int8|f16]`
+//! `cargo run -p edgerec-core --example fixture -- OUT.safetensors [USERS] [ITEMS] [DIM] [SEED] [none|int8|f16] [LISTS]`
+//!
+//! With LISTS, the artifact carries an IVF index of that many lists, probing two per query.
 
-use edgerec_core::{ModelBuilder, ModelKind, Quantization};
+use edgerec_core::{IndexParams, ModelBuilder, ModelKind, Quantization, build_index};
 
 struct SplitMix(u64);
 
@@ -22,7 +24,7 @@ impl SplitMix {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let out = args.first().ok_or("usage: fixture OUT [USERS] [ITEMS] [DIM] [SEED]")?;
+    let out = args.first().ok_or("usage: fixture OUT [USERS] [ITEMS] [DIM] [SEED] [QUANTIZATION] [LISTS]")?;
     let num = |k: usize, default: usize| args.get(k).map_or(Ok(default), |s| s.parse());
     let (users, items, dim, seed) = (num(1, 1000)?, num(2, 600)?, num(3, 64)?, num(4, 42)?);
     let quantization: Quantization = args.get(5).map_or(Ok(Quantization::F32), |s| s.parse())?;
@@ -57,6 +59,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b.created_at = Some("2026-11-26T00:00:00Z".into());
     b.info = Some(format!(r#"{{"fixture":true,"seed":{seed}}}"#));
     b.item_quantization = quantization;
+    if let Some(lists) = args.get(6) {
+        let params = IndexParams { nprobe: 2, ..IndexParams::with_lists(lists.parse()?) };
+        b.index = Some(build_index(&b.item_factors, &b.item_bias, dim, &params)?);
+    }
     let bytes = b.build()?;
     std::fs::write(out, &bytes)?;
     eprintln!("wrote {out}: {users} users, {items} items, d={dim}, {} bytes", bytes.len());

@@ -5,7 +5,8 @@
 //! `nprobe` lists, and scores their items exactly, so every returned score is the exact score
 //! and the result is the exact top-N of the probed items. When filters leave fewer than
 //! `top_n` candidates, further lists are probed in the same order until enough pass or every
-//! list is probed (which is exact search).
+//! list is probed (which is exact search). The lists are chosen by integer pre-score where an
+//! error bound proves the choice equal to the f32 scores' ([`prescored`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -13,11 +14,14 @@ use std::collections::HashMap;
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
+use self::prescored::Coarse;
 use crate::kernel::{BLOCK, Scored, TopN, for_each_block};
 use crate::model::{Model, ModelKind};
 use crate::query::Filter;
 use crate::read::{Marks, check_finite, len_1d, required, tensor, typed};
 use crate::{Error, Result, names};
+
+mod prescored;
 
 /// How queries find their candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,6 +55,8 @@ pub(crate) struct Ivf<'a> {
     /// v2: each list's items. `None` in v3, where list `k` is items `offsets[k]..offsets[k + 1]`.
     items: Option<Cow<'a, [u32]>>,
     nprobe: usize,
+    /// The centroids in int8, for choosing lists by pre-score.
+    coarse: Coarse,
 }
 
 /// The items of one list.
@@ -133,7 +139,8 @@ impl<'a> Ivf<'a> {
             )));
         }
         if runs {
-            return Ok(Some(Self { centroids, centroid_bias, offsets, items: None, nprobe }));
+            let coarse = Coarse::new(&centroids, &centroid_bias, dim);
+            return Ok(Some(Self { centroids, centroid_bias, offsets, items: None, nprobe, coarse }));
         }
         let items: Cow<'_, [u32]> =
             required(names::INDEX_LIST_ITEMS, typed(st, names::INDEX_LIST_ITEMS, Dtype::U32, &[num_items])?)?;
@@ -153,7 +160,8 @@ impl<'a> Ivf<'a> {
                 )));
             }
         }
-        Ok(Some(Self { centroids, centroid_bias, offsets, items: Some(items), nprobe }))
+        let coarse = Coarse::new(&centroids, &centroid_bias, dim);
+        Ok(Some(Self { centroids, centroid_bias, offsets, items: Some(items), nprobe, coarse }))
     }
 
     pub(crate) fn lists(&self) -> usize {
@@ -197,6 +205,10 @@ fn list_order(a: &Scored, b: &Scored) -> std::cmp::Ordering {
 struct ProbeOrder {
     lists: Vec<Scored>,
     sorted: usize,
+    nprobe: usize,
+    /// False when `lists` holds only the first `sorted` lists (chosen by pre-score): the rest
+    /// are scored if the search widens past them.
+    complete: bool,
 }
 
 impl ProbeOrder {
@@ -211,10 +223,19 @@ impl ProbeOrder {
             lists.select_nth_unstable_by(first, list_order);
         }
         lists[..first].sort_unstable_by(list_order);
-        Self { lists, sorted: first }
+        Self { lists, sorted: first, nprobe, complete: true }
     }
 
-    fn get(&mut self, k: usize) -> Option<usize> {
+    /// The order's first lists only, already sorted.
+    fn prefix(first: Vec<Scored>, nprobe: usize) -> Self {
+        Self { sorted: first.len(), lists: first, nprobe, complete: false }
+    }
+
+    /// The `k`-th list to probe; `all` scores every list, when a prefix is not enough.
+    fn get(&mut self, k: usize, all: impl FnOnce() -> Vec<Scored>) -> Option<usize> {
+        if k >= self.sorted && !self.complete {
+            *self = Self::new(all(), self.nprobe);
+        }
         if k >= self.sorted {
             self.lists[self.sorted..].sort_unstable_by(list_order);
             self.sorted = self.lists.len();
@@ -268,12 +289,12 @@ impl Model<'_> {
         let mut cands: Vec<u32> = Vec::with_capacity(BLOCK);
         // The v2 gather buffer, made on first use (v3 lists are scored in place).
         let mut rows = Vec::new();
-        let mut order = ProbeOrder::new(ivf.list_scores(factors, dim), nprobe);
+        let mut order = ivf.probe_order(factors, dim, nprobe);
         for probed in 0..ivf.lists() {
             if probed >= nprobe && passing >= top_n {
                 break;
             }
-            let Some(list) = order.get(probed) else { break };
+            let Some(list) = order.get(probed, || ivf.list_scores(factors, dim)) else { break };
             match ivf.list(list) {
                 // v3: the list's rows are contiguous. Every row is scored as exact search scores
                 // it (a sequential read, no gather), and the filter is checked only for a
@@ -338,9 +359,9 @@ mod tests {
         let want: Vec<usize> = sorted.iter().map(|s| s.index as usize).collect();
         for nprobe in [1, 2, 3, 49, 50, 60] {
             let mut order = ProbeOrder::new(lists.clone(), nprobe);
-            let got: Vec<usize> = (0..50).map_while(|k| order.get(k)).collect();
+            let got: Vec<usize> = (0..50).map_while(|k| order.get(k, Vec::new)).collect();
             assert_eq!(got, want, "nprobe {nprobe}");
         }
-        assert_eq!(ProbeOrder::new(Vec::new(), 1).get(0), None);
+        assert_eq!(ProbeOrder::new(Vec::new(), 1).get(0, Vec::new), None);
     }
 }

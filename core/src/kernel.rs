@@ -181,6 +181,8 @@ pub(crate) fn for_each_block_int8(
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm_int8;
 
+pub(crate) mod prescore;
+
 /// A scored candidate. Higher scores win; equal scores break toward the lower index, so
 /// results are deterministic.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -41,9 +41,10 @@ cargo run -q -p edgerec-wasm --example parity --locked -- \
 PARITY_MODEL="$WORK/fixture-v2.safetensors" PARITY_REQUESTS="$WORK/requests.json" \
   PARITY_EXPECTED="$WORK/expected-v2.json" node --test tests/web/parity.test.mjs
 
-say "parity again on int8 and f16 item factors (wasm decodes int8 rows in SIMD registers; the scores must match bit for bit)"
+say "parity again on int8 and f16 item factors (wasm decodes int8 rows in SIMD registers; the scores must match bit for bit), the int8 one through an IVF index (lists chosen by integer pre-score)"
 for q in int8 f16; do
-  cargo run -q -p edgerec-core --example fixture --locked -- "$WORK/fixture-$q.safetensors" 1000 600 64 42 "$q"
+  lists=$([ "$q" = int8 ] && echo 24 || true)
+  cargo run -q -p edgerec-core --example fixture --locked -- "$WORK/fixture-$q.safetensors" 1000 600 64 42 "$q" $lists
   cargo run -q -p edgerec-wasm --example parity --locked -- \
     "$WORK/fixture-$q.safetensors" "$WORK/requests.json" "$WORK/expected-$q.json"
   PARITY_MODEL="$WORK/fixture-$q.safetensors" PARITY_REQUESTS="$WORK/requests.json" \
