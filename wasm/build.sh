@@ -28,7 +28,12 @@ wasm="$target_dir/wasm32-unknown-unknown/wasm-release/edgerec_wasm.wasm"
 
 rm -rf "$OUT"
 "$WASM_BINDGEN" --target web --out-dir "$OUT" "$wasm"
-"$WASM_OPT" -O3 \
+# -ocimfs 100: a function with one caller is inlined only when small. By default binaryen
+# inlines every such function, which merged the index search's list choice and list scan into
+# one function so large that V8's register allocator spilled in both loops: 26-27 µs per
+# 1M-item top 10 in Node, against 19-22 µs with the loops in functions of their own
+# (docs/SCALE.md).
+"$WASM_OPT" -O3 -ocimfs 100 \
   --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$OUT/edgerec_wasm_bg.wasm" -o "$OUT/edgerec_wasm_bg.wasm"
