@@ -96,27 +96,19 @@ impl Ivf<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ivf_build::SplitMix;
 
-    /// A deterministic xorshift generator.
-    struct Rng(u64);
-
-    impl Rng {
-        fn normal(&mut self) -> f32 {
-            let mut u = || {
-                self.0 ^= self.0 << 13;
-                self.0 ^= self.0 >> 7;
-                self.0 ^= self.0 << 17;
-                (self.0 >> 40) as f32 / (1u64 << 24) as f32
-            };
-            (0..12).map(|_| u()).sum::<f32>() - 6.0
-        }
+    /// Roughly standard normal draws (a sum of twelve uniforms) from the index builder's
+    /// generator.
+    fn normal(rng: &mut SplitMix) -> f32 {
+        (0..12).map(|_| (rng.next() >> 40) as f32 / (1u64 << 24) as f32).sum::<f32>() - 6.0
     }
 
     /// An index of `lists` centroids (with `copies` copies of each distinct one) and its
     /// int8 table, built here whatever the target.
     fn index(lists: usize, dim: usize, copies: usize, seed: u64) -> Ivf<'static> {
-        let mut rng = Rng(seed);
-        let distinct: Vec<f32> = (0..lists.div_ceil(copies) * dim).map(|_| rng.normal()).collect();
+        let mut rng = SplitMix(seed);
+        let distinct: Vec<f32> = (0..lists.div_ceil(copies) * dim).map(|_| normal(&mut rng)).collect();
         let centroids: Vec<f32> =
             (0..lists).flat_map(|k| distinct[(k / copies) * dim..(k / copies + 1) * dim].to_vec()).collect();
         let bias: Vec<f32> =
@@ -139,11 +131,12 @@ mod tests {
     /// Queries near the centroids; every proven choice is the f32 order's first `nprobe`, bit
     /// for bit. Returns how many of the checks were proven.
     fn compare(ivf: &Ivf<'_>, dim: usize, seed: u64) -> (usize, usize) {
-        let mut rng = Rng(seed);
+        let mut rng = SplitMix(seed);
         let (mut proven, mut total) = (0, 0);
         for q in 0..60 {
             let k = (q * 13) % ivf.lists();
-            let query: Vec<f32> = (0..dim).map(|d| ivf.centroids[k * dim + d] + 0.4 * rng.normal()).collect();
+            let query: Vec<f32> =
+                (0..dim).map(|d| ivf.centroids[k * dim + d] + 0.4 * normal(&mut rng)).collect();
             for nprobe in [1, 2, 5, ivf.lists()] {
                 let mut order = ProbeOrder::new(ivf.list_scores(&query, dim), nprobe);
                 let want: Vec<(usize, u32)> = (0..nprobe)

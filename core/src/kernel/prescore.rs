@@ -77,7 +77,7 @@ impl QuantizedQuery {
 /// f32 rows quantised to int8 with one scale per row (`max |x| / 127`), in blocks of four rows
 /// with their dimensions interleaved in pairs: block `b`, pair `p` holds rows `4b..4b + 4`'s
 /// values `2p` and `2p + 1`, as i16 lanes (zero past the last row or dimension).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Int8Blocks {
     lanes: Vec<i16x8>,
     scales: Vec<f32>,
