@@ -17,13 +17,24 @@ const rec = new Recommender(readFileSync(model));
 const loadMs = performance.now() - started;
 const users = rec.users(0, queries);
 const request = (userId) => ({ userId, topN: 10, excludeRated: true });
-// Warm-up: every query once on a second instance of the same model. V8 compiles wasm with its
-// baseline compiler first and optimizes a function only once it has run a while; the timed
-// instance then starts with optimized code but none of the answers' JS strings made yet (each
-// Recommender keeps its own), so every timed call still creates its items' strings.
+// Warm-up: every query WARMUP_PASSES times on a second instance of the same model, so that the
+// timed instance starts with optimized code but none of the answers' JS strings made yet (each
+// Recommender keeps its own): every timed call still creates its items' strings, and reads a
+// freshly loaded model, as the native run does. V8 runs wasm first in its baseline code
+// (Liftoff) and compiles a function with its optimizing compiler in the background once it has
+// run a while. One pass was not enough: `perf record` (cpu-clock, `node --perf-basic-prof`) of
+// the timed pass after one warm-up pass found the index search still in Liftoff code, and the
+// compiler still at work, through the first half of it; after 8 passes, Liftoff code was all
+// but gone from it (at most 3 samples a quarter, against 64-147).
+const WARMUP_PASSES = 10;
+const warmup = [];
 {
   const warm = new Recommender(readFileSync(model));
-  for (const u of users) warm.recommend(request(u));
+  for (let pass = 0; pass < WARMUP_PASSES; pass++) {
+    const t = performance.now();
+    for (const u of users) warm.recommend(request(u));
+    warmup.push(((performance.now() - t) / users.length) * 1e3);
+  }
   warm.free();
 }
 const times = [];
@@ -35,4 +46,7 @@ for (const u of users) {
 }
 times.sort((a, b) => a - b);
 const at = (q) => times[Math.max(Math.ceil(times.length * q) - 1, 0)];
-console.log(JSON.stringify({ runtime: 'wasm (node)', queries: times.length, load_ms: loadMs, p50_ms: at(0.5), p99_ms: at(0.99), checksum }));
+console.log(JSON.stringify({
+  runtime: 'wasm (node)', queries: times.length, load_ms: loadMs, p50_ms: at(0.5), p99_ms: at(0.99), checksum,
+  warmup_passes: WARMUP_PASSES, warmup_mean_us: warmup.map((us) => Math.round(us * 10) / 10),
+}));
