@@ -12,6 +12,7 @@ started=$(date +%s)
 stage "format" cargo fmt --all --check
 stage "clippy (native)" cargo clippy --workspace --all-targets --locked -- -D warnings
 stage "clippy (wasm32)" cargo clippy -p edgerec-core -p edgerec-wasm -p edgerec-worker --target wasm32-unknown-unknown --locked -- -D warnings
+stage "docs (rustdoc, warnings denied)" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 stage "core builds for wasm32" cargo build -p edgerec-core --target wasm32-unknown-unknown --locked
 
 # A throwaway MariaDB for the trainer's integration tests, stopped on exit.

@@ -33,7 +33,7 @@ pub use external_users::{USERS_EXTERNAL, UserRecords, split_users};
 pub use factors::Quantization;
 pub use fold_in::FoldIn;
 pub use ivf::{IndexInfo, Search};
-pub use ivf_build::{IndexParams, IndexParts, build_index};
+pub use ivf_build::{AUTO_INDEX_MIN_ITEMS, IndexParams, IndexParts, build_index};
 pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind, OLDEST_FORMAT_VERSION};
 pub use owned::OwnedModel;
 pub use query::{MAX_TOP_N, RecommendOptions, Recommendations, ScoredItem, Source};

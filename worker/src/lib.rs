@@ -1,8 +1,8 @@
 //! EdgeRec's Cloudflare Worker: the seed-compatible recommendation API at the edge.
 //!
-//! `lib.rs` only wires things together: [`router`] matches routes and methods, one module per
-//! endpoint family answers, [`store`] holds the models (swapped when the R2 pointer moves), and
-//! [`config`] the deployment's vars, read once per isolate. The queue consumer of [`events`]
+//! `lib.rs` only wires things together: `router` matches routes and methods, one module per
+//! endpoint family answers, `store` holds the models (swapped when the R2 pointer moves), and
+//! `config` the deployment's vars, read once per isolate. The queue consumer of `events`
 //! runs in the same Worker.
 
 mod auth;

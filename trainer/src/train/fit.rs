@@ -1,5 +1,5 @@
 //! The training loop: candle computes each batch's loss and gradients on gathered rows, and
-//! the sparse optimisers in [`super::params`] update only those rows.
+//! the sparse optimisers in [`super::tables`] update only those rows.
 
 use std::time::Instant;
 
