@@ -14,7 +14,8 @@ Steps:
 3. `trainer evaluate-index --json` for nprobe 1, 2, 3, 4, 6, 8, … until recall@10 >= 0.95 against
    exact search through the same core: EdgeRec's figure is the first nprobe that reaches it.
 4. The wasm build (web/pkg) in Node answers the same users' top-10 with that nprobe, and the
-   same Rust API natively (`wasm/examples/bench_native.rs --per-call`), call by call.
+   same Rust API natively (`wasm/examples/bench_native.rs --per-call`), call by call: in runs
+   of their own, alternating, and then taking turns call by call (`lockstep.py`).
 5. faiss on the same (dequantised int8) vectors, with the same exact top-10 as truth:
    IndexIVFFlat (inner product, the same number of lists) over nprobe, IndexHNSWFlat (M = 32)
    over efSearch; each reports its fastest setting reaching recall@10 >= 0.95.
@@ -30,6 +31,8 @@ import sys
 import time
 
 import numpy as np
+
+import lockstep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -217,6 +220,11 @@ def markdown(res):
                            f"(target <= 1.5x; pair by pair {', '.join(f'{r:.2f}' for r in w['pair_ratios'])}, "
                            f"median {pairs[len(pairs) // 2]:.2f}x; fastest run against fastest run {fastest:.2f}x; "
                            f"{w['p50_ms'] / best['index']['p50_ms']:.2f}x the native core search alone)")
+            ls = w["lockstep"]
+            ratios = ", ".join(f"{r['ratio']:.2f}" for r in sorted(ls["runs"], key=lambda r: r["ratio"]))
+            p50s = ", ".join(f"{r['wasm_p50_ms']:.3f}/{r['native_p50_ms']:.3f}" for r in ls["runs"])
+            verdict.append(f"taking turns call by call on one core (`bench/scale/lockstep.py`, {len(ls['runs'])} runs): "
+                           f"wasm/native **{ls['median_ratio']:.2f}x** (median run; runs {ratios}; p50 wasm/native {p50s} ms)")
         if ivf:
             verdict.append(f"against faiss IVFFlat at nprobe {ivf['param']}: {best['index']['p50_ms'] / ivf['p50_ms']:.2f}x its p50 "
                            "(target <= 1x)")
@@ -267,6 +275,7 @@ def main():
         with_nprobe(model, best["nprobe"], tuned)
         wasm = edgerec_wasm(tuned)
         wasm["nprobe"] = best["nprobe"]
+        wasm["lockstep"] = lockstep.run(ROOT, os.path.join(BIN, "examples", "bench_native"), tuned, QUERIES)
     res = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_before": load_before,

@@ -6,8 +6,11 @@
 //!
 //! With `--per-call` (the scale benchmark, `bench/scale/run.py`, against `bench/scale/wasm.mjs`):
 //! each of the first QUERIES users once, after 50 warm-up calls, each call timed on its own;
-//! prints p50 and p99 in milliseconds.
+//! prints p50 and p99 in milliseconds. `--per-call --lockstep` takes turns with `wasm.mjs
+//! --lockstep` (see there): `ready` after the warm-up, then one timed call per byte on stdin,
+//! answered with its time in ms on a line of its own.
 
+use std::io::{Read, Write};
 use std::time::Instant;
 
 use edgerec_wasm::Recommender;
@@ -20,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let queries: usize = args.get(1).map_or(Ok(2000), |s| s.parse())?;
     let rec = Recommender::from_bytes(std::fs::read(model)?)?;
     if args.get(2).is_some_and(|a| a == "--per-call") {
-        return per_call(&rec, queries);
+        return per_call(&rec, queries, args.get(3).is_some_and(|a| a == "--lockstep"));
     }
     let info = rec.model_info();
     let users: Vec<String> = rec.users_page(0, 200).into_iter().map(str::to_owned).collect();
@@ -63,19 +66,31 @@ fn top10(user_id: &str) -> RecommendRequest {
 }
 
 /// Each of the first `queries` users' whole `recommend` call (request in, answer with IDs out),
-/// timed one at a time, as `bench/scale/wasm.mjs` times the wasm build.
-fn per_call(rec: &Recommender, queries: usize) -> Result<(), Box<dyn std::error::Error>> {
+/// timed one at a time, as `bench/scale/wasm.mjs` times the wasm build; with `lockstep`, one
+/// call per byte read from stdin.
+fn per_call(rec: &Recommender, queries: usize, lockstep: bool) -> Result<(), Box<dyn std::error::Error>> {
     let requests: Vec<RecommendRequest> = rec.users_page(0, queries).into_iter().map(top10).collect();
     let mut checksum = 0usize;
     for r in requests.iter().take(50) {
         checksum += rec.recommend_request(r)?.items.len();
     }
     let mut ms = Vec::with_capacity(requests.len());
+    let (mut stdin, mut stdout) = (std::io::stdin().lock(), std::io::stdout().lock());
+    if lockstep {
+        writeln!(stdout, "ready")?;
+    }
     for r in &requests {
+        if lockstep {
+            stdin.read_exact(&mut [0u8])?;
+        }
         let start = Instant::now();
         checksum += rec.recommend_request(r)?.items[0].index;
         ms.push(start.elapsed().as_secs_f64() * 1e3);
+        if lockstep {
+            writeln!(stdout, "{}", ms[ms.len() - 1])?;
+        }
     }
+    drop(stdout);
     ms.sort_by(f64::total_cmp);
     let at =
         |q: f64| ms.get(((ms.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
