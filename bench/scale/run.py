@@ -18,7 +18,8 @@ Steps:
    of their own, alternating, and then taking turns call by call (`lockstep.py`).
 5. faiss on the same (dequantised int8) vectors, with the same exact top-10 as truth:
    IndexIVFFlat (inner product, the same number of lists) over nprobe, IndexHNSWFlat (M = 32)
-   over efSearch; each reports its fastest setting reaching recall@10 >= 0.95.
+   over efSearch; each reports its fastest setting reaching recall@10 >= 0.95. Then faiss's IVF
+   at that setting and the core's index search take turns query by query (`lockstep.py`).
 
 BENCH_QUICK=1 shrinks the catalogue to 200,000 items (and the lists to 450) and the queries
 to 300; everything else is the same.
@@ -112,7 +113,9 @@ def edgerec_wasm(model):
     return out
 
 
-def faiss_bench(items, queries, truth):
+def faiss_bench(items, queries, truth, core):
+    """faiss's sweeps, and (`core`: EdgeRec's model and nprobe) its first IVF setting reaching
+    the target recall against the core's index search, taking turns (`lockstep.core_faiss`)."""
     import faiss
 
     faiss.omp_set_num_threads(1)
@@ -140,6 +143,18 @@ def faiss_bench(items, queries, truth):
     ivf.add(items)
     out["ivf_build_s"] = time.perf_counter() - t
     out["IndexIVFFlat"] = sweep(ivf, lambda v: setattr(ivf, "nprobe", v), [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64])
+    pick = first_reaching(out["IndexIVFFlat"])
+    if pick:
+        ivf.nprobe = pick["param"]
+
+        def search(q):
+            t = time.perf_counter()
+            ivf.search(queries[q : q + 1], 10)
+            return (time.perf_counter() - t) * 1e3
+
+        out["lockstep"] = lockstep.core_faiss(ROOT, os.path.join(BIN, "examples", "bench_search"), core[0], core[1],
+                                              search, len(queries))
+        out["lockstep"]["faiss_nprobe"] = pick["param"]
     del ivf
 
     # The graph is built on both cores (a 1M-item HNSW build on one takes far longer than the
@@ -228,6 +243,14 @@ def markdown(res):
         if ivf:
             verdict.append(f"against faiss IVFFlat at nprobe {ivf['param']}: {best['index']['p50_ms'] / ivf['p50_ms']:.2f}x its p50 "
                            "(target <= 1x)")
+        fl = res["faiss"].get("lockstep")
+        if fl:
+            ratios = ", ".join(f"{r['ratio']:.2f}" for r in sorted(fl["runs"], key=lambda r: r["ratio"]))
+            p50s = ", ".join(f"{r['core_p50_ms']:.3f}/{r['faiss_p50_ms']:.3f}" for r in fl["runs"])
+            verdict.append(f"taking turns with faiss IVFFlat at nprobe {fl['faiss_nprobe']} (the core's search at nprobe "
+                           f"{best['nprobe']}, `core/examples/bench_search.rs`; faiss's `index.search` of one query from "
+                           f"Python, as in its rows; {len(fl['runs'])} runs): **{fl['median_ratio']:.2f}x** its p50 (median run; "
+                           f"runs {ratios}; p50 EdgeRec/faiss {p50s} ms)")
     runs_note = ""
     if w:
         runs = lambda r: ", ".join(f"{x:.3f}" for x in r["runs_p50_ms"])
@@ -246,7 +269,8 @@ def markdown(res):
 def main():
     os.makedirs(WORK, exist_ok=True)
     load_before = " ".join(open("/proc/loadavg").read().split()[:3])
-    sh(["cargo", "build", "--release", "--locked", "-p", "edgerec-core", "--example", "scale_fixture"])
+    sh(["cargo", "build", "--release", "--locked", "-p", "edgerec-core", "--example", "scale_fixture", "--example",
+        "bench_search"])
     sh(["cargo", "build", "--release", "--locked", "-p", "edgerec-trainer", "--bin", "trainer"])
     sh(["cargo", "build", "--release", "--locked", "-p", "edgerec-wasm", "--example", "bench_native"])
     model = os.path.join(WORK, f"scale-{ITEMS}.safetensors")
@@ -275,7 +299,7 @@ def main():
         with_nprobe(model, best["nprobe"], tuned)
         wasm = edgerec_wasm(tuned)
         wasm["nprobe"] = best["nprobe"]
-        wasm["lockstep"] = lockstep.run(ROOT, os.path.join(BIN, "examples", "bench_native"), tuned, QUERIES)
+        wasm["lockstep"] = lockstep.wasm_native(ROOT, os.path.join(BIN, "examples", "bench_native"), tuned, QUERIES)
     res = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_before": load_before,
@@ -285,7 +309,7 @@ def main():
         "int8_recall_vs_f32": int8_recall,
         "native": native,
         "wasm": wasm,
-        "faiss": faiss_bench(items, queries, truth),
+        "faiss": faiss_bench(items, queries, truth, (model, best["nprobe"])),
     }
     res["load_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
     json.dump(res, open(os.path.join(WORK, "results.json"), "w"), indent=1)
