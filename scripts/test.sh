@@ -6,7 +6,16 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source scripts/setup.sh
 
-stage() { log "$1"; shift; "$@"; }
+# stage NAME CMD...: runs CMD under a heading, and prints how long each finished stage took, so
+# the suite's time (CI allows 90 minutes; aim for under 40 on 2 cores) shows where it goes.
+stage_started=""
+stage() {
+  [ -z "$stage_started" ] || log "  ($(( $(date +%s) - stage_started )) s)"
+  stage_started=$(date +%s)
+  log "$1"
+  shift
+  "$@"
+}
 started=$(date +%s)
 
 stage "format" cargo fmt --all --check
@@ -29,4 +38,5 @@ stage "demo model (generate + train)" env TRAINER_PROFILE=dev scripts/demo-model
 stage "web: wasm bindings, parity, chromium e2e" tests/web/run.sh
 stage "worker e2e (workerd)" tests/worker/run.sh
 stage "live loop e2e (MariaDB, workerd: events -> ingest -> train -> publish -> hot swap)" tests/live/run.sh
+log "  ($(( $(date +%s) - stage_started )) s)"
 log "all stages passed in $(( $(date +%s) - started )) s"
