@@ -20,13 +20,15 @@ import statistics
 import subprocess
 
 RUNS = 9
+# The core every side runs on: the last one.
+CPU = os.cpu_count() - 1
 
 
 class Process:
-    """A subprocess side, pinned to `cpu`."""
+    """A subprocess side, pinned to `CPU`."""
 
-    def __init__(self, cmd, cwd, cpu):
-        self.p = subprocess.Popen(["taskset", "-c", str(cpu), *cmd], cwd=cwd, stdin=subprocess.PIPE,
+    def __init__(self, cmd, cwd):
+        self.p = subprocess.Popen(["taskset", "-c", str(CPU), *cmd], cwd=cwd, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, bufsize=0)
         line = self.p.stdout.readline()
         if line != b"ready\n":
@@ -49,9 +51,8 @@ class Process:
 
 def take_turns(a, b, queries):
     """Every query on both sides, taking turns: the p50 (ms) of each side's calls."""
-    cpu = os.cpu_count() - 1
     affinity = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {cpu})  # an in-process side runs on the same core
+    os.sched_setaffinity(0, {CPU})  # an in-process side runs on the same core
     try:
         times = ([], [])
         sides = (a, b)
@@ -64,16 +65,15 @@ def take_turns(a, b, queries):
 
 
 def summary(runs):
-    return {"runs": runs, "median_ratio": statistics.median(r["ratio"] for r in runs), "cpu": os.cpu_count() - 1}
+    return {"runs": runs, "median_ratio": statistics.median(r["ratio"] for r in runs), "cpu": CPU}
 
 
 def wasm_native(root, native_bin, model, queries, runs=RUNS):
     """The whole `recommend` call, wasm in Node against native: `runs` runs of `queries` users."""
-    cpu = os.cpu_count() - 1
     out = []
     for _ in range(runs):
-        wasm = Process(["node", "bench/scale/wasm.mjs", model, str(queries), "--lockstep"], root, cpu)
-        native = Process([native_bin, model, str(queries), "--per-call", "--lockstep"], root, cpu)
+        wasm = Process(["node", "bench/scale/wasm.mjs", model, str(queries), "--lockstep"], root)
+        native = Process([native_bin, model, str(queries), "--per-call", "--lockstep"], root)
         w, n = take_turns(wasm, native, queries)
         wasm.close()
         native.close()
@@ -84,12 +84,11 @@ def wasm_native(root, native_bin, model, queries, runs=RUNS):
 def core_faiss(root, search_bin, model, nprobe, faiss_search, queries, runs=RUNS):
     """The core's index search (`bench_search`, `nprobe`) against `faiss_search(q)` (ms), each
     query once a run after one untimed pass on both sides."""
-    cpu = os.cpu_count() - 1
     out = []
     for _ in range(runs):
         for q in range(queries):
             faiss_search(q)
-        core = Process([search_bin, model, str(queries), str(nprobe)], root, cpu)
+        core = Process([search_bin, model, str(queries), str(nprobe)], root)
         c, f = take_turns(core, faiss_search, queries)
         core.close()
         out.append({"core_p50_ms": c, "faiss_p50_ms": f, "ratio": c / f})

@@ -85,9 +85,10 @@ fn per_call(rec: &Recommender, queries: usize, lockstep: bool) -> Result<(), Box
         }
         let start = Instant::now();
         checksum += rec.recommend_request(r)?.items[0].index;
-        ms.push(start.elapsed().as_secs_f64() * 1e3);
+        let elapsed = start.elapsed().as_secs_f64() * 1e3;
+        ms.push(elapsed);
         if lockstep {
-            writeln!(stdout, "{}", ms[ms.len() - 1])?;
+            writeln!(stdout, "{elapsed}")?;
         }
     }
     drop(stdout);
