@@ -19,6 +19,7 @@ use crate::train::config::{Objective, ValidParams};
 use crate::train::eval::{Evaluator, Metrics, Sample};
 use crate::train::experiment::Experiment;
 use crate::train::fit::{self, EpochStats, Problem, Verbosity};
+use crate::train::sequence::SeqEpoch;
 use crate::train::{analyze, pipeline, plot, split};
 
 /// `trainer train`.
@@ -58,6 +59,7 @@ struct TrainReport {
     recency: Option<RecencyInfo>,
     recency_trials: Vec<pipeline::RecencyTrial>,
     history: Vec<EpochStats>,
+    seq_history: Vec<SeqEpoch>,
     data_fingerprint: String,
     artifact: Option<String>,
     artifact_bytes: Option<usize>,
@@ -209,15 +211,17 @@ impl TrainCommand {
             val_interactions: val_len,
             inner_val_interactions: inner_len,
             best_epoch: outcome.best_epoch,
-            epochs_run: outcome.history.len(),
+            epochs_run: outcome.history.len().max(outcome.seq_history.len()),
             train_seconds,
-            seconds_per_epoch: outcome.history.iter().map(|e| e.seconds).sum::<f64>()
-                / outcome.history.len().max(1) as f64,
+            seconds_per_epoch: (outcome.history.iter().map(|e| e.seconds).sum::<f64>()
+                + outcome.seq_history.iter().map(|e| e.seconds).sum::<f64>())
+                / outcome.history.len().max(outcome.seq_history.len()).max(1) as f64,
             metrics: outcome.metrics,
             baselines: outcome.baselines,
             recency: outcome.recency,
             recency_trials: outcome.recency_trials,
             history: outcome.history,
+            seq_history: outcome.seq_history,
             data_fingerprint: fingerprint(data),
             artifact: None,
             artifact_bytes: None,

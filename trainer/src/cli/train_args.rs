@@ -5,6 +5,7 @@ use crate::train::config::{
     DeviceKind, Objective, Optimizer, Ranker, TrainParams as P, TrainParams, ValidParams,
 };
 use crate::train::experiment::{Experiment, ExperimentParams as E, ExperimentParams, SplitKind};
+use crate::train::sequence::SeqArgs;
 
 /// The flags of `trainer train`: hyperparameters and experiment settings. Their defaults are
 /// [`TrainParams::default`]'s and [`ExperimentParams::default`]'s.
@@ -86,6 +87,9 @@ pub struct TrainArgs {
     /// Device for the batch arithmetic.
     #[arg(long, value_enum, default_value_t = P::default().device)]
     pub device: DeviceKind,
+    /// The sequence model's settings.
+    #[command(flatten)]
+    pub seq: SeqArgs,
 }
 
 impl TrainArgs {
@@ -111,6 +115,7 @@ impl TrainArgs {
             recency_weight: self.recency_weight,
             recency_decay: self.recency_decay,
             device: self.device,
+            seq: self.seq,
         }
         .check()
     }

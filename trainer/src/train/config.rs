@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use serde::Serialize;
 
+use super::sequence::SeqArgs;
 use crate::dataset::{Behavior, Interaction};
 
 /// What the model learns.
@@ -24,6 +25,9 @@ pub enum Objective {
     Rating,
     /// Implicit feedback only, trained by `--ranker` (iALS by default, or BPR).
     Ranking,
+    /// Next-item prediction: self-attention over each user's latest items (SASRec-class),
+    /// trained with a softmax cross-entropy; `--seq-*` flags.
+    Sequence,
 }
 
 /// The algorithm of the ranking part.
@@ -105,6 +109,8 @@ pub struct TrainParams {
     pub recency_decay: Option<f32>,
     /// Where the batch arithmetic runs.
     pub device: DeviceKind,
+    /// The sequence model's settings.
+    pub seq: SeqArgs,
 }
 
 impl Default for TrainParams {
@@ -129,6 +135,7 @@ impl Default for TrainParams {
             recency_weight: None,
             recency_decay: None,
             device: DeviceKind::Cpu,
+            seq: SeqArgs::default(),
         }
     }
 }
@@ -155,6 +162,7 @@ pub struct ValidParams {
     recency_weight: Option<f32>,
     recency_decay: Option<f32>,
     device: DeviceKind,
+    seq: SeqArgs,
 }
 
 /// Defaults tuned per objective. Rating (and a hybrid's rating head): 5-fold cross-validation
@@ -203,6 +211,7 @@ impl TrainParams {
             recency_weight: self.recency_weight,
             recency_decay: self.recency_decay,
             device: self.device,
+            seq: self.seq,
         };
         p.validate()?;
         Ok(p)
@@ -251,6 +260,7 @@ impl ValidParams {
         if !(self.init_std.is_finite() && self.init_std >= 0.0) {
             bail!("--init-std must be a non-negative number, got {}", self.init_std);
         }
+        self.seq.validate()?;
         if self.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
             bail!(
                 "--device cuda was requested, but this trainer was built without CUDA support; \
@@ -363,6 +373,10 @@ impl ValidParams {
     /// Device.
     pub fn device(&self) -> DeviceKind {
         self.device
+    }
+    /// The sequence model's settings.
+    pub fn seq(&self) -> &SeqArgs {
+        &self.seq
     }
 }
 

@@ -10,7 +10,7 @@ use crate::dataset::{Dataset, Interaction};
 pub fn kind(objective: Objective) -> ModelKind {
     match objective {
         Objective::Rating => ModelKind::Rating,
-        Objective::Ranking | Objective::Hybrid | Objective::Auto => ModelKind::Ranking,
+        Objective::Ranking | Objective::Hybrid | Objective::Sequence | Objective::Auto => ModelKind::Ranking,
     }
 }
 
@@ -18,7 +18,9 @@ pub fn kind(objective: Objective) -> ModelKind {
 pub fn seen_value(cfg: &ValidParams, x: &Interaction) -> f32 {
     match cfg.objective() {
         Objective::Rating => x.rating,
-        Objective::Ranking | Objective::Hybrid | Objective::Auto => cfg.weight(x.behavior),
+        Objective::Ranking | Objective::Hybrid | Objective::Sequence | Objective::Auto => {
+            cfg.weight(x.behavior)
+        }
     }
 }
 

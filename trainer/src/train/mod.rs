@@ -11,5 +11,6 @@ pub mod fit;
 pub mod index;
 pub mod pipeline;
 pub mod plot;
+pub mod sequence;
 pub mod split;
 pub mod tables;

@@ -19,6 +19,7 @@ use super::eval::{self, Evaluator, Metrics, Sample, TestSet};
 use super::experiment::Experiment;
 use super::export;
 use super::fit::{self, EpochStats, Problem, Validation, Verbosity};
+use super::sequence::{self, SeqEpoch};
 use super::split::{self, Split};
 use super::tables::Factors;
 use crate::dataset::{Dataset, Interaction};
@@ -70,6 +71,8 @@ pub struct Outcome {
     pub best_epoch: usize,
     /// Sizes: training part, evaluation part, inner validation part.
     pub sizes: (usize, usize, usize),
+    /// Epochs of the sequence model on the inner split (empty for other objectives).
+    pub seq_history: Vec<SeqEpoch>,
 }
 
 fn device(kind: DeviceKind) -> anyhow::Result<Device> {
@@ -246,6 +249,9 @@ fn tune_recency(
 
 /// Runs the pipeline on resolved settings (`resolve` both first).
 pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) -> anyhow::Result<Outcome> {
+    if cfg.objective() == Objective::Sequence {
+        return run_sequence(cfg, exp, data, v);
+    }
     let rank = split::item_id_rank(data);
     let parts = split::outer(&data.interactions, exp, &rank);
     let inner = split::inner(&parts.train, exp.split(), exp.seed(), &rank);
@@ -335,5 +341,60 @@ pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) ->
         history,
         best_epoch,
         sizes: (parts.train.len(), parts.val.len(), inner.val.len()),
+        seq_history: Vec::new(),
+    })
+}
+
+/// The sequence model: one fit on the inner split's training part, stopped early on its next
+/// items. The evaluation model and the exported one share those weights and differ only in
+/// the histories their user states are computed from (the training part, or everything): a
+/// user's latest items are read at serving time without retraining, as the papers' protocol
+/// and production both do.
+fn run_sequence(
+    cfg: &ValidParams,
+    exp: &Experiment,
+    data: &Dataset,
+    v: Verbosity,
+) -> anyhow::Result<Outcome> {
+    let rank = split::item_id_rank(data);
+    let parts = split::outer(&data.interactions, exp, &rank);
+    let inner = split::inner(&parts.train, exp.split(), exp.seed(), &rank);
+    let sample = Sample { users: exp.eval_users(), seed: exp.seed() };
+    let dev = device(cfg.device())?;
+    let (nu, ni) = (data.num_users(), data.num_items());
+    let inner_hist = sequence::data::histories(&inner.train, nu, &rank);
+    let holdout = (!inner.val.is_empty()).then(|| sequence::holdout(&inner_hist, &inner.val));
+    let p = cfg.seq().params(ni, cfg.dim(), cfg.seed());
+    let fitted = sequence::fit::fit(&p, ni, &inner_hist, holdout.as_ref(), &dev, v)?;
+    let items = sequence::item_factors(&fitted)?;
+    let weights_after = |rows: &[Interaction]| -> anyhow::Result<Weights> {
+        let mut f = Factors::zeros(nu, ni);
+        f.user.dim = cfg.dim();
+        f.item.dim = cfg.dim();
+        f.user.data = sequence::user_states(&fitted, &sequence::data::histories(rows, nu, &rank), &dev)?;
+        f.item.data = items.clone();
+        Ok(Weights { main: f, head: None })
+    };
+    let (mut metrics, mut baselines) = (Metrics::default(), BTreeMap::new());
+    if !parts.val.is_empty() {
+        let w = weights_after(&parts.train)?;
+        let bytes = builder(cfg, data, &w, &parts.train, None, &rank).build()?;
+        let model = Model::from_bytes(&bytes)?;
+        metrics =
+            eval::metrics(&model, &TestSet::new(&model, data, &parts.val), false, sample.users, sample.seed)?;
+        let ev = Evaluator::new(data, &parts.train, &parts.val, sample);
+        baselines = ev.baselines(cfg)?;
+        baselines.extend(ev.popularity_baselines(&rank)?);
+    }
+    Ok(Outcome {
+        weights: weights_after(&data.interactions)?,
+        recency: None,
+        recency_trials: Vec::new(),
+        metrics,
+        baselines,
+        history: Vec::new(),
+        best_epoch: fitted.best_epoch,
+        sizes: (parts.train.len(), parts.val.len(), inner.val.len()),
+        seq_history: fitted.history,
     })
 }

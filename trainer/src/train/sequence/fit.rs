@@ -1,0 +1,268 @@
+//! Training the sequence network: cross-entropy of the next item at every slot, against the
+//! whole catalogue or against negatives sampled per batch, with Adam; early stopping on the
+//! inner split's next items, scored over every unseen item as in production.
+
+use std::time::Instant;
+
+use candle_core::{D, Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::data::{example, window};
+use super::net::{Batch, Net, Shape};
+use crate::train::fit::Verbosity;
+
+/// Hyperparameters of the sequence model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SeqParams {
+    /// Layer width.
+    pub dim: usize,
+    /// Longest history read.
+    pub max_len: usize,
+    /// Transformer blocks.
+    pub blocks: usize,
+    /// Most epochs (early stopping may end sooner).
+    pub epochs: usize,
+    /// Epochs without improvement on the inner split before stopping (0: never).
+    pub patience: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Users per batch.
+    pub batch_users: usize,
+    /// Sampled negatives per batch (0, or at least the catalogue: the full softmax).
+    pub negatives: usize,
+    /// Dropout on the embeddings and on each residual branch.
+    pub dropout: f32,
+    /// Seed of the initial weights, the batch order, dropout and negatives.
+    pub seed: u64,
+}
+
+/// One epoch's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeqEpoch {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub loss: f64,
+    /// Inner-split HR@10 (None without validation).
+    pub hr: Option<f64>,
+    /// Inner-split NDCG@10.
+    pub ndcg: Option<f64>,
+    /// Seconds of training (without validation).
+    pub seconds: f64,
+    /// Training interactions (target slots) per second.
+    pub per_second: f64,
+}
+
+/// Held-out next items: for each user, the history the network reads, the items to exclude
+/// from the ranking, and the item that came next.
+pub struct Holdout {
+    /// `(history, excluded (sorted), next item)` per user.
+    pub users: Vec<(Vec<u32>, Vec<u32>, u32)>,
+}
+
+/// What a fit produced.
+pub struct SeqFit {
+    /// The network with the best inner-split NDCG@10 (the last epoch without validation).
+    pub net: Net,
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Every epoch run.
+    pub history: Vec<SeqEpoch>,
+}
+
+fn snapshot(net: &Net) -> candle_core::Result<Vec<Tensor>> {
+    net.vars().iter().map(|v| v.as_tensor().copy()).collect()
+}
+
+fn restore(net: &Net, saved: &[Tensor]) -> candle_core::Result<()> {
+    for (v, t) in net.vars().iter().zip(saved) {
+        v.set(t)?;
+    }
+    Ok(())
+}
+
+/// The loss of one batch: cross-entropy of each target slot's next item.
+fn batch_loss(
+    net: &Net,
+    p: &SeqParams,
+    (inputs, targets, len): (&[u32], &[u32], usize),
+    rng: &mut ChaCha8Rng,
+    dev: &Device,
+) -> candle_core::Result<(Tensor, usize)> {
+    let batch = Batch::new(inputs, len, dev)?;
+    let out = net.forward(&batch, p.dropout, Some(rng))?;
+    let (slots, tgt): (Vec<u32>, Vec<u32>) =
+        targets.iter().enumerate().filter(|(_, t)| **t != u32::MAX).map(|(k, &t)| (k as u32, t)).unzip();
+    let count = slots.len();
+    let h = out.index_select(&Tensor::from_vec(slots, count, dev)?, 0)?;
+    let table = net.item_table()?;
+    let items = net.shape.items;
+    let logits = if p.negatives == 0 || p.negatives >= items {
+        let all = h.matmul(&table.t()?)?;
+        return Ok((candle_nn::loss::cross_entropy(&all, &Tensor::from_slice(&tgt, count, dev)?)?, count));
+    } else {
+        let negs: Vec<u32> = sample(rng, items, p.negatives).into_iter().map(|i| i as u32).collect();
+        // A sampled negative equal to the slot's target is masked out (an accidental hit).
+        let hits: Vec<f32> =
+            tgt.iter().flat_map(|&t| negs.iter().map(move |&n| if n == t { -1e9 } else { 0.0 })).collect();
+        let pos_rows = table.index_select(&Tensor::from_slice(&tgt, count, dev)?, 0)?;
+        let neg_rows = table.index_select(&Tensor::from_vec(negs, p.negatives, dev)?, 0)?;
+        let pos = (&h * &pos_rows)?.sum_keepdim(D::Minus1)?;
+        let neg = (h.matmul(&neg_rows.t()?)? + Tensor::from_vec(hits, (count, p.negatives), dev)?)?;
+        Tensor::cat(&[&pos, &neg], 1)?
+    };
+    let zeros = Tensor::zeros(count, candle_core::DType::U32, dev)?;
+    Ok((candle_nn::loss::cross_entropy(&logits, &zeros)?, count))
+}
+
+/// The last slot's output for each history: the user's state, `histories.len() × d`.
+pub fn states(net: &Net, histories: &[&[u32]], dev: &Device) -> candle_core::Result<Vec<f32>> {
+    let d = net.shape.dim;
+    let mut out = Vec::with_capacity(histories.len() * d);
+    let mut rows = Vec::new();
+    for chunk in histories.chunks(256) {
+        rows.clear();
+        let l = chunk.iter().map(|h| h.len()).max().unwrap_or(1).clamp(1, net.shape.max_len);
+        for h in chunk {
+            window(h, l, &mut rows);
+        }
+        let batch = Batch::new(&rows, l, dev)?;
+        let y = net.forward(&batch, 0.0, None)?;
+        let last = y.reshape((batch.size, l, d))?.narrow(1, l - 1, 1)?.flatten_all()?;
+        out.extend(last.to_vec1::<f32>()?);
+    }
+    Ok(out)
+}
+
+/// HR@10 and NDCG@10 of the next items, ranked over every item not excluded.
+pub fn evaluate(net: &Net, holdout: &Holdout, dev: &Device) -> candle_core::Result<(f64, f64)> {
+    let hist: Vec<&[u32]> = holdout.users.iter().map(|(h, _, _)| h.as_slice()).collect();
+    let st = states(net, &hist, dev)?;
+    let d = net.shape.dim;
+    let table = net.item_table()?;
+    let (mut hr, mut ndcg) = (0.0, 0.0);
+    for (chunk, users) in st.chunks(256 * d).zip(holdout.users.chunks(256)) {
+        let h = Tensor::from_slice(chunk, (users.len(), d), dev)?;
+        let scores = h.matmul(&table.t()?)?.to_vec2::<f32>()?;
+        for (s, (_, excluded, next)) in scores.iter().zip(users) {
+            let target = s[*next as usize];
+            let above = s
+                .iter()
+                .enumerate()
+                .filter(|&(i, &v)| v > target && excluded.binary_search(&(i as u32)).is_err())
+                .count();
+            if above < 10 {
+                hr += 1.0;
+                ndcg += 1.0 / (above as f64 + 2.0).log2();
+            }
+        }
+    }
+    let n = holdout.users.len().max(1) as f64;
+    Ok((hr / n, ndcg / n))
+}
+
+fn progress(v: Verbosity, batches: usize) -> ProgressBar {
+    if v == Verbosity::Quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(batches as u64);
+    bar.set_style(
+        ProgressStyle::with_template("sequence epoch {msg} [{bar:30}] {pos}/{len} batches eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Trains on `histories` (each user's items, oldest first), keeping the weights with the best
+/// NDCG@10 on `holdout` when given.
+pub fn fit(
+    p: &SeqParams,
+    items: usize,
+    histories: &[Vec<u32>],
+    holdout: Option<&Holdout>,
+    dev: &Device,
+    v: Verbosity,
+) -> anyhow::Result<SeqFit> {
+    let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+    let shape = Shape { items, dim: p.dim, max_len: p.max_len, blocks: p.blocks };
+    let net = Net::new(shape, &mut rng, dev)?;
+    let mut opt =
+        AdamW::new(net.vars(), ParamsAdamW { lr: p.lr, weight_decay: 0.0, ..ParamsAdamW::default() })?;
+    // Batches of users with histories of similar length, so little of a batch is padding; the
+    // order of the batches is shuffled every epoch.
+    let mut users: Vec<usize> = (0..histories.len()).filter(|&u| histories[u].len() >= 2).collect();
+    users.sort_by_key(|&u| (histories[u].len().min(p.max_len + 1), u));
+    let mut batches: Vec<&[usize]> = users.chunks(p.batch_users).collect();
+    let (mut history, mut best) = (Vec::new(), None::<(f64, usize, Vec<Tensor>)>);
+    let (mut inputs, mut targets) = (Vec::new(), Vec::new());
+    for epoch in 1..=p.epochs {
+        batches.shuffle(&mut rng);
+        let started = Instant::now();
+        let bar = progress(v, batches.len());
+        bar.set_message(format!("{epoch}/{}", p.epochs));
+        let (mut total, mut slots) = (0.0f64, 0usize);
+        for chunk in &batches {
+            inputs.clear();
+            targets.clear();
+            let len = chunk.iter().map(|&u| histories[u].len() - 1).max().unwrap_or(1).min(p.max_len);
+            for &u in *chunk {
+                example(&histories[u], len, &mut inputs, &mut targets);
+            }
+            let (loss, count) = batch_loss(&net, p, (&inputs, &targets, len), &mut rng, dev)?;
+            opt.backward_step(&loss)?;
+            total += f64::from(loss.to_scalar::<f32>()?) * count as f64;
+            slots += count;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let seconds = started.elapsed().as_secs_f64();
+        let (hr, ndcg) = match holdout {
+            Some(h) => {
+                let (hr, ndcg) = evaluate(&net, h, dev)?;
+                (Some(hr), Some(ndcg))
+            }
+            None => (None, None),
+        };
+        let e = SeqEpoch {
+            epoch,
+            loss: total / slots.max(1) as f64,
+            hr,
+            ndcg,
+            seconds,
+            per_second: slots as f64 / seconds.max(1e-9),
+        };
+        if v == Verbosity::Normal {
+            eprintln!(
+                "sequence epoch {epoch}: loss {:.4}, inner HR@10 {}, NDCG@10 {}, {:.1} s ({:.0} interactions/s)",
+                e.loss,
+                hr.map_or("-".into(), |x| format!("{x:.4}")),
+                ndcg.map_or("-".into(), |x| format!("{x:.4}")),
+                e.seconds,
+                e.per_second
+            );
+        }
+        history.push(e);
+        if let Some(score) = ndcg {
+            if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+                best = Some((score, epoch, snapshot(&net)?));
+            } else if p.patience > 0 && best.as_ref().is_some_and(|(_, b, _)| epoch - b >= p.patience) {
+                break;
+            }
+        }
+    }
+    let best_epoch = match best {
+        Some((_, epoch, saved)) => {
+            restore(&net, &saved)?;
+            epoch
+        }
+        None => history.len(),
+    };
+    Ok(SeqFit { net, best_epoch, history })
+}
