@@ -42,13 +42,32 @@ fn layer_norm(x: &[f32], g: &[f32], b: &[f32], y: &mut [f32]) {
     }
 }
 
-/// `y = x·W + b` for one row, `W` stored `(in × out)` row-major.
+/// Outputs per tile of [`linear`]: the accumulators stay in registers across the inputs.
+const TILE: usize = 32;
+
+/// `y = x·W + b` for one row, `W` stored `(in × out)` row-major. Each output is
+/// `b[o] + x[0]·W[0, o] + x[1]·W[1, o] + …` summed in that order, tile by tile.
 fn linear(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
-    y.copy_from_slice(b);
     let d = y.len();
-    for (&xi, row) in x.iter().zip(w.chunks_exact(d)) {
-        for (y, &wv) in y.iter_mut().zip(row) {
-            *y += xi * wv;
+    let mut o = 0;
+    while o + TILE <= d {
+        let mut acc = [0f32; TILE];
+        acc.copy_from_slice(&b[o..o + TILE]);
+        for (&xi, row) in x.iter().zip(w.chunks_exact(d)) {
+            for (a, &wv) in acc.iter_mut().zip(&row[o..o + TILE]) {
+                *a += xi * wv;
+            }
+        }
+        y[o..o + TILE].copy_from_slice(&acc);
+        o += TILE;
+    }
+    if o < d {
+        let rest = &mut y[o..];
+        rest.copy_from_slice(&b[o..]);
+        for (&xi, row) in x.iter().zip(w.chunks_exact(d)) {
+            for (a, &wv) in rest.iter_mut().zip(&row[o..]) {
+                *a += xi * wv;
+            }
         }
     }
 }
