@@ -1,5 +1,6 @@
 //! `recommend` top-10 latency over 600 and 100,000 items at d = 64 (f32, int8, f16, and an IVF
-//! index), fold-in, similar items, and artifact load time.
+//! index), fold-in, sessions, the sequence network's forward pass (L = 50, d = 64, 2 blocks),
+//! similar items, and artifact load time.
 //! Run: `cargo bench -p edgerec-core --bench recommend`.
 
 #[path = "../tests/common/mod.rs"]
@@ -93,6 +94,28 @@ fn bench(c: &mut Criterion) {
         bn.iter(|| {
             k = (k + 1) % users.len();
             black_box(session_model.recommend_session(users[k], &clicks, &RecommendOptions::default()))
+        })
+    });
+    // The sequence network's forward pass (L = 50, d = 64, 2 blocks) over a full window, alone
+    // and inside a known user's session (stored history of 47 plus three clicks).
+    let mut b = common::random_builder(ModelKind::Ranking, 1000, 600, 64, 7);
+    b.seen.retain(|&(_, i, _)| i < 250);
+    let mut rng = common::Rng::new(50);
+    let mut parts = common::random_sequence(&mut rng, 64, 50, 2);
+    parts.history = (0..1000u32).map(|u| (0..47).map(|k| (u * 13 + k * 31) % 600).collect()).collect();
+    b.sequence = Some(parts);
+    let seq_bytes = b.build().expect("fixture builds");
+    let seq_model = Model::from_bytes(&seq_bytes).expect("fixture loads");
+    let window: Vec<usize> = (0..50).map(|k| (k * 37 + 5) % 600).collect();
+    c.bench_function("sequence_forward_l50_d64_2blocks", |bn| {
+        bn.iter(|| black_box(seq_model.sequence_state(black_box(&window)).expect("runs")))
+    });
+    let users: Vec<&str> = seq_model.user_ids(0, 1000).collect();
+    c.bench_function("sequence_session_known_user_3_interactions_600_items", |bn| {
+        let mut k = 0;
+        bn.iter(|| {
+            k = (k + 1) % users.len();
+            black_box(seq_model.recommend_session(users[k], &clicks, &RecommendOptions::default()))
         })
     });
     c.bench_function("similar_items_600", |b| {

@@ -10,7 +10,9 @@ use crate::recency::RecencyInfo;
 use crate::{Error, Result, ids, names, write};
 
 mod sections;
+mod sequence;
 use sections::{Csr, check_lengths, permute_rows};
+pub use sequence::{SequenceBlock, SequenceParts};
 
 /// A rating model stored beside a ranking model (see `docs/ARTIFACT.md`), in the trainer's own
 /// index order.
@@ -88,6 +90,8 @@ pub struct ModelBuilder {
     /// An approximate index over the items (see [`crate::build_index`]), in this builder's
     /// item order.
     pub index: Option<IndexParts>,
+    /// A sequence network and each user's history for it (format v4; not with `recency`).
+    pub sequence: Option<SequenceParts>,
 }
 
 impl ModelBuilder {
@@ -115,6 +119,7 @@ impl ModelBuilder {
             fold_in: None,
             item_quantization: Quantization::F32,
             index: None,
+            sequence: None,
         }
     }
 
@@ -311,6 +316,11 @@ impl ModelBuilder {
                 vec![1],
                 bytemuck::cast_slice(std::slice::from_ref(&h.global_bias)),
             ));
+        }
+
+        let sequence = self.sequence_tensors(&user_order, &item_rank)?;
+        if let Some(seq) = &sequence {
+            tensors.extend(seq.views());
         }
 
         let mut views = Vec::with_capacity(tensors.len());

@@ -14,7 +14,7 @@ pub const USERS_EXTERNAL: &str = "external";
 
 /// The per-user tensors; `true` marks row-pointer tensors (`[U + 1]`), which become `[0]`, while
 /// the others lose all their rows.
-const PER_USER: [(&str, bool); 11] = [
+const PER_USER: [(&str, bool); 13] = [
     (names::USER_FACTORS, false),
     (names::USER_BIAS, false),
     (names::USER_IDS_BYTES, false),
@@ -26,6 +26,8 @@ const PER_USER: [(&str, bool); 11] = [
     (names::RECENT_INDICES, false),
     (names::RATING_USER_FACTORS, false),
     (names::RATING_USER_BIAS, false),
+    (names::SEQ_HISTORY_INDPTR, true),
+    (names::SEQ_HISTORY_INDICES, false),
 ];
 
 /// Each user's ID with their record, in ID order.

@@ -150,8 +150,9 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// Recommendations for an anonymous visitor from their interactions, with no retraining.
-    /// Items they interacted with are excluded when `exclude_rated` is set. With no known
+    /// Recommendations for an anonymous visitor from their interactions, with no retraining:
+    /// with a sequence part, the sequence network's state over the known items in the order
+    /// given (the last is the newest); otherwise a fold-in. Items they interacted with are excluded when `exclude_rated` is set. With no known
     /// items it falls back to popularity and says why.
     pub fn recommend_for_interactions<S: AsRef<str>>(
         &self,
@@ -159,6 +160,9 @@ impl<'a> Model<'a> {
         opts: &RecommendOptions,
     ) -> Result<Recommendations<'a>> {
         Self::check_n(opts.top_n)?;
+        if self.sequence.is_some() {
+            return self.recommend_sequence(interactions, opts);
+        }
         let folded = self.fold_in(interactions)?;
         let filter = self.filter(opts, &folded.items)?;
         if folded.used == 0 {
@@ -175,6 +179,32 @@ impl<'a> Model<'a> {
             source: Source::FoldIn,
             reason: None,
             unknown_items: folded.unknown_items,
+        })
+    }
+
+    /// [`Model::recommend_for_interactions`] for a model with a sequence part.
+    fn recommend_sequence<S: AsRef<str>>(
+        &self,
+        interactions: &[(S, f32)],
+        opts: &RecommendOptions,
+    ) -> Result<Recommendations<'a>> {
+        let (known, unknown_items) = self.resolve_interactions(interactions)?;
+        let order: Vec<usize> = known.iter().map(|&(i, _)| i).collect();
+        let mut items: Vec<u32> = order.iter().map(|&i| i as u32).collect();
+        items.sort_unstable();
+        items.dedup();
+        let filter = self.filter(opts, &items)?;
+        if order.is_empty() {
+            let reason = "no interaction refers to a known item".to_owned();
+            return Ok(self.popular(&filter, opts.top_n, reason, unknown_items));
+        }
+        let state = self.sequence_state(&order)?;
+        let picked = self.rank(&state, 0.0, &filter, opts.top_n);
+        Ok(Recommendations {
+            items: self.scored(picked, For::Anonymous),
+            source: Source::FoldIn,
+            reason: None,
+            unknown_items,
         })
     }
 

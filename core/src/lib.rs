@@ -21,13 +21,14 @@ mod query;
 mod rating_head;
 mod read;
 mod recency;
+mod sequence;
 mod session;
 mod similar;
 mod user_record;
 mod version;
 mod write;
 
-pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts};
+pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts, SequenceBlock, SequenceParts};
 pub use error::{Error, Result};
 pub use external_users::{USERS_EXTERNAL, UserRecords, split_users};
 pub use factors::Quantization;
@@ -38,5 +39,6 @@ pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind, OLDEST_FORMAT_VERSI
 pub use owned::OwnedModel;
 pub use query::{MAX_TOP_N, RecommendOptions, Recommendations, ScoredItem, Source};
 pub use recency::{MAX_RECENCY_WINDOW, RecencyInfo};
+pub use sequence::{MAX_SEQUENCE_BLOCKS, MAX_SEQUENCE_LEN, SequenceInfo};
 pub use user_record::{USER_RECORD_MAGIC, USER_RECORD_VERSION, UserRecord, user_record_key};
 pub use version::{artifact_sha256, artifact_version};

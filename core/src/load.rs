@@ -10,8 +10,9 @@ use crate::factors::{ItemFactors, Quantization};
 use crate::ivf::{Ivf, Search};
 use crate::model::{FORMAT_VERSION, Model, ModelKind, OLDEST_FORMAT_VERSION};
 use crate::rating_head::RatingHead;
-use crate::read::{Marks, check_finite, check_indices, floats, len_1d, required, str_table, typed};
+use crate::read::{self, Marks, check_finite, check_indices, floats, len_1d, required, str_table, typed};
 use crate::recency::Recency;
+use crate::sequence::Sequence;
 use crate::{Error, Result, names};
 
 /// Fold-in's ridge λ when the artifact does not set `fold_in_lambda`, relative to one interaction.
@@ -95,10 +96,17 @@ impl<'a> Model<'a> {
             str_table(&st, names::USER_IDS_BYTES, names::USER_IDS_OFFSETS, Some(num_users), None)?,
         )?;
         // v3 numbers items list by list; `item_ids.order` then lists them in ID order.
+        // v4 numbers them so exactly when it has an index.
         let id_order = typed::<u32>(&st, names::ITEM_IDS_ORDER, Dtype::U32, &[num_items])?;
-        if (version >= 3) != id_order.is_some() {
+        let want_order = match version {
+            1 | 2 => false,
+            3 => true,
+            _ => read::tensor(&st, names::INDEX_LIST_OFFSETS)?.is_some(),
+        };
+        if want_order != id_order.is_some() {
             return Err(Error::Invalid(format!(
-                "`{}` comes with format version 3 and only with it (this is version {version})",
+                "`{}` comes with format version 3, and with version 4 when it has an index, and \
+                 only then (this is version {version})",
                 names::ITEM_IDS_ORDER
             )));
         }
@@ -169,6 +177,19 @@ impl<'a> Model<'a> {
             }
         }
         let (mut recency, mut rating_head, mut index) = (None, None, None);
+        // v4 is the version of the sequence part: it comes with version 4 and only with it.
+        let sequence = match (version >= 4, Sequence::present(&st, &metadata)) {
+            (true, true) => Some(Sequence::load(&st, &metadata, num_users, num_items, dim)?),
+            (false, false) => None,
+            (true, false) => {
+                return Err(Error::Invalid("a version-4 artifact must carry the sequence part".into()));
+            }
+            (false, true) => {
+                return Err(Error::Invalid(format!(
+                    "the sequence part comes with format version 4 (this is version {version})"
+                )));
+            }
+        };
         let (mut fold_in_alpha, mut fold_in_lambda) = (DEFAULT_FOLD_IN_ALPHA, DEFAULT_FOLD_IN_LAMBDA);
         if version >= 2 {
             recency = Recency::load(&st, &metadata, num_users, num_items)?;
@@ -189,6 +210,11 @@ impl<'a> Model<'a> {
             };
             fold_in_alpha = positive(names::META_FOLD_IN_ALPHA, fold_in_alpha)?;
             fold_in_lambda = positive(names::META_FOLD_IN_LAMBDA, fold_in_lambda)?;
+        }
+        if sequence.is_some() && recency.is_some() {
+            // The stored user vectors are the network's states; a recency term on top would make
+            // a known user's list disagree with their session's.
+            return Err(Error::Invalid("a model with a sequence part carries no recency component".into()));
         }
 
         Ok(Self {
@@ -213,6 +239,7 @@ impl<'a> Model<'a> {
             metadata,
             recency,
             rating_head,
+            sequence,
             fold_in_alpha,
             fold_in_lambda,
             item_norms: OnceLock::new(),

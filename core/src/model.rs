@@ -9,12 +9,14 @@ use crate::ids::StrTable;
 use crate::ivf::{IndexInfo, Ivf, Search};
 use crate::rating_head::RatingHead;
 use crate::recency::{Recency, RecencyInfo};
+use crate::sequence::{Sequence, SequenceInfo};
 use crate::{Error, Result, names};
 
-/// The newest artifact format version, which this build writes for a model with an index (items
-/// numbered list by list); others are written as version 2. It reads every version from
+/// The newest artifact format version, which this build writes for a model with a sequence
+/// part; a model without one but with an index (items numbered list by list) is written as
+/// version 3, and any other as version 2. It reads every version from
 /// [`OLDEST_FORMAT_VERSION`] on.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format version this build reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
@@ -82,6 +84,8 @@ pub struct Model<'a> {
     pub(crate) fold_in_alpha: f64,
     /// Fold-in's ridge λ.
     pub(crate) fold_in_lambda: f64,
+    /// v4: the sequence network and each user's history for it.
+    pub(crate) sequence: Option<Sequence<'a>>,
     /// v2: the approximate index, when the artifact has one.
     pub(crate) index: Option<Ivf<'a>>,
     /// Exact or index search for recommend, session and fold-in queries.
@@ -127,6 +131,10 @@ pub struct ModelInfo {
     pub index: Option<IndexInfo>,
     /// How queries find their candidates now.
     pub search: Search,
+    /// The sequence network's shape, when the model has one (v4; left out of the JSON
+    /// otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<SequenceInfo>,
 }
 
 impl<'a> Model<'a> {
@@ -291,6 +299,7 @@ impl<'a> Model<'a> {
             item_factors: self.item_factors.quantization(),
             index: self.index.as_ref().map(Ivf::info),
             search: self.search,
+            sequence: self.sequence.as_ref().map(|s| s.info),
         }
     }
 }

@@ -107,3 +107,57 @@ pub const INDEX_LIST_OFFSETS: &str = "index.list_offsets";
 /// Optional (v2 only) `U32 [num_items]`: item indices, list by list, increasing within a list;
 /// every item appears exactly once. In v3 the lists are runs of consecutive items instead.
 pub const INDEX_LIST_ITEMS: &str = "index.list_items";
+
+/// Metadata (v4, with the sequence tensors): `L`, how many of a user's latest items the
+/// sequence network reads (its position slots).
+pub const META_SEQ_MAX_LEN: &str = "seq_max_len";
+/// Metadata (v4, with the sequence tensors): how many transformer blocks the network has.
+pub const META_SEQ_BLOCKS: &str = "seq_blocks";
+/// Optional (v4) `F32 [seq_max_len, dim]`: the learned position rows; the newest item sits at
+/// the last one.
+pub const SEQ_POSITIONS: &str = "seq.positions";
+/// Optional (v4) `F32 [dim]`: the final layer norm's gain.
+pub const SEQ_FINAL_G: &str = "seq.final_g";
+/// Optional (v4) `F32 [dim]`: the final layer norm's bias.
+pub const SEQ_FINAL_B: &str = "seq.final_b";
+/// Optional (v4) `U32 [num_users + 1]`: CSR row pointers of each user's stored history.
+pub const SEQ_HISTORY_INDPTR: &str = "seq.history.indptr";
+/// Optional (v4) `U32 [nnz]`: each user's latest item indices, **oldest first**, at most
+/// `seq_max_len` per user (the input of a session's forward pass).
+pub const SEQ_HISTORY_INDICES: &str = "seq.history.indices";
+/// Prefix of the per-block tensors: block `k`'s tensor `part` is `seq.block{k}.{part}`
+/// ([`seq_block_tensor`]), for each `part` of [`SEQ_BLOCK_PARTS`].
+pub const SEQ_BLOCK_PREFIX: &str = "seq.block";
+/// The per-block tensors, in the order of one block's computation, with whether each is a
+/// `F32 [dim, dim]` weight (stored in × out, row-major: `y[o] = Σᵢ x[i]·w[i·dim + o] + b[o]`)
+/// or a `F32 [dim]` vector:
+///
+/// - `ln1_g`, `ln1_b`: the first layer norm's gain and bias;
+/// - `q_w`, `q_b`, `k_w`, `k_b`, `v_w`, `v_b`: the attention's query, key and value projections;
+/// - `o_w`, `o_b`: the attention's output projection;
+/// - `ln2_g`, `ln2_b`: the second layer norm;
+/// - `ff1_w`, `ff1_b`, `ff2_w`, `ff2_b`: the feed-forward layers (ReLU between them).
+pub const SEQ_BLOCK_PARTS: [(&str, bool); 16] = [
+    ("ln1_g", false),
+    ("ln1_b", false),
+    ("q_w", true),
+    ("q_b", false),
+    ("k_w", true),
+    ("k_b", false),
+    ("v_w", true),
+    ("v_b", false),
+    ("o_w", true),
+    ("o_b", false),
+    ("ln2_g", false),
+    ("ln2_b", false),
+    ("ff1_w", true),
+    ("ff1_b", false),
+    ("ff2_w", true),
+    ("ff2_b", false),
+];
+
+/// The name of block `block`'s tensor `part` (one of [`SEQ_BLOCK_PARTS`]), for example
+/// `seq.block0.q_w`.
+pub fn seq_block_tensor(block: usize, part: &str) -> String {
+    format!("{SEQ_BLOCK_PREFIX}{block}.{part}")
+}

@@ -10,8 +10,11 @@ impl<'a> Model<'a> {
     /// Top-N items for `user_id` given `interactions` they just made (listed in the order they
     /// happened: the last is the newest), with no retraining.
     ///
-    /// - A known user is scored with their trained factors shifted by the interactions: through
-    ///   the recency component when the model has one (the interactions count as the newest
+    /// - A known user of a model with a sequence part is scored with the sequence network's
+    ///   state over their stored history followed by the interactions' known items (the latest
+    ///   `max_len` of them all).
+    /// - Otherwise a known user is scored with their trained factors shifted by the
+    ///   interactions: through the recency component when the model has one (the interactions count as the newest
     ///   history), otherwise by adding to their trained factors the shift that the new
     ///   interactions make to a fold-in of their stored ones. The
     ///   interactions' items are excluded like seen items (with `exclude_rated`).
@@ -43,27 +46,29 @@ impl<'a> Model<'a> {
         excluded.sort_unstable();
         excluded.dedup();
         let filter = self.filter(opts, &excluded)?;
-        let (factors, bias): (Cow<'_, [f32]>, f32) =
-            if self.recency.as_ref().is_some_and(|r| r.info.weight > 0.0) {
-                let session: Vec<usize> = known.iter().rev().map(|&(i, _)| i).collect();
-                (self.user_vector(user, &session)?, self.user_bias.get(user).copied().unwrap_or(0.0))
-            } else {
-                // The shift the new interactions make to a fold-in of the stored ones, added to
-                // the trained factors: with none the list is the trained one, and a few clicks
-                // nudge it rather than replace it (a fresh fold-in need not agree with how the
-                // factors were trained).
-                let seen: Vec<(usize, f64)> = self.seen_items(user).map(|(i, v)| (i, f64::from(v))).collect();
-                let mut all = seen.clone();
-                all.extend_from_slice(&known);
-                let (before, before_bias) =
-                    if seen.is_empty() { (vec![0.0; self.dim], 0.0) } else { self.fold_in_known(&seen)? };
-                let (after, after_bias) = self.fold_in_known(&all)?;
-                let trained = self.user_factors(user).unwrap_or(&[]);
-                let shifted: Vec<f32> =
-                    trained.iter().zip(after.iter().zip(&before)).map(|(p, (a, b))| p + (a - b)).collect();
-                let bias = self.user_bias.get(user).copied().unwrap_or(0.0) + (after_bias - before_bias);
-                (Cow::Owned(shifted), bias)
-            };
+        let session: Vec<usize> = known.iter().map(|&(i, _)| i).collect();
+        let (factors, bias): (Cow<'_, [f32]>, f32) = if let Some(state) = self.session_state(user, &session) {
+            (Cow::Owned(state?), self.user_bias.get(user).copied().unwrap_or(0.0))
+        } else if self.recency.as_ref().is_some_and(|r| r.info.weight > 0.0) {
+            let session: Vec<usize> = known.iter().rev().map(|&(i, _)| i).collect();
+            (self.user_vector(user, &session)?, self.user_bias.get(user).copied().unwrap_or(0.0))
+        } else {
+            // The shift the new interactions make to a fold-in of the stored ones, added to
+            // the trained factors: with none the list is the trained one, and a few clicks
+            // nudge it rather than replace it (a fresh fold-in need not agree with how the
+            // factors were trained).
+            let seen: Vec<(usize, f64)> = self.seen_items(user).map(|(i, v)| (i, f64::from(v))).collect();
+            let mut all = seen.clone();
+            all.extend_from_slice(&known);
+            let (before, before_bias) =
+                if seen.is_empty() { (vec![0.0; self.dim], 0.0) } else { self.fold_in_known(&seen)? };
+            let (after, after_bias) = self.fold_in_known(&all)?;
+            let trained = self.user_factors(user).unwrap_or(&[]);
+            let shifted: Vec<f32> =
+                trained.iter().zip(after.iter().zip(&before)).map(|(p, (a, b))| p + (a - b)).collect();
+            let bias = self.user_bias.get(user).copied().unwrap_or(0.0) + (after_bias - before_bias);
+            (Cow::Owned(shifted), bias)
+        };
         let picked = self.rank(&factors, bias, &filter, opts.top_n);
         Ok(Recommendations {
             items: self.scored(picked, For::User(user)),

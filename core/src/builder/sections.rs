@@ -174,17 +174,22 @@ impl ModelBuilder {
         }
     }
 
-    /// The safetensors metadata: format, version (3 when items are numbered list by list,
-    /// else 2, so every other artifact still loads in v2 readers), kind, dim and each part's
-    /// settings.
+    /// The safetensors metadata: format, version (4 with a sequence part, else 3 when items
+    /// are numbered list by list, else 2, so every other artifact still loads in older
+    /// readers), kind, dim and each part's settings.
     pub(super) fn metadata(
         &self,
         numbered_by_list: bool,
         nprobe: Option<usize>,
     ) -> Result<HashMap<String, String>> {
+        let version = match (&self.sequence, numbered_by_list) {
+            (Some(_), _) => FORMAT_VERSION,
+            (None, true) => 3,
+            (None, false) => 2,
+        };
         let mut metadata = HashMap::from([
             (names::META_FORMAT.to_owned(), names::FORMAT_NAME.to_owned()),
-            (names::META_VERSION.to_owned(), if numbered_by_list { FORMAT_VERSION } else { 2 }.to_string()),
+            (names::META_VERSION.to_owned(), version.to_string()),
             (names::META_KIND.to_owned(), self.kind.as_str().to_owned()),
             (names::META_DIM.to_owned(), self.dim.to_string()),
         ]);
@@ -212,6 +217,10 @@ impl ModelBuilder {
             }
             metadata.insert(names::META_FOLD_IN_ALPHA.to_owned(), alpha.to_string());
             metadata.insert(names::META_FOLD_IN_LAMBDA.to_owned(), lambda.to_string());
+        }
+        if let Some(seq) = &self.sequence {
+            metadata.insert(names::META_SEQ_MAX_LEN.to_owned(), seq.max_len.to_string());
+            metadata.insert(names::META_SEQ_BLOCKS.to_owned(), seq.blocks.len().to_string());
         }
         if let Some(nprobe) = nprobe {
             metadata.insert(names::META_INDEX_KIND.to_owned(), "ivf".to_owned());

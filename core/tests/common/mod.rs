@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use edgerec_core::{ModelBuilder, ModelKind};
+use edgerec_core::{ModelBuilder, ModelKind, SequenceBlock, SequenceParts};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 /// SplitMix64: a tiny seeded generator so fixtures need no RNG crate.
@@ -96,4 +96,41 @@ pub fn rewrite_with(
         .map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).expect("consistent tensor")))
         .collect();
     safetensors::serialize(views, Some(metadata)).expect("serialises")
+}
+
+fn random_block(rng: &mut Rng, d: usize) -> SequenceBlock {
+    let mut m = || (0..d * d).map(|_| rng.normal() * 0.35).collect::<Vec<f32>>();
+    let (q_w, k_w, v_w, o_w, ff1_w, ff2_w) = (m(), m(), m(), m(), m(), m());
+    let mut v = |base: f32| (0..d).map(|_| base + rng.normal() * 0.2).collect::<Vec<f32>>();
+    SequenceBlock {
+        ln1_g: v(1.0),
+        ln1_b: v(0.0),
+        q_w,
+        q_b: v(0.0),
+        k_w,
+        k_b: v(0.0),
+        v_w,
+        v_b: v(0.0),
+        o_w,
+        o_b: v(0.0),
+        ln2_g: v(1.0),
+        ln2_b: v(0.0),
+        ff1_w,
+        ff1_b: v(0.0),
+        ff2_w,
+        ff2_b: v(0.0),
+    }
+}
+
+/// A random sequence network of width `d`, `len` slots and `blocks` blocks, with no history
+/// (fill `history` with one row per user).
+pub fn random_sequence(rng: &mut Rng, d: usize, len: usize, blocks: usize) -> SequenceParts {
+    SequenceParts {
+        max_len: len,
+        blocks: (0..blocks).map(|_| random_block(rng, d)).collect(),
+        positions: (0..len * d).map(|_| rng.normal() * 0.5).collect(),
+        final_g: (0..d).map(|_| 1.0 + rng.normal() * 0.2).collect(),
+        final_b: (0..d).map(|_| rng.normal() * 0.2).collect(),
+        history: Vec::new(),
+    }
 }
