@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use candle_core::Device;
-use edgerec_core::{Model, ModelBuilder, RatingHeadParts, RecencyInfo, RecencyParts};
+use edgerec_core::{Model, ModelBuilder, RatingHeadParts, RecencyInfo, RecencyParts, SequenceParts};
 use serde::Serialize;
 
 use super::als::{self, AlsParams};
@@ -37,6 +37,8 @@ pub struct Weights {
     pub main: Factors,
     /// The rating head of a hybrid model.
     pub head: Option<Factors>,
+    /// The sequence network (its histories are filled in by [`builder`]).
+    pub sequence: Option<SequenceParts>,
 }
 
 /// How a recency setting scored on the inner split.
@@ -132,9 +134,10 @@ fn weights(
         Objective::Hybrid => Weights {
             main: fit_als(cfg, data, rows)?,
             head: Some(fit_sgd(&rating_head_config(cfg), data, rows, epochs, v)?),
+            sequence: None,
         },
-        _ if cfg.uses_als() => Weights { main: fit_als(cfg, data, rows)?, head: None },
-        _ => Weights { main: fit_sgd(cfg, data, rows, epochs, v)?, head: None },
+        _ if cfg.uses_als() => Weights { main: fit_als(cfg, data, rows)?, head: None, sequence: None },
+        _ => Weights { main: fit_sgd(cfg, data, rows, epochs, v)?, head: None, sequence: None },
     })
 }
 
@@ -208,6 +211,10 @@ pub fn builder(
     if let Some(info) = recency {
         b.recency =
             Some(RecencyParts { info, history: histories(rows, data.num_users(), item_rank, info.window) });
+    }
+    if let Some(seq) = &w.sequence {
+        let history = sequence::data::histories(rows, data.num_users(), item_rank);
+        b.sequence = Some(SequenceParts { history: sequence::latest(history, seq.max_len), ..seq.clone() });
     }
     if cfg.uses_als() {
         b.fold_in = Some((cfg.als_alpha().max(1e-6), cfg.als_reg()));
@@ -288,7 +295,7 @@ pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) ->
             Some(f) => f??,
             None => inner_sgd.clone().context("BPR inner fit")?,
         };
-        tune_recency(cfg, data, &Weights { main, head: None }, &inner, &rank, sample)?
+        tune_recency(cfg, data, &Weights { main, head: None, sequence: None }, &inner, &rank, sample)?
     } else {
         (None, Vec::new())
     };
@@ -367,13 +374,14 @@ fn run_sequence(
     let p = cfg.seq().params(ni, cfg.dim(), cfg.seed());
     let fitted = sequence::fit::fit(&p, ni, &inner_hist, holdout.as_ref(), &dev, v)?;
     let items = sequence::item_factors(&fitted)?;
+    let network = sequence::network(&fitted)?;
     let weights_after = |rows: &[Interaction]| -> anyhow::Result<Weights> {
         let mut f = Factors::zeros(nu, ni);
         f.user.dim = cfg.dim();
         f.item.dim = cfg.dim();
         f.user.data = sequence::user_states(&fitted, &sequence::data::histories(rows, nu, &rank), &dev)?;
         f.item.data = items.clone();
-        Ok(Weights { main: f, head: None })
+        Ok(Weights { main: f, head: None, sequence: Some(network.clone()) })
     };
     let (mut metrics, mut baselines) = (Metrics::default(), BTreeMap::new());
     if !parts.val.is_empty() {

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::data::{example, window};
 use super::net::{Batch, Net, Shape};
+use super::ops;
 use crate::train::fit::Verbosity;
 
 /// Hyperparameters of the sequence model.
@@ -87,8 +88,9 @@ fn restore(net: &Net, saved: &[Tensor]) -> candle_core::Result<()> {
     Ok(())
 }
 
-/// The loss of one batch: cross-entropy of each target slot's next item.
-fn batch_loss(
+/// The loss of one batch: cross-entropy of each target slot's next item (`targets` holds
+/// `u32::MAX` at padded slots), and the number of target slots.
+pub fn batch_loss(
     net: &Net,
     p: &SeqParams,
     (inputs, targets, len): (&[u32], &[u32], usize),
@@ -105,7 +107,7 @@ fn batch_loss(
     let items = net.shape.items;
     let logits = if p.negatives == 0 || p.negatives >= items {
         let all = h.matmul(&table.t()?)?;
-        return Ok((candle_nn::loss::cross_entropy(&all, &Tensor::from_slice(&tgt, count, dev)?)?, count));
+        return Ok((ops::cross_entropy(&all, &tgt)?, count));
     } else {
         let negs: Vec<u32> = sample(rng, items, p.negatives).into_iter().map(|i| i as u32).collect();
         // A sampled negative equal to the slot's target is masked out (an accidental hit).
@@ -117,8 +119,7 @@ fn batch_loss(
         let neg = (h.matmul(&neg_rows.t()?)? + Tensor::from_vec(hits, (count, p.negatives), dev)?)?;
         Tensor::cat(&[&pos, &neg], 1)?
     };
-    let zeros = Tensor::zeros(count, candle_core::DType::U32, dev)?;
-    Ok((candle_nn::loss::cross_entropy(&logits, &zeros)?, count))
+    Ok((ops::cross_entropy(&logits, &vec![0; count])?, count))
 }
 
 /// The last slot's output for each history: the user's state, `histories.len() × d`.

@@ -7,8 +7,12 @@
 pub mod data;
 pub mod fit;
 pub mod net;
+pub mod ops;
+#[cfg(test)]
+mod tests;
 
 use candle_core::Device;
+use edgerec_core::{SequenceBlock, SequenceParts};
 use serde::Serialize;
 
 pub use fit::{Holdout, SeqEpoch, SeqFit};
@@ -129,4 +133,51 @@ pub fn user_states(fit: &SeqFit, histories: &[Vec<u32>], dev: &Device) -> anyhow
 /// The item embeddings (`items × d`): the artifact's item factors.
 pub fn item_factors(fit: &SeqFit) -> anyhow::Result<Vec<f32>> {
     Ok(fit.net.item_table()?.flatten_all()?.to_vec1::<f32>()?)
+}
+
+fn values(v: &candle_core::Var) -> anyhow::Result<Vec<f32>> {
+    Ok(v.as_tensor().flatten_all()?.to_vec1::<f32>()?)
+}
+
+/// The network as the artifact's sequence part, with no histories (the builder's caller fills
+/// them from the rows it exports).
+pub fn network(fit: &SeqFit) -> anyhow::Result<SequenceParts> {
+    let net = &fit.net;
+    let blocks = net
+        .blocks
+        .iter()
+        .map(|b| -> anyhow::Result<SequenceBlock> {
+            Ok(SequenceBlock {
+                ln1_g: values(&b.ln1.g)?,
+                ln1_b: values(&b.ln1.b)?,
+                q_w: values(&b.q.w)?,
+                q_b: values(&b.q.b)?,
+                k_w: values(&b.k.w)?,
+                k_b: values(&b.k.b)?,
+                v_w: values(&b.v.w)?,
+                v_b: values(&b.v.b)?,
+                o_w: values(&b.o.w)?,
+                o_b: values(&b.o.b)?,
+                ln2_g: values(&b.ln2.g)?,
+                ln2_b: values(&b.ln2.b)?,
+                ff1_w: values(&b.ff1.w)?,
+                ff1_b: values(&b.ff1.b)?,
+                ff2_w: values(&b.ff2.w)?,
+                ff2_b: values(&b.ff2.b)?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(SequenceParts {
+        max_len: net.shape.max_len,
+        blocks,
+        positions: values(&net.pos)?,
+        final_g: values(&net.ln_f.g)?,
+        final_b: values(&net.ln_f.b)?,
+        history: Vec::new(),
+    })
+}
+
+/// Each user's latest `max_len` items, oldest first: the history a session continues.
+pub fn latest(histories: Vec<Vec<u32>>, max_len: usize) -> Vec<Vec<u32>> {
+    histories.into_iter().map(|h| h[h.len().saturating_sub(max_len)..].to_vec()).collect()
 }

@@ -228,7 +228,7 @@ impl Net {
             let k = blk.k.forward(&h)?.reshape((b, l, d))?;
             let v = blk.v.forward(&h)?.reshape((b, l, d))?;
             let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&mask)?;
-            let att = candle_nn::ops::softmax(&scores, D::Minus1)?;
+            let att = super::ops::softmax_last_dim(&scores)?;
             let a = blk.o.forward(&att.matmul(&v)?.reshape((b * l, d))?)?;
             x = (x + dropout(&a, dropout_p, rng.as_deref_mut())?)?;
             let h = blk.ln2.forward(&x)?;
