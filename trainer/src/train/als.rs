@@ -121,7 +121,7 @@ fn progress_bar(verbosity: Verbosity, iterations: usize) -> ProgressBar {
     }
     let bar = ProgressBar::new(iterations as u64);
     bar.set_style(
-        ProgressStyle::with_template("iALS [{bar:30}] {pos}/{len} iterations {per_sec} eta {eta}")
+        ProgressStyle::with_template("iALS [{bar:30}] {pos}/{len} iterations {elapsed} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
