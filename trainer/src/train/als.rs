@@ -2,19 +2,26 @@
 //! gradient solver of Takács et al. (as in `implicit`): each half-step solves, for every row,
 //! `(YᵀY + Σᵢ (cᵢ − 1)·yᵢyᵢᵀ + λI)·x = Σᵢ cᵢ·yᵢ` with a few CG steps warm-started from the
 //! previous `x`, where `cᵢ = 1 + α·wᵢ` is the confidence of an observed interaction of
-//! weight `wᵢ`. candle computes the Gram matrix `YᵀY` (on the selected device); the per-row CG
-//! steps are sparse and run on the host.
+//! weight `wᵢ`.
+//!
+//! Both the Gram matrix `YᵀY` and the row solves run on every core (rayon), and the factors are
+//! the same bits whatever the thread count: a row's solve reads only shared inputs and its own
+//! row, and the Gram matrix is summed from fixed blocks of rows in block order, never in the
+//! order threads happen to finish.
 //!
 //! The core's implicit fold-in solves exactly this system for one visitor, so folding in a
 //! visitor at the edge is the same user step that training takes.
 
 use anyhow::Context;
-use candle_core::{Device, Tensor};
 use edgerec_core::kernel::dot;
+use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
 use serde::Serialize;
+
+use super::fit::Verbosity;
 
 /// iALS hyperparameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -71,13 +78,18 @@ pub struct AlsFactors {
     pub item: Vec<f32>,
 }
 
-/// Fits iALS on `(user, item, weight)` triples (each pair at most once).
+/// Rows per block of the Gram matrix: a block, transposed, stays in L2 while its column pairs
+/// are multiplied. The block size, not the thread count, fixes the order of the sums.
+const GRAM_BLOCK: usize = 1024;
+
+/// Fits iALS on `(user, item, weight)` triples (each pair at most once), on rayon's current
+/// thread pool. `verbosity` shows a progress bar over the iterations.
 pub fn fit(
     p: &AlsParams,
     users: usize,
     items: usize,
     rows: &[(u32, u32, f32)],
-    device: &Device,
+    verbosity: Verbosity,
 ) -> anyhow::Result<AlsFactors> {
     let d = p.dim;
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
@@ -87,85 +99,176 @@ pub fn fit(
     let alpha = p.alpha as f32;
     let by_user = Csr::new(users, rows.iter().map(|&(u, i, w)| (u, i, alpha * w)));
     let by_item = Csr::new(items, rows.iter().map(|&(u, i, w)| (i, u, alpha * w)));
+    let bar = progress_bar(verbosity, p.iterations);
     for _ in 0..p.iterations {
-        let g = gram(&item, items, d, p.reg, device)?;
+        let g = gram(&item, d, p.reg);
         half_step(&mut user, &item, &by_user, &g, d, p.cg_steps);
-        let g = gram(&user, users, d, p.reg, device)?;
+        let g = gram(&user, d, p.reg);
         half_step(&mut item, &user, &by_item, &g, d, p.cg_steps);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     if user.iter().chain(&item).any(|v| !v.is_finite()) {
         anyhow::bail!("iALS diverged (non-finite factors); raise --als-reg (now {})", p.reg);
     }
     Ok(AlsFactors { user, item })
 }
 
-/// `YᵀY + λI` for the `rows × d` matrix `y`, computed by candle.
-fn gram(y: &[f32], rows: usize, d: usize, reg: f64, device: &Device) -> anyhow::Result<Vec<f32>> {
-    let t = Tensor::from_slice(y, (rows, d), device)?;
-    let g = t.t()?.matmul(&t)?;
-    let eye = (Tensor::eye(d, candle_core::DType::F32, device)? * reg)?;
-    Ok((g + eye)?.flatten_all()?.to_vec1::<f32>()?)
+/// A bar over the iterations with an ETA, in the style of the SGD epochs' bars.
+fn progress_bar(verbosity: Verbosity, iterations: usize) -> ProgressBar {
+    if verbosity == Verbosity::Quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(iterations as u64);
+    bar.set_style(
+        ProgressStyle::with_template("iALS [{bar:30}] {pos}/{len} iterations {elapsed} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
 }
 
-/// Updates every row of `x` against the fixed `y` by `steps` CG steps.
-fn half_step(x: &mut [f32], y: &[f32], csr: &Csr, g: &[f32], d: usize, steps: usize) {
-    let (mut r, mut p, mut ap) = (vec![0f32; d], vec![0f32; d], vec![0f32; d]);
-    for (row, xr) in x.chunks_exact_mut(d).enumerate() {
-        let span = csr.indptr[row]..csr.indptr[row + 1];
-        let (cols, extra) = (&csr.cols[span.clone()], &csr.extra[span]);
-        // r = b − A·x, with b = Σ cᵢ·yᵢ.
-        times_a(g, y, cols, extra, xr, &mut r, d);
-        for v in r.iter_mut() {
-            *v = -*v;
-        }
-        for (&c, &e) in cols.iter().zip(extra) {
-            let yi = &y[c as usize * d..(c as usize + 1) * d];
-            for (rv, &yv) in r.iter_mut().zip(yi) {
-                *rv += (1.0 + e) * yv;
-            }
-        }
-        p.copy_from_slice(&r);
-        let mut rs_old = dot(&r, &r);
-        for _ in 0..steps {
-            if rs_old < 1e-20 {
-                break;
-            }
-            times_a(g, y, cols, extra, &p, &mut ap, d);
-            let step = rs_old / dot(&p, &ap);
-            if !step.is_finite() {
-                break;
-            }
-            for k in 0..d {
-                xr[k] += step * p[k];
-                r[k] -= step * ap[k];
-            }
-            let rs_new = dot(&r, &r);
-            let beta = rs_new / rs_old;
-            for k in 0..d {
-                p[k] = r[k] + beta * p[k];
-            }
-            rs_old = rs_new;
+/// `YᵀY + λI` for the row-major matrix `y` of width `d`: each block of [`GRAM_BLOCK`] rows
+/// gives a partial sum (in parallel), and the partials are added in block order.
+fn gram(y: &[f32], d: usize, reg: f64) -> Vec<f32> {
+    let partials: Vec<Vec<f32>> =
+        y.par_chunks(GRAM_BLOCK * d).map_init(Vec::new, |cols, block| block_gram(block, d, cols)).collect();
+    let mut g = vec![0f32; d * d];
+    for part in &partials {
+        for (a, b) in g.iter_mut().zip(part) {
+            *a += b;
         }
     }
+    for k in 0..d {
+        g[k * d + k] += reg as f32;
+    }
+    g
 }
 
-/// `out = (G + Σᵢ eᵢ·yᵢyᵢᵀ)·v`, where `G` already holds `λI`.
-fn times_a(g: &[f32], y: &[f32], cols: &[u32], extra: &[f32], v: &[f32], out: &mut [f32], d: usize) {
-    for (o, g_row) in out.iter_mut().zip(g.chunks_exact(d)) {
-        *o = dot(g_row, v);
+/// `BᵀB` for one block `B` of rows: the block is transposed into `cols` so that every entry
+/// is one contiguous dot product; the upper triangle is computed and mirrored.
+fn block_gram(block: &[f32], d: usize, cols: &mut Vec<f32>) -> Vec<f32> {
+    let n = block.len() / d;
+    cols.clear();
+    cols.resize(n * d, 0.0);
+    for (r, row) in block.chunks_exact(d).enumerate() {
+        for (k, &v) in row.iter().enumerate() {
+            cols[k * n + r] = v;
+        }
+    }
+    let mut g = vec![0f32; d * d];
+    for a in 0..d {
+        let ca = &cols[a * n..(a + 1) * n];
+        for b in a..d {
+            let v = dot(ca, &cols[b * n..(b + 1) * n]);
+            g[a * d + b] = v;
+            g[b * d + a] = v;
+        }
+    }
+    g
+}
+
+/// One thread's CG vectors, reused from row to row.
+struct Scratch {
+    r: Vec<f32>,
+    p: Vec<f32>,
+    ap: Vec<f32>,
+}
+
+/// Updates every row of `x` against the fixed `y` by `steps` CG steps, rows in parallel.
+fn half_step(x: &mut [f32], y: &[f32], csr: &Csr, g: &[f32], d: usize, steps: usize) {
+    let scratch = || Scratch { r: vec![0f32; d], p: vec![0f32; d], ap: vec![0f32; d] };
+    x.par_chunks_exact_mut(d).enumerate().for_each_init(scratch, |s, (row, xr)| {
+        let span = csr.indptr[row]..csr.indptr[row + 1];
+        solve_row(xr, y, &csr.cols[span.clone()], &csr.extra[span], g, steps, s);
+    });
+}
+
+/// `steps` CG steps on one row's system, warm-started from `xr`. As in `implicit`, the
+/// sparse part `Σᵢ eᵢ·yᵢyᵢᵀ` is never formed: each product with it is one pass over the row's
+/// nonzeros, and the initial residual `b − A·x` takes a single pass.
+fn solve_row(
+    xr: &mut [f32],
+    y: &[f32],
+    cols: &[u32],
+    extra: &[f32],
+    g: &[f32],
+    steps: usize,
+    s: &mut Scratch,
+) {
+    let d = xr.len();
+    let Scratch { r, p, ap } = s;
+    // r = b − A·x = −G·x + Σᵢ ((1 + eᵢ) − eᵢ·(yᵢ·x))·yᵢ.
+    for (rv, g_row) in r.iter_mut().zip(g.chunks_exact(d)) {
+        *rv = -dot(g_row, xr);
     }
     for (&c, &e) in cols.iter().zip(extra) {
         let yi = &y[c as usize * d..(c as usize + 1) * d];
-        let s = e * dot(yi, v);
-        for (o, &yv) in out.iter_mut().zip(yi) {
-            *o += s * yv;
+        axpy((1.0 + e) - e * dot(yi, xr), yi, r);
+    }
+    p.copy_from_slice(r);
+    let mut rs_old = dot(r, r);
+    for _ in 0..steps {
+        if rs_old < 1e-20 {
+            break;
         }
+        // ap = A·p = G·p + Σᵢ eᵢ·(yᵢ·p)·yᵢ.
+        for (o, g_row) in ap.iter_mut().zip(g.chunks_exact(d)) {
+            *o = dot(g_row, p);
+        }
+        for (&c, &e) in cols.iter().zip(extra) {
+            let yi = &y[c as usize * d..(c as usize + 1) * d];
+            axpy(e * dot(yi, p), yi, ap);
+        }
+        let step = rs_old / dot(p, ap);
+        if !step.is_finite() {
+            break;
+        }
+        for k in 0..d {
+            xr[k] += step * p[k];
+            r[k] -= step * ap[k];
+        }
+        let rs_new = dot(r, r);
+        let beta = rs_new / rs_old;
+        for k in 0..d {
+            p[k] = r[k] + beta * p[k];
+        }
+        rs_old = rs_new;
+    }
+}
+
+/// `out += a·v`.
+#[inline(always)]
+fn axpy(a: f32, v: &[f32], out: &mut [f32]) {
+    for (o, &x) in out.iter_mut().zip(v) {
+        *o += a * x;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The blocked Gram matrix against a plain f64 triple loop, over several blocks and a
+    /// short last one.
+    #[test]
+    fn gram_matches_plain_loop() {
+        let (n, d) = (2 * GRAM_BLOCK + 37, 7);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let normal = Normal::new(0.0f32, 1.0).unwrap();
+        let y: Vec<f32> = (0..n * d).map(|_| normal.sample(&mut rng)).collect();
+        let g = gram(&y, d, 0.5);
+        for a in 0..d {
+            for b in 0..d {
+                let mut want: f64 = (0..n).map(|r| f64::from(y[r * d + a]) * f64::from(y[r * d + b])).sum();
+                if a == b {
+                    want += 0.5;
+                }
+                let got = f64::from(g[a * d + b]);
+                assert!((got - want).abs() <= 1e-4 * n as f64, "({a}, {b}): {got} vs {want}");
+            }
+        }
+    }
 
     /// Two blocks of users who like two blocks of items: iALS must score in-block items above
     /// out-of-block ones for a user who has not seen them.
@@ -183,7 +286,7 @@ mod tests {
             }
         }
         let p = AlsParams { dim: 4, iterations: 10, reg: 0.1, alpha: 5.0, cg_steps: 3, seed: 1 };
-        let f = fit(&p, users as usize, items as usize, &rows, &Device::Cpu).unwrap();
+        let f = fit(&p, users as usize, items as usize, &rows, Verbosity::Quiet).unwrap();
         let score = |u: usize, i: usize| dot(&f.user[u * 4..u * 4 + 4], &f.item[i * 4..i * 4 + 4]);
         for u in 0..users as usize {
             let own = if u < 20 { u % 10 } else { 10 + u % 10 };

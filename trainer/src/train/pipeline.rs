@@ -96,13 +96,13 @@ fn als_params(cfg: &ValidParams) -> AlsParams {
 }
 
 /// iALS on `rows`, as a `Factors` with zero biases. Repeated pairs keep the largest weight.
-fn fit_als(cfg: &ValidParams, data: &Dataset, rows: &[Interaction]) -> anyhow::Result<Factors> {
+fn fit_als(cfg: &ValidParams, data: &Dataset, rows: &[Interaction], v: Verbosity) -> anyhow::Result<Factors> {
     let mut triples: Vec<(u32, u32, f32)> =
         rows.iter().map(|x| (x.user, x.item, cfg.weight(x.behavior))).collect();
     triples.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.total_cmp(&a.2)));
     triples.dedup_by_key(|t| (t.0, t.1));
     let (nu, ni) = (data.num_users(), data.num_items());
-    let f = als::fit(&als_params(cfg), nu, ni, &triples, &device(cfg.device())?)?;
+    let f = als::fit(&als_params(cfg), nu, ni, &triples, v)?;
     let mut out = Factors::zeros(nu, ni);
     out.user.dim = cfg.dim();
     out.item.dim = cfg.dim();
@@ -123,21 +123,24 @@ fn fit_sgd(
     Ok(fit::fit(&cfg.fixed_epochs(epochs), &problem, None, v)?.factors)
 }
 
+/// The weights for `epochs` SGD epochs. `als_v` shows the iALS fit's progress; the SGD epochs
+/// stay quiet, as they were already shown on the inner split.
 fn weights(
     cfg: &ValidParams,
     data: &Dataset,
     rows: &[Interaction],
     epochs: usize,
-    v: Verbosity,
+    als_v: Verbosity,
 ) -> anyhow::Result<Weights> {
+    let quiet = Verbosity::Quiet;
     Ok(match cfg.objective() {
         Objective::Hybrid => Weights {
-            main: fit_als(cfg, data, rows)?,
-            head: Some(fit_sgd(&rating_head_config(cfg), data, rows, epochs, v)?),
+            main: fit_als(cfg, data, rows, als_v)?,
+            head: Some(fit_sgd(&rating_head_config(cfg), data, rows, epochs, quiet)?),
             sequence: None,
         },
-        _ if cfg.uses_als() => Weights { main: fit_als(cfg, data, rows)?, head: None, sequence: None },
-        _ => Weights { main: fit_sgd(cfg, data, rows, epochs, v)?, head: None, sequence: None },
+        _ if cfg.uses_als() => Weights { main: fit_als(cfg, data, rows, als_v)?, head: None, sequence: None },
+        _ => Weights { main: fit_sgd(cfg, data, rows, epochs, quiet)?, head: None, sequence: None },
     })
 }
 
@@ -269,8 +272,10 @@ pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) ->
     //    ranking factors for the recency tuning. The two fits are independent: run both at once.
     let ranking_kind = cfg.objective() != Objective::Rating;
     let tune = ranking_kind && split::has_timestamps(&inner.train) && !inner.val.is_empty();
+    // One bar at a time: the SGD epochs' bar wins when both fits run.
+    let als_v = if sgd_part { Verbosity::Quiet } else { v };
     let (sgd_result, als_inner) = std::thread::scope(|scope| {
-        let als = (tune && cfg.uses_als()).then(|| scope.spawn(|| fit_als(cfg, data, &inner.train)));
+        let als = (tune && cfg.uses_als()).then(|| scope.spawn(|| fit_als(cfg, data, &inner.train, als_v)));
         let sgd = if sgd_part {
             let sgd_cfg =
                 if cfg.objective() == Objective::Hybrid { rating_head_config(cfg) } else { cfg.clone() };
@@ -303,12 +308,12 @@ pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) ->
     // 2. The evaluation model (trained on the training part) and 3. the model to export
     //    (retrained on everything with the settings chosen above) are independent: train both
     //    at once.
+    //    One bar at a time: the evaluation model's, or the refit's when it is the only fit.
     let refit = exp.refit() || parts.val.is_empty();
+    let refit_v = if parts.val.is_empty() { v } else { Verbosity::Quiet };
     let (eval_weights, final_weights) = std::thread::scope(|scope| {
-        let all = refit
-            .then(|| scope.spawn(|| weights(cfg, data, &data.interactions, best_epoch, Verbosity::Quiet)));
-        let eval =
-            (!parts.val.is_empty()).then(|| weights(cfg, data, &parts.train, best_epoch, Verbosity::Quiet));
+        let all = refit.then(|| scope.spawn(|| weights(cfg, data, &data.interactions, best_epoch, refit_v)));
+        let eval = (!parts.val.is_empty()).then(|| weights(cfg, data, &parts.train, best_epoch, v));
         (eval, all.map(|h| h.join().map_err(|_| anyhow::anyhow!("the training thread panicked"))))
     });
     let (mut metrics, mut baselines) = (Metrics::default(), BTreeMap::new());

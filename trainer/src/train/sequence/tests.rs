@@ -39,7 +39,7 @@ fn check(var: &Var, net: &Net, p: &SeqParams, analytic: &Tensor) {
     let grad = analytic.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let eps = 1e-2f32;
     for k in (0..base.len()).step_by(3) {
-        let mut at = |delta: f32| {
+        let at = |delta: f32| {
             let mut v = base.clone();
             v[k] += delta;
             var.set(&Tensor::from_vec(v, var.shape(), &Device::Cpu).unwrap()).unwrap();
