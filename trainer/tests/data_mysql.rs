@@ -141,6 +141,7 @@ fn generate_load_round_trip_file_and_mysql_agree() {
         items: 150,
         interactions: 20_000,
         seed: 11,
+        ..Default::default()
     })
     .expect("generates");
     assert_eq!(memory.interactions, from_db.interactions);

@@ -80,7 +80,9 @@ fn bpr_model_doubles_most_popular_ndcg() {
 
 #[test]
 fn training_is_deterministic_for_a_seed() {
-    let data = dataset(GenConfig { users: 200, items: 90, interactions: 6000, seed: 3 }).unwrap();
+    let data =
+        dataset(GenConfig { users: 200, items: 90, interactions: 6000, seed: 3, ..GenConfig::default() })
+            .unwrap();
     for (objective, ranker) in [(Objective::Rating, Ranker::Als), (Objective::Ranking, Ranker::Bpr)] {
         let cfg = TrainParams { objective, ranker, epochs: Some(3), dim: 8, ..TrainParams::default() }
             .check()
@@ -130,7 +132,9 @@ fn default_model_beats_popularity_in_time_order_and_keeps_its_ratings() {
 /// nothing.
 #[test]
 fn data_without_varying_ratings_gets_a_ranking_model() {
-    let mut data = dataset(GenConfig { users: 200, items: 90, interactions: 6000, seed: 5 }).unwrap();
+    let mut data =
+        dataset(GenConfig { users: 200, items: 90, interactions: 6000, seed: 5, ..GenConfig::default() })
+            .unwrap();
     for x in &mut data.interactions {
         *x = Interaction { rating: 1.0, ..*x };
     }

@@ -15,6 +15,7 @@ use crate::db::{Target, block_on};
 use crate::synthetic::csv::write_csv;
 use crate::synthetic::generator::{GenConfig, Generator, NOISE_SD};
 use crate::synthetic::mysql::{IfExists, load_into_mysql};
+use crate::synthetic::order::Order;
 
 /// Arguments of `trainer generate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -34,6 +35,12 @@ pub struct GenerateArgs {
     /// Seed of every random draw; the same seed and sizes give the same rows.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+
+    /// How each user's interactions are ordered: `independent` draws each one on its own (the
+    /// same rows for the same seed as always); `sequential` makes sessions that follow
+    /// item-to-item transitions, with strictly increasing timestamps per user.
+    #[arg(long, value_enum, default_value_t = Order::Independent)]
+    pub order: Order,
 
     /// Write CSV to this file [default: interactions.csv when no database URL is given].
     #[arg(long, value_name = "PATH")]
@@ -63,7 +70,13 @@ pub struct GenerateArgs {
 impl GenerateArgs {
     /// The generator configuration.
     pub fn config(&self) -> GenConfig {
-        GenConfig { users: self.users, items: self.items, interactions: self.interactions, seed: self.seed }
+        GenConfig {
+            users: self.users,
+            items: self.items,
+            interactions: self.interactions,
+            seed: self.seed,
+            order: self.order,
+        }
     }
 }
 
@@ -87,13 +100,14 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     };
     let Some(summary) = summary else { return Ok(()) };
     eprintln!(
-        "generated {} interactions ({} users, {} items, seed {}) into {destination} in {:.2} s\n  \
+        "generated {} interactions ({} users, {} items, seed {}, {} order) into {destination} in {:.2} s\n  \
          mean rating {:.3}; noise sd {NOISE_SD}; oracle RMSE {:.4} (the best any model can do); \
          repeated (user, item) rows {}; view/click/cart/purchase {:?}",
         summary.rows,
         args.users,
         args.items,
         args.seed,
+        args.order.as_str(),
         started.elapsed().as_secs_f64(),
         summary.mean_rating,
         summary.oracle_rmse,

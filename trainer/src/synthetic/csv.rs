@@ -52,8 +52,12 @@ pub fn write_csv(path: &std::path::Path, generator: &Arc<Generator>) -> anyhow::
 pub fn dataset(config: GenConfig) -> anyhow::Result<Dataset> {
     let generator = Arc::new(Generator::new(config)?);
     let source = format!(
-        "generator (seed {}, {} users, {} items, {} interactions)",
-        config.seed, config.users, config.items, config.interactions
+        "generator (seed {}, {} users, {} items, {} interactions, {} order)",
+        config.seed,
+        config.users,
+        config.items,
+        config.interactions,
+        config.order.as_str()
     );
     let mut builder = DatasetBuilder::new(source, Rules::default(), true);
     for (n, r) in generator.records().enumerate() {

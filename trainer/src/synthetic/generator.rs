@@ -54,12 +54,18 @@
 //! time, a 1 only 1 %; see [`BEHAVIOR_TABLE`]); selection itself carries the group and cluster
 //! structure, so an implicit-feedback ranker beats most-popular. Timestamps are uniform over the
 //! 90 days from 2026-01-01T00:00:00Z (Unix seconds).
+//!
+//! **Order.** All of the above is `--order independent`, the default: each interaction is drawn
+//! on its own, so the order of a user's history carries no signal. `--order sequential` cuts each
+//! user's interactions into sessions in which the next item often follows a fixed transition from
+//! the previous one, with strictly increasing timestamps; see [`super::order`].
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Normal};
 
+use super::order::{Order, Transitions};
 use crate::dataset::Behavior;
 
 /// Standard deviation of the Gaussian rating noise.
@@ -104,11 +110,13 @@ pub struct GenConfig {
     pub interactions: usize,
     /// Seed of every random draw.
     pub seed: u64,
+    /// How each user's interactions are ordered.
+    pub order: Order,
 }
 
 impl Default for GenConfig {
     fn default() -> Self {
-        Self { users: 1000, items: 600, interactions: 50_000, seed: 42 }
+        Self { users: 1000, items: 600, interactions: 50_000, seed: 42, order: Order::Independent }
     }
 }
 
@@ -119,7 +127,7 @@ pub struct Item {
     pub id: String,
     /// Index into [`CATEGORIES`].
     pub category: usize,
-    cluster: usize,
+    pub(super) cluster: usize,
     quality: f64,
     taste: [f64; DIM],
 }
@@ -205,6 +213,8 @@ pub struct Generator {
     all: Pool,
     by_category: [Pool; 3],
     by_cluster: Vec<Pool>,
+    /// The item-to-item transitions, in sequential order only.
+    pub(super) transitions: Option<Transitions>,
 }
 
 pub(super) fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -305,7 +315,10 @@ impl Generator {
                 activity,
             });
         }
-        Ok(Self { config, users, items, all, by_category, by_cluster })
+        let transitions = (config.order == Order::Sequential).then(|| {
+            Transitions::new(config.seed, items.len(), by_cluster.iter().map(|p| p.items.as_slice()))
+        });
+        Ok(Self { config, users, items, all, by_category, by_cluster, transitions })
     }
 
     /// The configuration this generator was built from.
@@ -373,7 +386,7 @@ mod tests {
 
     #[test]
     fn same_seed_same_rows_other_seed_other_rows() {
-        let config = GenConfig { users: 50, items: 40, interactions: 2000, seed: 7 };
+        let config = GenConfig { users: 50, items: 40, interactions: 2000, seed: 7, ..GenConfig::default() };
         let (a, _) = collect(config);
         let (b, _) = collect(config);
         assert_eq!(a, b);

@@ -4,4 +4,5 @@
 pub mod csv;
 pub mod generator;
 pub mod mysql;
+pub mod order;
 pub mod records;

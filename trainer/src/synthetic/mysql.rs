@@ -22,6 +22,7 @@ use mysql_async::prelude::Queryable as _;
 
 use super::csv::push_line;
 use super::generator::{CATEGORIES, GenConfig, GenSummary, Generator};
+use super::order::Order;
 use super::records::Records;
 use crate::db::{TableName, Target, table_columns};
 
@@ -73,8 +74,14 @@ where
 }
 
 fn signature(config: GenConfig) -> String {
+    // Independent order keeps the signature it had before orders existed, so tables generated
+    // then are still recognised.
+    let order = match config.order {
+        Order::Independent => String::new(),
+        other => format!(" order={}", other.as_str()),
+    };
     format!(
-        "edgerec-generate v1 seed={} users={} items={} interactions={}",
+        "edgerec-generate v1 seed={} users={} items={} interactions={}{order}",
         config.seed, config.users, config.items, config.interactions
     )
 }
