@@ -40,10 +40,10 @@ pub struct SeqArgs {
     #[arg(id = "seq_patience", long = "seq-patience", default_value_t = 5)]
     pub patience: usize,
     /// Sequence model: Adam's learning rate.
-    #[arg(id = "seq_lr", long = "seq-lr", default_value_t = 1e-3)]
+    #[arg(id = "seq_lr", long = "seq-lr", default_value_t = 2e-3)]
     pub lr: f64,
     /// Sequence model: users per batch.
-    #[arg(id = "seq_batch", long = "seq-batch", default_value_t = 128)]
+    #[arg(id = "seq_batch", long = "seq-batch", default_value_t = 32)]
     pub batch_users: usize,
     /// Sequence model: negatives sampled per batch for the softmax; 0 scores the whole
     /// catalogue (the default up to 20,000 items; larger catalogues sample 1,024).
@@ -61,8 +61,8 @@ impl Default for SeqArgs {
             blocks: 2,
             epochs: 200,
             patience: 5,
-            lr: 1e-3,
-            batch_users: 128,
+            lr: 2e-3,
+            batch_users: 32,
             negatives: None,
             dropout: 0.2,
         }
