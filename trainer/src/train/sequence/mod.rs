@@ -28,44 +28,47 @@ pub const FULL_SOFTMAX_MAX_ITEMS: usize = 20_000;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, clap::Args)]
 pub struct SeqArgs {
     /// Sequence model: the longest history read (the latest items).
-    #[arg(id = "seq_len", long = "seq-len", default_value_t = 200)]
+    #[arg(id = "seq_len", long = "seq-len", default_value_t = DEFAULTS.max_len)]
     pub max_len: usize,
     /// Sequence model: transformer blocks.
-    #[arg(id = "seq_blocks", long = "seq-blocks", default_value_t = 2)]
+    #[arg(id = "seq_blocks", long = "seq-blocks", default_value_t = DEFAULTS.blocks)]
     pub blocks: usize,
     /// Sequence model: most epochs (early stopping on the inner split may end sooner).
-    #[arg(id = "seq_epochs", long = "seq-epochs", default_value_t = 200)]
+    #[arg(id = "seq_epochs", long = "seq-epochs", default_value_t = DEFAULTS.epochs)]
     pub epochs: usize,
     /// Sequence model: epochs without improvement before stopping.
-    #[arg(id = "seq_patience", long = "seq-patience", default_value_t = 5)]
+    #[arg(id = "seq_patience", long = "seq-patience", default_value_t = DEFAULTS.patience)]
     pub patience: usize,
     /// Sequence model: Adam's learning rate.
-    #[arg(id = "seq_lr", long = "seq-lr", default_value_t = 2e-3)]
+    #[arg(id = "seq_lr", long = "seq-lr", default_value_t = DEFAULTS.lr)]
     pub lr: f64,
     /// Sequence model: users per batch.
-    #[arg(id = "seq_batch", long = "seq-batch", default_value_t = 32)]
+    #[arg(id = "seq_batch", long = "seq-batch", default_value_t = DEFAULTS.batch_users)]
     pub batch_users: usize,
     /// Sequence model: negatives sampled per batch for the softmax; 0 scores the whole
     /// catalogue (the default up to 20,000 items; larger catalogues sample 1,024).
     #[arg(id = "seq_negatives", long = "seq-negatives")]
     pub negatives: Option<usize>,
     /// Sequence model: dropout.
-    #[arg(id = "seq_dropout", long = "seq-dropout", default_value_t = 0.2)]
+    #[arg(id = "seq_dropout", long = "seq-dropout", default_value_t = DEFAULTS.dropout)]
     pub dropout: f32,
 }
 
+/// The defaults, declared once for the flags and for [`SeqArgs::default`].
+const DEFAULTS: SeqArgs = SeqArgs {
+    max_len: 200,
+    blocks: 2,
+    epochs: 200,
+    patience: 5,
+    lr: 2e-3,
+    batch_users: 32,
+    negatives: None,
+    dropout: 0.2,
+};
+
 impl Default for SeqArgs {
     fn default() -> Self {
-        Self {
-            max_len: 200,
-            blocks: 2,
-            epochs: 200,
-            patience: 5,
-            lr: 2e-3,
-            batch_users: 32,
-            negatives: None,
-            dropout: 0.2,
-        }
+        DEFAULTS
     }
 }
 
