@@ -1,6 +1,7 @@
 // Parity: the wasm build (web/pkg, exactly what the page loads) answers every request like the
 // native core. The native answers come from `cargo run -p edgerec-wasm --example parity`.
-// Env: PARITY_MODEL, PARITY_REQUESTS, PARITY_EXPECTED (set by tests/web/run.sh).
+// Env: PARITY_MODEL, PARITY_REQUESTS, PARITY_EXPECTED, optionally PARITY_SEQUENCE (set by
+// tests/web/run.sh).
 //
 // IDs, order, sources, reasons and error messages must be identical. Scores and predicted
 // ratings are f32 in both; native JSON prints the shortest decimal that round-trips an f32, so
@@ -24,6 +25,9 @@ function normalise(value) {
 test('wasm answers equal native answers', async () => {
   const { Recommender } = await loadWasm();
   const rec = new Recommender(readFileSync(env('PARITY_MODEL')));
+  // With PARITY_SEQUENCE set the model must have a sequence network, so that its sessions and
+  // visitors are answered through it on both sides.
+  if (process.env.PARITY_SEQUENCE) assert.ok(rec.info().sequence, 'the model has no sequence network');
   const requests = JSON.parse(readFileSync(env('PARITY_REQUESTS'), 'utf8'));
   const expected = JSON.parse(readFileSync(env('PARITY_EXPECTED'), 'utf8'));
   assert.equal(requests.length, expected.length);

@@ -3,7 +3,8 @@
 #   1. wasm-bindgen-test tests of the bindings, in Node (wasm-bindgen-test-runner);
 #   2. parity: the built wasm answers a set of requests exactly like the native core, on the
 #      core's fixture (a v2 rating model) and on a v2 ranking model with a recency component and
-#      a rating head (wasm/examples/fixture_v2.rs);
+#      a rating head (wasm/examples/fixture_v2.rs), on int8 and f16 item factors, and on a v4
+#      model with a sequence network (core/examples/sequence_fixture.rs);
 #   3. end to end: the page in Debian's headless Chromium (playwright-core) on a loopback server.
 # Screenshots go to tests/artifacts/ (gitignored). Honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -50,6 +51,13 @@ for q in int8 f16; do
   PARITY_MODEL="$WORK/fixture-$q.safetensors" PARITY_REQUESTS="$WORK/requests.json" \
     PARITY_EXPECTED="$WORK/expected-$q.json" node --test tests/web/parity.test.mjs
 done
+
+say "parity again on a v4 sequence model (L = 50, d = 64, 2 blocks): sessions and visitors run its network in wasm and natively, and the answers must match bit for bit"
+cargo run -q -p edgerec-core --example sequence_fixture --locked -- "$WORK/fixture-v4.safetensors" 1000 600 64 50 2 42 >/dev/null
+cargo run -q -p edgerec-wasm --example parity --locked -- \
+  "$WORK/fixture-v4.safetensors" "$WORK/requests.json" "$WORK/expected-v4.json"
+PARITY_MODEL="$WORK/fixture-v4.safetensors" PARITY_REQUESTS="$WORK/requests.json" \
+  PARITY_EXPECTED="$WORK/expected-v4.json" PARITY_SEQUENCE=1 node --test tests/web/parity.test.mjs
 
 say "end to end: headless Chromium"
 E2E_MODEL="$WORK/fixture.safetensors" ARTIFACTS="$ROOT/tests/artifacts" \

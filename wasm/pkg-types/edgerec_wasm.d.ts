@@ -99,6 +99,13 @@ export interface RecencyInfo {
     window: number;
 }
 
+export interface SequenceInfo {
+    /** How many of the latest items the network reads. */
+    maxLen: number;
+    /** Transformer blocks. */
+    blocks: number;
+}
+
 export interface ModelInfo {
     formatVersion: number;
     kind: "rating" | "ranking";
@@ -114,6 +121,11 @@ export interface ModelInfo {
     recency: RecencyInfo | null;
     /** The factor dimension of a ranking model's rating head, if it has one. */
     ratingHeadDim: number | null;
+    /**
+     * The sequence network (self-attention over a user's latest items) that sessions and
+     * anonymous visitors run, if the model has one (format version 4).
+     */
+    sequence: SequenceInfo | null;
     modelBytes: number;
 }
 

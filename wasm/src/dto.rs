@@ -283,8 +283,20 @@ pub struct InfoOut {
     pub recency: Option<RecencyInfo>,
     /// The factor dimension of the rating head of a ranking model, if it has one.
     pub rating_head_dim: Option<usize>,
+    /// The sequence network that sessions and visitors run, if the model has one (v4).
+    pub sequence: Option<SequenceOut>,
     /// Size of the artifact in bytes.
     pub model_bytes: usize,
+}
+
+/// The shape of a model's sequence network, in `info()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SequenceOut {
+    /// How many of the latest items the network reads.
+    pub max_len: usize,
+    /// Transformer blocks.
+    pub blocks: usize,
 }
 
 impl InfoOut {
@@ -303,6 +315,7 @@ impl InfoOut {
             has_projection: info.has_projection,
             recency: info.recency,
             rating_head_dim: info.rating_head_dim,
+            sequence: info.sequence.map(|s| SequenceOut { max_len: s.max_len, blocks: s.blocks }),
             model_bytes,
         }
     }

@@ -113,4 +113,5 @@ fn predicted_ratings_are_given_for_rating_models_only_in_lists() {
     assert_eq!(similar[0]["predictedRating"], Value::Null);
     let info: Value = serde_json::to_value(r.model_info()).unwrap();
     assert_eq!((&info["recency"], &info["ratingHeadDim"]), (&Value::Null, &Value::Null));
+    assert_eq!(info["sequence"], Value::Null, "a model without a sequence network says so");
 }

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use edgerec_core::{ModelBuilder, ModelKind};
+use edgerec_core::{ModelBuilder, ModelKind, SequenceBlock, SequenceParts};
 use edgerec_wasm::Recommender;
 use edgerec_wasm::dto::{self, Interaction, RecommendForRequest, RecommendRequest};
 use serde::Serialize;
@@ -163,6 +163,48 @@ fn model(full: bool) -> Recommender {
     Recommender::from_bytes(b.build().unwrap()).unwrap()
 }
 
+/// A ranking model with a one-block sequence network (format v4).
+fn sequence_model() -> Recommender {
+    let d = 2;
+    let mut b = ModelBuilder::new(ModelKind::Ranking, d);
+    b.user_ids = vec!["U1".into(), "U2".into()];
+    b.item_ids = vec!["A".into(), "B".into(), "C".into()];
+    b.user_factors = vec![1.0, 0.0, 0.0, 1.0];
+    b.item_factors = vec![1.0, 0.0, 0.0, 1.0, 0.5, 0.5];
+    b.user_bias = vec![0.0; 2];
+    b.item_bias = vec![0.0; 3];
+    b.seen = vec![(0, 0, 1.0), (1, 2, 1.0)];
+    let v = |x: f32| vec![x; d];
+    let w = || vec![0.5; d * d];
+    let block = SequenceBlock {
+        ln1_g: v(1.0),
+        ln1_b: v(0.0),
+        q_w: w(),
+        q_b: v(0.0),
+        k_w: w(),
+        k_b: v(0.0),
+        v_w: w(),
+        v_b: v(0.0),
+        o_w: w(),
+        o_b: v(0.0),
+        ln2_g: v(1.0),
+        ln2_b: v(0.0),
+        ff1_w: w(),
+        ff1_b: v(0.0),
+        ff2_w: w(),
+        ff2_b: v(0.0),
+    };
+    b.sequence = Some(SequenceParts {
+        max_len: 3,
+        blocks: vec![block],
+        positions: vec![0.1; 3 * d],
+        final_g: v(1.0),
+        final_b: v(0.0),
+        history: vec![vec![0], vec![2]],
+    });
+    Recommender::from_bytes(b.build().unwrap()).unwrap()
+}
+
 #[test]
 fn answer_typings_match_the_dtos() {
     for full in [true, false] {
@@ -183,6 +225,9 @@ fn answer_typings_match_the_dtos() {
         }
     }
     check_answer("RecencyInfo", &edgerec_core::RecencyInfo { weight: 0.5, decay: 0.8, window: 4 });
+    let info = sequence_model().model_info();
+    check_answer("ModelInfo", &info);
+    check_answer("SequenceInfo", &info.sequence.unwrap());
 }
 
 /// Every interface is checked by one of the tests above.
@@ -200,6 +245,7 @@ fn every_interface_is_checked() {
         "ItemMap",
         "MapPoint",
         "RecencyInfo",
+        "SequenceInfo",
     ];
     let declared: Vec<String> = interfaces().into_keys().collect();
     for name in &declared {
