@@ -23,26 +23,9 @@ use edgerec_core::{
 };
 use serde_json::{Value, json};
 
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> f32 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn normal(&mut self) -> f32 {
-        (0..12).map(|_| self.next()).sum::<f32>() - 6.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        ((self.next() * n as f32) as usize).min(n - 1)
-    }
-    fn vec(&mut self, n: usize, base: f32, scale: f32) -> Vec<f32> {
-        (0..n).map(|_| base + scale * self.normal()).collect()
-    }
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::SplitMix;
 
 /// A block with weights of about unit gain (`1/√d`) and small biases, so that attention and
 /// the feed-forward both move the state.

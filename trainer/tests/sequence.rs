@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+use std::sync::OnceLock;
+
 use edgerec_core::{Model, RecommendOptions};
 use edgerec_trainer::dataset::{Dataset, Interaction};
 use edgerec_trainer::train::config::{Objective, TrainParams, ValidParams};
@@ -88,19 +90,22 @@ fn the_sequence_model_learns_order_that_factorisation_cannot_see() {
     assert!(seq.best_epoch >= 1 && !seq.seq_history.is_empty());
 }
 
-fn export(data: &Dataset, cfg: &ValidParams, out: &pipeline::Outcome) -> Vec<u8> {
-    let rank = split::item_id_rank(data);
-    pipeline::builder(cfg, data, &out.weights, &data.interactions, out.recency, &rank).build().unwrap()
+/// One sequence model on short cycle walks, trained once and shared by the tests below.
+fn trained() -> &'static [u8] {
+    static MODEL: OnceLock<Vec<u8>> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let data = cycle_data(40, 9);
+        let cfg = params(Objective::Sequence);
+        let exp = experiment().resolve(&data.interactions);
+        let out = pipeline::run(&cfg, &exp, &data, Verbosity::Quiet).unwrap();
+        let rank = split::item_id_rank(&data);
+        pipeline::builder(&cfg, &data, &out.weights, &data.interactions, out.recency, &rank).build().unwrap()
+    })
 }
 
 #[test]
 fn exported_user_vectors_are_the_cores_forward_pass_over_their_history() {
-    let data = cycle_data(40, 9);
-    let cfg = params(Objective::Sequence);
-    let exp = experiment().resolve(&data.interactions);
-    let out = pipeline::run(&cfg, &exp, &data, Verbosity::Quiet).unwrap();
-    let bytes = export(&data, &cfg, &out);
-    let model = Model::from_bytes(&bytes).unwrap();
+    let model = Model::from_bytes(trained()).unwrap();
     assert_eq!(model.info().format_version, 4);
     let mut worst = 0f32;
     for u in 0..model.num_users() {
@@ -119,12 +124,7 @@ fn exported_user_vectors_are_the_cores_forward_pass_over_their_history() {
 
 #[test]
 fn sessions_continue_the_stored_history_and_ignore_unknown_items() {
-    let data = cycle_data(40, 9);
-    let cfg = params(Objective::Sequence);
-    let exp = experiment().resolve(&data.interactions);
-    let out = pipeline::run(&cfg, &exp, &data, Verbosity::Quiet).unwrap();
-    let bytes = export(&data, &cfg, &out);
-    let model = Model::from_bytes(&bytes).unwrap();
+    let model = Model::from_bytes(trained()).unwrap();
     let opts = RecommendOptions { top_n: 5, ..RecommendOptions::default() };
     let user = model.user_id(0);
     let history: Vec<usize> = model.sequence_history(0).iter().map(|&i| i as usize).collect();
