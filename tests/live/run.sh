@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The live loop, end to end, against real components (issue 12): MariaDB, and the Worker in
+# The live loop, end to end, against real components: MariaDB, and the Worker in
 # workerd (`wrangler dev`) with local Queues, D1 and R2.
 #
 #  1. generates a shop into MariaDB, trains model A, serves the Worker (refresh every 2 s) and
@@ -8,7 +8,8 @@
 #  3. `trainer ingest` pulls them into MariaDB (a second run finds nothing new), `trainer train`
 #     makes model B, `trainer publish` serves it: the new user is now known;
 #  4. runs wrk on /recommend through a rollback (B -> A): not one request fails or gets a 5xx,
-#     and the rollback restores A's version.
+#     and the rollback restores A's version; a second rollback goes past the first publish, back
+#     to the bundled model.
 #
 # Uses $EDGEREC_TEST_DATABASE_URL when set (scripts/test.sh starts MariaDB), else starts its own.
 # Idempotent; safe to rerun. Honours CARGO_TARGET_DIR.
@@ -29,14 +30,15 @@ trap 'exit 130' INT TERM
 
 if [ -z "${EDGEREC_TEST_DATABASE_URL:-}" ]; then
   source tests/mariadb.sh
-  mariadb_start
   own_db=1
+  mariadb_start
 fi
 DB=$EDGEREC_TEST_DATABASE_URL
 TABLES=(--table live_interactions --items-table live_items)
 
-cargo build -q --locked -p edgerec-trainer --bin trainer
-TRAINER="${CARGO_TARGET_DIR:-$ROOT/target}/debug/trainer"
+source tests/bins.sh
+debug_bins
+TRAINER="$BIN/trainer"
 
 log "a shop in MariaDB, and model A trained from it"
 "$TRAINER" generate --database-url "$DB" "${TABLES[@]}" --users 300 --items 120 --interactions 12000 \
@@ -92,4 +94,16 @@ wait "$wrk_pid"
 cat "$WORK/wrk.txt"
 check "wrk made requests" grep -qE '^ +[0-9]+ requests in' "$WORK/wrk.txt"
 check "no request failed or got a non-2xx answer" bash -c "! grep -qE 'Non-2xx|Socket errors' '$WORK/wrk.txt'"
+log "a second rollback goes back past the first publish, to the bundled model"
+rolled=$(publish --rollback)
+check "the pointer is empty again: $rolled" jq -e '.pointer == {current: null, history: [], canary: null}' <<<"$rolled"
+wait_source() {
+  local deadline=$(( $(date +%s) + REFRESH + 10 ))
+  while [ "$(date +%s)" -le "$deadline" ]; do
+    [ "$(curl -s "$URL/health" | jq -r .models.current.source)" = "$1" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+check "the bundled model serves again" wait_source bundled
 log "the live loop works end to end"

@@ -233,8 +233,18 @@ describe('model lifecycle', { skip: MODE !== 'models' }, () => {
     assert.deepEqual(back.json.history, []);
     await until('the rolled-back model', (h) => h.model_version === v2);
     await assertServing(v2);
+    // The first published model rolls back too: to the deployment's own (bundled) model.
+    const first = await admin('POST', '/admin/model/rollback');
+    assert.equal(first.res.status, 200, first.text);
+    assert.deepEqual(first.json, { current: null, history: [], canary: null });
+    const h = await until('the bundled model', (h) => h.model_version === v1);
+    assert.equal(h.models.current.source, 'bundled');
+    await assertServing(v1);
     assertError(await admin('POST', '/admin/model/rollback'), 409, 'conflict');
-    assert.equal((await pointer()).current.version, v2);
+    // Publishing again goes on from there.
+    assert.equal((await putModel(model2)).res.status, 200);
+    assert.deepEqual((await pointer()).history, []);
+    await until('the republished model', (h) => h.model_version === v2);
   });
 
   test('a canary is rolled back before the current model', async () => {

@@ -66,7 +66,7 @@ pub async fn answer(req: &Incoming, env: &Env, config: &Config, action: Action) 
                 &bucket,
                 config,
                 Pointer::rollback,
-                "there is no canary and no previous model to roll back to",
+                "nothing to roll back: no canary, and the deployment's own model is already served",
             )
             .await
         }

@@ -54,8 +54,10 @@ impl Pointer {
         self.canary = Some(Canary { entry, percent });
     }
 
-    /// Removes the canary if there is one, else makes the newest history entry current.
-    /// `false` when there is nothing to roll back to.
+    /// Removes the canary if there is one, else makes the newest history entry current. With no
+    /// history, the first published model goes too, and the deployment's own model (the bundled
+    /// one, or `MODEL_R2_KEY`) is served again, as before the first publish. `false` when there
+    /// is nothing to roll back to.
     pub fn rollback(&mut self) -> bool {
         if self.canary.take().is_some() {
             return true;
@@ -65,7 +67,7 @@ impl Pointer {
                 self.current = Some(previous);
                 true
             }
-            None => false,
+            None => self.current.take().is_some(),
         }
     }
 
@@ -135,7 +137,19 @@ mod tests {
         assert!(p.rollback());
         assert!(p.rollback());
         assert_eq!((p.current.clone(), p.history.len()), (Some(entry(1)), 0));
+        assert!(p.rollback(), "the first publish rolls back to the deployment's own model");
+        assert_eq!(p, Pointer::default());
         assert!(!p.rollback());
+    }
+
+    #[test]
+    fn a_first_publish_can_be_rolled_back_and_published_again() {
+        let mut p = Pointer::default();
+        p.set_current(entry(1));
+        assert!(p.rollback());
+        assert_eq!((p.current.clone(), p.history.len()), (None, 0));
+        p.set_current(entry(2));
+        assert_eq!((p.current.clone(), p.history.len()), (Some(entry(2)), 0));
     }
 
     #[test]
