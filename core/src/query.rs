@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::ivf::Search;
 use crate::kernel::{Scored, TopN};
 use crate::model::{Model, ModelKind};
+use crate::rating_head;
 use crate::{Error, Result};
 
 /// The largest `top_n` / `n` a query accepts.
@@ -171,7 +172,7 @@ impl<'a> Model<'a> {
     }
 
     pub(crate) fn scored(&self, picked: Vec<Scored>, whom: For<'_>) -> Vec<ScoredItem<'a>> {
-        picked
+        let items = picked
             .into_iter()
             .map(|s| {
                 let index = s.index as usize;
@@ -183,7 +184,22 @@ impl<'a> Model<'a> {
                     predicted_rating: self.rating_of(whom, index, score),
                 }
             })
-            .collect()
+            .collect();
+        self.in_rank_order(items)
+    }
+
+    /// Makes the ratings of a ranked list non-increasing in rank (see
+    /// [`rating_head::non_increasing`]). Only a ranking model's head can disagree with its order:
+    /// a rating model ranks by the rating itself.
+    pub(crate) fn in_rank_order(&self, mut items: Vec<ScoredItem<'a>>) -> Vec<ScoredItem<'a>> {
+        if self.kind == ModelKind::Ranking && self.rating_head.is_some() {
+            let mut ratings: Vec<f32> = items.iter().filter_map(|s| s.predicted_rating).collect();
+            rating_head::non_increasing(&mut ratings);
+            for (item, r) in items.iter_mut().zip(ratings) {
+                item.predicted_rating = Some(r);
+            }
+        }
+        items
     }
 
     /// The vector a known user is scored with: the trained factors plus, when the model has a
@@ -303,6 +319,7 @@ impl<'a> Model<'a> {
                 }
             })
             .collect();
+        let items = self.in_rank_order(items);
         Recommendations { items, source: Source::Popular, reason: Some(reason), unknown_items }
     }
 

@@ -4,6 +4,10 @@
 //! Its prediction for user `u` and item `i` is
 //! `global + user_bias[u] + item_bias[i] + user_factors[u] · item_factors[i]`; a user the head
 //! does not know (an anonymous visitor) gets `global + item_bias[i]`.
+//!
+//! The ranker picks and orders the list, the head rates it, and the two need not agree. A client
+//! of the seed's API reads rank 1 as the highest `predicted_rating`, so a list's ratings are made
+//! non-increasing in rank by [`non_increasing`]: the closest such sequence in squared error.
 
 use std::borrow::Cow;
 
@@ -94,5 +98,83 @@ impl<'a> RatingHead<'a> {
     pub(crate) fn user(&self, user: usize) -> Option<(&[f32], f32)> {
         let d = self.dim;
         Some((self.user_factors.get(user * d..(user + 1) * d)?, *self.user_bias.get(user)?))
+    }
+}
+
+/// Replaces `ratings` (in rank order) by the non-increasing sequence closest to them in squared
+/// error: isotonic regression by pool-adjacent-violators. Each run that breaks the order becomes
+/// its mean; a list already in order is unchanged. Deterministic (f64 sums, in order), so native
+/// and wasm32 agree bit for bit.
+pub(crate) fn non_increasing(ratings: &mut [f32]) {
+    // Blocks of (sum, count), each mean no higher than the block before it.
+    let mut blocks: Vec<(f64, usize)> = Vec::with_capacity(ratings.len());
+    for &r in ratings.iter() {
+        let mut block = (f64::from(r), 1);
+        while let Some(&(sum, n)) = blocks.last() {
+            if sum / n as f64 >= block.0 / block.1 as f64 {
+                break;
+            }
+            blocks.pop();
+            block = (block.0 + sum, block.1 + n);
+        }
+        blocks.push(block);
+    }
+    let mut at = 0;
+    for (sum, n) in blocks {
+        let mean = if n == 1 { sum as f32 } else { (sum / n as f64) as f32 };
+        ratings[at..at + n].fill(mean);
+        at += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::non_increasing;
+
+    fn iso(v: &[f32]) -> Vec<f32> {
+        let mut v = v.to_vec();
+        non_increasing(&mut v);
+        v
+    }
+
+    #[test]
+    fn ordered_lists_are_unchanged_and_violations_are_pooled() {
+        assert_eq!(iso(&[]), Vec::<f32>::new());
+        assert_eq!(iso(&[4.5, 4.0, 4.0, 3.0]), vec![4.5, 4.0, 4.0, 3.0]);
+        assert_eq!(iso(&[3.75, 4.0]), vec![3.875, 3.875]);
+        assert_eq!(iso(&[5.0, 3.0, 4.0, 1.0]), vec![5.0, 3.5, 3.5, 1.0]);
+        assert_eq!(iso(&[1.0, 2.0, 3.0]), vec![2.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn the_result_is_non_increasing_keeps_the_sum_and_is_closest() {
+        let mut state = 0x9e37_79b9_u32;
+        for len in 1..40 {
+            let v: Vec<f32> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    1.0 + (state % 4000) as f32 / 1000.0
+                })
+                .collect();
+            let out = iso(&v);
+            assert!(out.windows(2).all(|w| w[0] >= w[1]), "{out:?}");
+            let sum = |x: &[f32]| x.iter().map(|&a| f64::from(a)).sum::<f64>();
+            assert!((sum(&v) - sum(&out)).abs() < 1e-3);
+            // No non-increasing sequence is closer: try the constant one and small nudges.
+            let dist = |x: &[f32]| v.iter().zip(x).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
+            let mean = (sum(&v) / len as f64) as f32;
+            assert!(dist(&out) <= dist(&vec![mean; len]) + 1e-6);
+            for k in 0..len {
+                for delta in [-0.01_f32, 0.01] {
+                    let mut nudged = out.clone();
+                    nudged[k] += delta;
+                    if nudged.windows(2).all(|w| w[0] >= w[1]) {
+                        assert!(dist(&out) <= dist(&nudged) + 1e-9);
+                    }
+                }
+            }
+        }
     }
 }

@@ -163,18 +163,44 @@ fn the_rating_head_reports_ratings_and_the_order_stays_the_rankers() {
         .unwrap();
     // Ordered by the ranking score, not by the rating.
     assert!(recs.items.windows(2).all(|w| w[0].score >= w[1].score));
-    for s in &recs.items {
-        let r = s.predicted_rating.unwrap();
-        assert!((1.0..=5.0).contains(&r));
-        assert_eq!(model.predict_index(user, s.index), Some(r));
-    }
+    // The head disagrees with the ranker here, so the reported ratings are the head's
+    // predictions made non-increasing in rank: pooled into runs that keep the runs' sums.
+    let raw: Vec<f32> = recs.items.iter().map(|s| model.predict_index(user, s.index).unwrap()).collect();
+    assert!(raw.windows(2).any(|w| w[0] < w[1]), "the fixture should make the head disagree");
+    let reported: Vec<f32> = recs.items.iter().map(|s| s.predicted_rating.unwrap()).collect();
+    assert_pooled(&raw, &reported);
     let anonymous =
         model.recommend_for_interactions(&[(model.item_id(1), 1.0)], &RecommendOptions::default()).unwrap();
-    assert!(anonymous.items.iter().all(|s| s.predicted_rating.is_some_and(|r| (1.0..=5.0).contains(&r))));
+    let ratings: Vec<f32> = anonymous.items.iter().map(|s| s.predicted_rating.unwrap()).collect();
+    assert!(ratings.iter().all(|r| (1.0..=5.0).contains(r)));
+    assert!(ratings.windows(2).all(|w| w[0] >= w[1]), "{ratings:?}");
+    let unknown = model.recommend("U-nobody", &RecommendOptions { top_n: 20, ..Default::default() }).unwrap();
+    let ratings: Vec<f32> = unknown.items.iter().map(|s| s.predicted_rating.unwrap()).collect();
+    assert!(ratings.windows(2).all(|w| w[0] >= w[1]), "the popular fallback too: {ratings:?}");
     // A rating model cannot carry a head.
     let mut bad = common::random_builder(ModelKind::Rating, 3, 5, 2, 1);
     bad.rating_head = b.rating_head.clone();
     assert!(bad.build().is_err());
+}
+
+/// `reported` is `raw` made non-increasing by pooling: in range, non-increasing, each maximal run
+/// of equal values has the mean of the raw values it replaced, and in-order stretches of `raw`
+/// outside the runs are kept exactly.
+fn assert_pooled(raw: &[f32], reported: &[f32]) {
+    assert_eq!(raw.len(), reported.len());
+    assert!(reported.iter().all(|r| (1.0..=5.0).contains(r)));
+    assert!(reported.windows(2).all(|w| w[0] >= w[1]), "{reported:?}");
+    let mut start = 0;
+    while start < reported.len() {
+        let end = start + reported[start..].iter().take_while(|&&r| r == reported[start]).count();
+        let mean = raw[start..end].iter().map(|&r| f64::from(r)).sum::<f64>() / (end - start) as f64;
+        assert!(
+            (mean - f64::from(reported[start])).abs() < 1e-5,
+            "run {start}..{end}: {mean} vs {}",
+            reported[start]
+        );
+        start = end;
+    }
 }
 
 /// Rewrites a metadata value inside the JSON header, keeping its length.

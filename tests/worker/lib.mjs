@@ -1,11 +1,15 @@
 // Shared helpers for the Worker's end-to-end tests. run.sh starts `wrangler dev` and sets:
 //   EDGEREC_URL   base URL of the running Worker
-//   EDGEREC_MODE  open (no API key, CORS *), keyed (API key and an origin list) or corrupt
+//   EDGEREC_MODE  one of MODES (see tests/worker/run.sh for what each serves)
 //   EDGEREC_API_KEY, EDGEREC_ALLOWED_ORIGIN  for keyed mode
 import assert from 'node:assert/strict';
 
 export const BASE = process.env.EDGEREC_URL ?? 'http://127.0.0.1:8787';
+export const MODES = ['open', 'keyed', 'corrupt', 'missing', 'r2', 'live', 'models', 'scale', 'demo'];
 export const MODE = process.env.EDGEREC_MODE ?? 'open';
+if (!MODES.includes(MODE)) {
+  throw new Error(`EDGEREC_MODE=${MODE} is not one of ${MODES.join(', ')}: no test would run`);
+}
 export const API_KEY = process.env.EDGEREC_API_KEY ?? '';
 export const ALLOWED_ORIGIN = process.env.EDGEREC_ALLOWED_ORIGIN ?? '';
 
@@ -52,5 +56,11 @@ export function assertRecommendations(json, n) {
     assert.equal(typeof r.item_id, 'string');
     assert.equal(typeof r.predicted_rating, 'number');
     assert.ok(Math.abs(r.predicted_rating * 1e4 - Math.round(r.predicted_rating * 1e4)) < 1e-6, 'four decimals');
+  });
+  // The seed ranks by predicted_rating, so its clients read rank 1 as the highest.
+  json.recommendations.slice(1).forEach((r, i) => {
+    const above = json.recommendations[i];
+    assert.ok(r.predicted_rating <= above.predicted_rating,
+      `rank ${r.rank} has predicted_rating ${r.predicted_rating}, above rank ${above.rank}'s ${above.predicted_rating}`);
   });
 }

@@ -12,7 +12,9 @@
 #    migrations applied to a fresh state and an ADMIN_TOKEN in worker/.dev.vars) and models (the
 #    model lifecycle: uploads, pointer, canary, promote, rollback, hot swap, with an ADMIN_TOKEN
 #    and MODEL_REFRESH_SECONDS=2);
-# 3. builds the deployable bundle with `wrangler deploy --dry-run --outdir` and prints its size.
+# 3. builds the deployable bundle with `wrangler deploy --dry-run --outdir` and prints its size;
+#    with the demo's trained model (scripts/demo-model.sh) in it, serves it and runs the seed's
+#    client tests against it (mode demo).
 #
 # EDGEREC_E2E_MODES picks the steps, e.g. "open live" (default: all of
 # "corrupt open keyed missing r2 live models deploy"); only the bundles they need are built.
@@ -61,12 +63,14 @@ stop_server() { serve_stop; }
 run_tests() {
   local mode=$1
   log "node --test tests/worker/ (mode $mode)"
-  EDGEREC_URL="http://127.0.0.1:$PORT" EDGEREC_MODE=$mode node --test tests/worker/
+  EDGEREC_URL="http://127.0.0.1:$PORT" EDGEREC_MODE=$mode tests/node-test.sh tests/worker/
 }
 
 # Models: the core's deterministic fixture, a truncated copy of it, and the demo's model.
 log "fixture model"
-cargo run -q --locked -p edgerec-core --example fixture -- "$WORK/fixture.safetensors" 1000 600 64 42
+source tests/bins.sh
+debug_bins
+"$BIN/examples/fixture" "$WORK/fixture.safetensors" 1000 600 64 42
 head -c 4096 "$WORK/fixture.safetensors" >"$WORK/corrupt.safetensors"
 
 if [ -f "$WORKER/.dev.vars" ]; then
@@ -158,8 +162,8 @@ if want models; then
   fixtures="$WORK/models-fixtures"
   mkdir -p "$fixtures"
   log "fixture models 2 and 3 (seeds 7 and 11; model 2, with 4,000 users, is a 2.3 MB upload)"
-  cargo run -q --locked -p edgerec-core --example fixture -- "$fixtures/model2.safetensors" 4000 600 64 7
-  cargo run -q --locked -p edgerec-core --example fixture -- "$fixtures/model3.safetensors" 1000 600 64 11
+  "$BIN/examples/fixture" "$fixtures/model2.safetensors" 4000 600 64 7
+  "$BIN/examples/fixture" "$fixtures/model3.safetensors" 1000 600 64 11
   cp "$WORK/fixture.safetensors" "$fixtures/bundled.safetensors"
   cp "$WORK/corrupt.safetensors" "$fixtures/corrupt.safetensors"
   models_state="$WORK/state-models"
@@ -210,8 +214,7 @@ if want scale; then
   mkdir -p "$scale"
   log "a $items-item model (d = 64, int8, IVF), its users moved out for KV"
   cargo run -q --release --locked -p edgerec-core --example scale_fixture -- "$scale/full.safetensors" "$items" 64 300 700 int8
-  cargo build -q --locked -p edgerec-trainer --bin trainer
-  trainer="${CARGO_TARGET_DIR:-$ROOT/target}/debug/trainer"
+  trainer="$BIN/trainer"
   "$trainer" export-users --model "$scale/full.safetensors" --artifact-out "$scale/items.safetensors" \
     --kv-out "$scale/users.kv.json" --json >"$scale/export.json"
   # The oracle: the trainer's answers from the full artifact (users inside), for 25 users.
@@ -259,6 +262,14 @@ demo="$ROOT/web/models/demo.safetensors"
 if [ -f "$demo" ]; then
   build demo "$demo"
   bundle=demo
+  # The seed's client against the model a new user trains: a hybrid, ranked by its ranker and
+  # rated by its rating head.
+  start_server demo
+  run_tests demo
+  stop_server
+elif [ "${CI:-}" = true ]; then
+  echo "no web/models/demo.safetensors, and CI=true: scripts/demo-model.sh must run first" >&2
+  exit 1
 else
   log "no web/models/demo.safetensors yet: sizing the bundle with the fixture model"
   bundle=fixture
