@@ -8,9 +8,15 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 profile=${TRAINER_PROFILE:-release}
-cargo build -q --locked -p edgerec-trainer --profile "$profile"
-target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
-[ "$profile" = dev ] && bin="$target_dir/debug/trainer" || bin="$target_dir/$profile/trainer"
+if [ "$profile" = dev ]; then
+  # The test suite's debug build, shared with its other stages.
+  source tests/bins.sh
+  debug_bins
+  bin="$BIN/trainer"
+else
+  cargo build -q --locked -p edgerec-trainer --profile "$profile"
+  bin="${CARGO_TARGET_DIR:-$ROOT/target}/$profile/trainer"
+fi
 mkdir -p target/demo web/models
 if [ -n "${DATABASE_URL:-}" ]; then
   "$bin" generate --if-exists replace

@@ -10,6 +10,7 @@ mariadb_free_port() {
 
 mariadb_start() {
   mariadb_stop 2>/dev/null || true
+  MARIADB_PID=""
   rm -rf "$MARIADB_DIR"
   mkdir -p "$MARIADB_DIR/data" "$MARIADB_DIR/run"
   chown -R mysql:mysql "$MARIADB_DIR"
@@ -38,11 +39,12 @@ SQL
   echo "MariaDB $MARIADB_PID on 127.0.0.1:$MARIADB_PORT" >&2
 }
 
+# Stops the server: by its pid file, or by the pid mariadb_start saw (a start that failed before
+# the server wrote its pid file). Safe to call when nothing runs, so set the trap first.
 mariadb_stop() {
-  local pid_file="$MARIADB_DIR/run/mysqld.pid"
-  [ -f "$pid_file" ] || return 0
-  local pid
-  pid=$(cat "$pid_file")
+  local pid_file="$MARIADB_DIR/run/mysqld.pid" pid=${MARIADB_PID:-}
+  [ -f "$pid_file" ] && pid=$(cat "$pid_file")
+  [ -n "$pid" ] || return 0
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   rm -f "$pid_file"

@@ -16,9 +16,18 @@ from safetensors import safe_open
 from safetensors.numpy import load_file
 
 
-def cargo_example(*args):
-    cmd = ["cargo", "run", "--quiet", "-p", "edgerec-core", "--example", *args]
-    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+_examples = None
+
+
+def cargo_example(name, *args):
+    """Runs one of the core's examples, from the suite's debug build (tests/bins.sh): the same
+    invocation as the test stage, so after it nothing is compiled again."""
+    global _examples
+    if _examples is None:
+        subprocess.run(["cargo", "test", "--workspace", "--locked", "--no-run", "--quiet"], check=True)
+        target = os.environ.get("CARGO_TARGET_DIR", "target")
+        _examples = os.path.join(target, "debug", "examples")
+    return subprocess.run([os.path.join(_examples, name), *args], check=True, capture_output=True, text=True).stdout
 
 
 def strings(tensors, name):
@@ -42,7 +51,7 @@ def check_v3_index(tmp):
     """A version-3 artifact (an index: items numbered list by list): `item_ids.order` reads the
     IDs in sorted order, and the lists are runs of items whose mean is the list's centroid."""
     path = os.path.join(tmp, "v3.safetensors")
-    cargo_example("scale_fixture", "--", path, "3000", "8", "5", "12", "int8")
+    cargo_example("scale_fixture", path, "3000", "8", "5", "12", "int8")
     t = load_file(path)
     meta = safe_open(path, "numpy").metadata()
     assert meta["format_version"] == "3" and meta["index_kind"] == "ivf", meta
@@ -66,8 +75,8 @@ def check_compact(tmp, quantization, dtype):
     """A compact artifact: numpy's dequantised factors equal the core's, bit for bit, and are
     close to the f32 fixture's."""
     path = os.path.join(tmp, f"{quantization}.safetensors")
-    cargo_example("fixture", "--", path, "7", "11", "4", "3", quantization)
-    core = json.loads(cargo_example("dump_json", "--", path))
+    cargo_example("fixture", path, "7", "11", "4", "3", quantization)
+    core = json.loads(cargo_example("dump_json", path))
     t = load_file(path)
     assert t["item_factors"].dtype == dtype and t["item_factors"].shape == (11, 4)
     assert core["info"]["item_factors"] == quantization
@@ -133,7 +142,7 @@ def check_v4_sequence(tmp, quantization):
     `sequence_state` over lists of 1, L and 2L + 1 items, and on the top 5 of sessions and
     visitors. Returns the largest relative difference seen."""
     path = os.path.join(tmp, f"v4-{quantization}.safetensors")
-    core = json.loads(cargo_example("sequence_fixture", "--", path, "8", "30", "40", "6", "2", "7", quantization))
+    core = json.loads(cargo_example("sequence_fixture", path, "8", "30", "40", "6", "2", "7", quantization))
     t = load_file(path)
     meta = safe_open(path, "numpy").metadata()
     assert meta["format_version"] == "4" and meta["model_kind"] == "ranking", meta
@@ -193,8 +202,8 @@ def check_v4_sequence(tmp, quantization):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "tiny.safetensors")
-        cargo_example("fixture", "--", path, "7", "11", "4", "3")
-        core = json.loads(cargo_example("dump_json", "--", path))
+        cargo_example("fixture", path, "7", "11", "4", "3")
+        core = json.loads(cargo_example("dump_json", path))
         t = load_file(path)
         with safe_open(path, framework="numpy") as f:
             meta = f.metadata()
