@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The live loop, end to end, against real components (issue 12): MariaDB, and the Worker in
+# The live loop, end to end, against real components: MariaDB, and the Worker in
 # workerd (`wrangler dev`) with local Queues, D1 and R2.
 #
 #  1. generates a shop into MariaDB, trains model A, serves the Worker (refresh every 2 s) and

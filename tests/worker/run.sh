@@ -201,7 +201,7 @@ SH
   rm -f "$WORK/.dev.vars"
 fi
 
-# A catalogue too big to bundle (issue 13): SCALE_ITEMS items (default 500,000) at d = 64, int8,
+# A catalogue too big to bundle: SCALE_ITEMS items (default 500,000) at d = 64, int8,
 # with an IVF index, served from local R2, its users moved to local KV (`trainer export-users`).
 # Checks a cold start from R2, answers equal to the trainer's from the full artifact, and memory.
 if want scale; then
