@@ -329,9 +329,18 @@ def serving():
 
 
 def included(title, frag):
-    """A section included from docs/bench/FRAG, its headings moved one level down."""
+    """A section included from docs/bench/FRAG under `## TITLE`: the fragment's own title is
+    dropped (the section heading takes its place), its other headings move one level down, and
+    lines inside code blocks (shell comments) are left as they are."""
     text = open(os.path.join(ROOT, "docs", "bench", frag)).read()
-    text = re.sub(r"^#", "##", text, flags=re.M)
+    out, fenced = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("#"):
+            line = "#" + line
+        out.append(line)
+    text = re.sub(r"\A## .*\n\n?", "", "".join(out))
     rerun = ("rerun by `scripts/bench.sh` before this file is written unless `BENCH_SCALE=0`" if frag == "scale.md"
              else "not rerun by this command unless `BENCH_ALL=1`")
     return (f"## {title}\n\nIncluded from `docs/bench/{frag}`, written by its own script (commands inside), "

@@ -32,7 +32,7 @@ rm -rf "$OUT"
 # inlines every such function, which merged the index search's list choice and list scan into
 # one function so large that V8's register allocator spilled in both loops: 26-27 µs per
 # 1M-item top 10 in Node, against 19-22 µs with the loops in functions of their own
-# (docs/SCALE.md).
+# (docs/notes/scale-experiments.md).
 "$WASM_OPT" -O3 -ocimfs 100 \
   --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \

@@ -1,7 +1,8 @@
 """Two implementations of a query, taking turns call by call on one core (bench/scale/run.py).
 
-This machine's speed comes in phases lasting seconds (docs/SCALE.md), so two runs made one
-after the other can see different machines, and their ratio moves by ±30 % from pair to pair.
+This machine's speed comes in phases lasting seconds (docs/notes/scale-experiments.md), so two
+runs made one after the other can see different machines, and their ratio moves by ±30 % from
+pair to pair.
 Here the two run at once on one core and take turns: each side loads and warms up as in a run
 of its own, then makes its next timed call only when told to, and this script tells the two in
 turn (which goes first alternates from query to query). Both sides' calls are thus spread over

@@ -35,7 +35,7 @@ const TABLE = [
   ['exclude_items is a string', json('{"user_id": "U10001", "exclude_items": "TECH1001"}'), 400, 'invalid_request'],
   ['categories holds a number', json('{"user_id": "U10001", "categories": [1]}'), 400, 'invalid_request'],
   ['unknown category', json('{"user_id": "U10001", "categories": ["toys"]}'), 400, 'unknown_category'],
-  // null is never a value: leave a field out for its default (issue 14).
+  // null is never a value: leave a field out for its default.
   ['top_n is null', json('{"user_id": "U10001", "top_n": null}'), 400, 'invalid_request'],
   ['user_id is null', json('{"user_id": null, "interactions": [{"item_id": "TECH1001", "rating": 5}]}'), 400, 'invalid_request'],
   ['exclude_rated is null', json('{"user_id": "U10001", "exclude_rated": null}'), 400, 'invalid_request'],
@@ -79,7 +79,7 @@ const TABLE = [
   ['users limit=0', { path: '/users?limit=0' }, 400, 'invalid_request'],
   ['users limit=1001', { path: '/users?limit=1001' }, 400, 'invalid_request'],
   ['users limit=1.5', { path: '/users?limit=1.5' }, 400, 'invalid_request'],
-  // Undecodable percent-encoding in a query string is a 400, not ignored (issue 14).
+  // Undecodable percent-encoding in a query string is a 400, not ignored.
   ['users cursor=%%%', { path: '/users?cursor=%%%' }, 400, 'invalid_request'],
   ['users cursor with a broken escape', { path: '/users?cursor=U1%2' }, 400, 'invalid_request'],
   ['users cursor with invalid UTF-8', { path: '/users?cursor=%FF%FE' }, 400, 'invalid_request'],

@@ -9,15 +9,16 @@
 #    corrupt, open (every endpoint, the seed's examples, the bad-request table), keyed (API key
 #    and an origin list in worker/.dev.vars), missing, r2 (the model in a local R2 bucket),
 #    live (the event path: POST /events -> local Queue -> D1 -> GET /admin/events, with the D1
-#    migrations applied to a fresh state and an ADMIN_TOKEN in worker/.dev.vars) and models (the
+#    migrations applied to a fresh state and an ADMIN_TOKEN in worker/.dev.vars), models (the
 #    model lifecycle: uploads, pointer, canary, promote, rollback, hot swap, with an ADMIN_TOKEN
-#    and MODEL_REFRESH_SECONDS=2);
+#    and MODEL_REFRESH_SECONDS=2) and scale (a SCALE_ITEMS-item int8 model with an IVF index
+#    from local R2, its users in local KV; see docs/SCALE.md);
 # 3. builds the deployable bundle with `wrangler deploy --dry-run --outdir` and prints its size;
 #    with the demo's trained model (scripts/demo-model.sh) in it, serves it and runs the seed's
 #    client tests against it (mode demo).
 #
 # EDGEREC_E2E_MODES picks the steps, e.g. "open live" (default: all of
-# "corrupt open keyed missing r2 live models deploy"); only the bundles they need are built.
+# "corrupt open keyed missing r2 live models scale deploy"); only the bundles they need are built.
 #
 # Idempotent; safe to rerun. Honours CARGO_TARGET_DIR. Sources scripts/setup.sh when run alone.
 set -euo pipefail
@@ -205,7 +206,7 @@ SH
   rm -f "$WORK/.dev.vars"
 fi
 
-# A catalogue too big to bundle (issue 13): SCALE_ITEMS items (default 500,000) at d = 64, int8,
+# A catalogue too big to bundle: SCALE_ITEMS items (default 500,000) at d = 64, int8,
 # with an IVF index, served from local R2, its users moved to local KV (`trainer export-users`).
 # Checks a cold start from R2, answers equal to the trainer's from the full artifact, and memory.
 if want scale; then

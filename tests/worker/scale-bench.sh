@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A benchmark (not a test) of a million-item model in the Worker under wrangler dev (issue 13),
+# A benchmark (not a test) of a million-item model in the Worker under wrangler dev,
 # written to docs/bench/scale-worker.md:
 #  1. cold start: wrangler dev started cold; the first /health loads the artifact from local R2;
 #  2. the KV path: /recommend/USER p50 and p99 for users whose vectors live in local KV (each

@@ -1,5 +1,5 @@
 //! Quality tests on generated data: the trained models must beat the baselines by margins that
-//! the generator's known structure (trainer/src/data/model.rs) makes achievable.
+//! the generator's known structure (trainer/src/synthetic/generator.rs) makes achievable.
 //!
 //! - Ratings: the signal has a user × item part (category affinity, taste-cluster match and a
 //!   4-d latent taste, sd ≈ 0.5 on sampled pairs) that no biases-only model can see, over noise

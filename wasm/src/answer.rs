@@ -15,7 +15,7 @@
 //! catalogue, where most answers hold items not returned before, keeping them cost 3–10 µs a
 //! call (V8 moving each kept string out of its young generation) against the 1–2 µs that making
 //! ten short strings costs, and the kept strings would grow towards the whole catalogue
-//! (`docs/SCALE.md`).
+//! (`docs/notes/scale-experiments.md`).
 
 use std::cell::RefCell;
 

@@ -96,8 +96,9 @@ pub async fn list(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
 
 /// The queue consumer: each message's events go to D1 in one transaction; the message is acked
 /// when they are stored and retried otherwise (after `max_retries` the queue moves it to the
-/// dead-letter queue). Never fails as a whole: an error returned from the handler would redeliver
-/// messages already acked (see TOOLCHAIN.md, "Retries: the trap").
+/// dead-letter queue). Never fails as a whole: an error returned from the handler makes the
+/// queue retry the whole delivery, messages already acked included, so every failure is handled
+/// here, message by message (the D1 write is idempotent by `event_id` either way).
 pub async fn consume(batch: MessageBatch<String>, env: &Env) {
     let db = match d1::database(env) {
         Ok(db) => db,

@@ -306,7 +306,7 @@ mod tests {
         }
     }
 
-    /// Regression (issue 14): `GET /users?cursor=%%%` used to start from the beginning.
+    /// Regression: `GET /users?cursor=%%%` used to start from the beginning instead of failing.
     #[test]
     fn parse_query_rejects_malformed_escapes() {
         for bad in [

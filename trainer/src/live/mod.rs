@@ -1,5 +1,6 @@
-//! The trainer's side of the live loop (issue 12): pulling the Worker's stored events into the
-//! interactions table (`trainer ingest`) and publishing models to it (`trainer publish`).
+//! The trainer's side of the live loop (events in, models out): pulling the Worker's stored
+//! events into the interactions table (`trainer ingest`) and publishing models to it
+//! (`trainer publish`).
 //!
 //! - [`event`]: a stored event and its mapping to an interactions row;
 //! - [`page`]: one NDJSON page of `GET /admin/events`, parsed and checked;

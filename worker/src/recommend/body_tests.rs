@@ -51,7 +51,7 @@ fn neither_user_id_nor_interactions_is_a_400() {
     assert_eq!(err(r#"{"top_n": 3}"#).0, 400);
 }
 
-/// Regression (issue 14): `"top_n": null` used to mean the default and answer 200.
+/// Regression: `"top_n": null` used to mean the default and answer 200.
 #[test]
 fn top_n_null_is_a_400_naming_the_field() {
     let (status, code, message) = err(r#"{"user_id": "U10001", "top_n": null}"#);
