@@ -1,21 +1,10 @@
 //! `trainer export-users`: a trained model's users moved to a `wrangler kv bulk put` file get,
 //! from their records, the answers the full artifact gives them.
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
-
-use std::process::{Command, Output};
 
 use base64::Engine as _;
 use edgerec_core::{Model, RecommendOptions, Source, UserRecord};
 
-fn trainer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).output().expect("trainer runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = trainer(args);
-    assert!(out.status.success(), "trainer {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
-}
+use crate::common::{ok, trainer};
 
 #[test]
 fn exported_users_get_the_answers_of_the_full_artifact() {

@@ -3,8 +3,6 @@
 //! `--include-ignored`), driven with pages parsed from NDJSON as the Worker sends them. A plain
 //! `cargo test` reports them as ignored; run without a server, they fail and say why.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
 use std::process::Command;
 use std::time::Duration;
 
@@ -14,17 +12,7 @@ use edgerec_trainer::live::store::{Sink, Written};
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable as _;
 
-const TRAINER: &str = env!("CARGO_BIN_EXE_trainer");
-
-fn db_url(test: &str) -> String {
-    match std::env::var("EDGEREC_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "{test}: EDGEREC_TEST_DATABASE_URL is unset, so there is no MariaDB to test against; \
-             run scripts/test.sh, which starts one"
-        ),
-    }
-}
+use crate::common::{TRAINER, db_url};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()

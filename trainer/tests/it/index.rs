@@ -1,21 +1,11 @@
 //! `trainer evaluate-index` on a 20,000-item model built through the core, and the export
 //! options `--quantize` / `--index` on a small trained model.
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use edgerec_core::{IndexParams, ModelBuilder, ModelKind, build_index};
 
-fn trainer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).output().expect("trainer runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = trainer(args);
-    assert!(out.status.success(), "trainer {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
-}
+use crate::common::{ok, trainer};
 
 /// A ranking model whose items sit around 50 centres (as trained factors cluster), with an
 /// index of 141 lists probed 4 at a time.

@@ -2,8 +2,6 @@
 //! predicts the next item), the artifact it exports answers through the core as the trainer
 //! computed it, and bad sessions are handled as for every other model.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
 use std::sync::OnceLock;
 
 use edgerec_core::{Model, RecommendOptions};

@@ -2,13 +2,7 @@
 //! range, the page range, and a model checked locally before anything is sent. The Worker URL
 //! is a port nobody listens on, so an error about the model proves nothing was sent.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-use std::process::{Command, Output};
-
-fn trainer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).env_remove("EDGEREC_ADMIN_TOKEN").output().unwrap()
-}
+use crate::common::trainer;
 
 fn closed_url() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

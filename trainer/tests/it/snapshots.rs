@@ -3,8 +3,6 @@
 //! timings are replaced by their kind. Update with `INSTA_UPDATE=always cargo test -p
 //! edgerec-trainer --test snapshots` and review the diff.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
 use std::path::Path;
 use std::process::Command;
 

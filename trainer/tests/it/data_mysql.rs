@@ -12,27 +12,7 @@ use edgerec_trainer::cli::DataArgs;
 use edgerec_trainer::dataset::Dataset;
 use mysql_async::prelude::Queryable as _;
 
-const TRAINER: &str = env!("CARGO_BIN_EXE_trainer");
-
-/// The test server's URL. Missing, the test fails: it was asked to run (`--include-ignored`)
-/// and cannot reach its component.
-fn db_url(test: &str) -> String {
-    match std::env::var("EDGEREC_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "{test}: EDGEREC_TEST_DATABASE_URL is unset, so there is no MariaDB to test against; \
-             run scripts/test.sh, which starts one"
-        ),
-    }
-}
-
-fn trainer(args: &[&str]) -> Output {
-    Command::new(TRAINER).args(args).output().expect("runs the trainer binary")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::common::{TRAINER, db_url, stderr, trainer};
 
 fn run_ok(args: &[&str]) -> Output {
     let out = trainer(args);

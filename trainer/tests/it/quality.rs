@@ -9,8 +9,6 @@
 //!   favourite of four taste clusters 80 % of the time. Most-popular cannot know either, so a
 //!   personalised ranker must reach at least twice its NDCG@10.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
 use edgerec_trainer::dataset::{Dataset, Interaction};
 use edgerec_trainer::synthetic::csv::dataset;
 use edgerec_trainer::synthetic::generator::GenConfig;

@@ -1,25 +1,9 @@
 //! The `trainer` binary end to end on a small generated file: train → artifact → evaluate,
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 //! recommend, inspect and analyze through the core; bad flags and divergence write nothing.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn trainer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).output().expect("trainer runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = trainer(args);
-    assert!(out.status.success(), "trainer {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn fail(args: &[&str]) -> String {
-    let out = trainer(args);
-    assert!(!out.status.success(), "trainer {args:?} should fail");
-    String::from_utf8(out.stderr).expect("utf-8")
-}
+use crate::common::{fail, ok, trainer};
 
 fn small_data(dir: &Path) -> PathBuf {
     let path = dir.join("data.csv");
