@@ -188,12 +188,13 @@ impl<'a> Model<'a> {
         self.in_rank_order(items)
     }
 
-    /// Makes the ratings of a ranked list non-increasing in rank (see
-    /// [`rating_head::non_increasing`]). Only a ranking model's head can disagree with its order:
-    /// a rating model ranks by the rating itself.
+    /// Makes the ratings of a list non-increasing in rank (see [`rating_head::non_increasing`]).
+    /// A list ranked by its ratings is already in order and stays as it is; the lists whose
+    /// order comes from elsewhere change: a ranker's with a rating head, and the popularity
+    /// fallback's.
     pub(crate) fn in_rank_order(&self, mut items: Vec<ScoredItem<'a>>) -> Vec<ScoredItem<'a>> {
-        if self.kind == ModelKind::Ranking && self.rating_head.is_some() {
-            let mut ratings: Vec<f32> = items.iter().filter_map(|s| s.predicted_rating).collect();
+        let mut ratings: Vec<f32> = items.iter().filter_map(|s| s.predicted_rating).collect();
+        if ratings.len() == items.len() {
             rating_head::non_increasing(&mut ratings);
             for (item, r) in items.iter_mut().zip(ratings) {
                 item.predicted_rating = Some(r);

@@ -23,6 +23,9 @@ fn unknown_user_gets_popularity_fallback_and_says_so() {
     let count =
         |i: usize| (0..model.num_users()).filter(|&u| model.seen_items(u).any(|(j, _)| j == i)).count();
     assert!(expected.windows(2).all(|w| count(w[0]) >= count(w[1])));
+    // Ordered by popularity, rated by the model: the ratings still never rise with rank.
+    let ratings: Vec<f32> = recs.items.iter().map(|s| s.predicted_rating.unwrap()).collect();
+    assert!(ratings.windows(2).all(|w| w[0] >= w[1]), "{ratings:?}");
 }
 
 #[test]
