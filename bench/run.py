@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "target", "bench")
 TRAINER = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "trainer")
 SGD_LIMIT = os.path.join(os.path.dirname(TRAINER), "examples", "sgd_limit")
+RATING_ORDER = os.path.join(os.path.dirname(TRAINER), "examples", "rating_order")
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 
 
@@ -362,6 +363,9 @@ def main():
     rating = movielens_rating(ml)
     timed_rank = time_ordered(ml)
     ranking = movielens_ranking(ml)
+    from rating_order import markdown as rating_order_md, rating_order
+
+    order = rating_order(ml.values.tolist(), TRAINER, RATING_ORDER, WORK)
     speed = training_speed()
     seed = seed_end_to_end()
     serve = serving()
@@ -436,6 +440,7 @@ def main():
         r = ranking[key]
         w(f"| {name} | {r['hr']:.4f} | {r['ndcg']:.4f} | {r.get('fit', 0):.2f} |")
     w("")
+    w(rating_order_md(order))
     w("## 4. Training speed and memory\n")
     w("Synthetic data from `trainer generate`; rating objective, d=64, batch 1024, one thread "
       "(`CANDLE_NUM_THREADS` unset, so 1). Seconds per epoch are the fastest epoch's training pass; peak RSS from "
@@ -464,7 +469,7 @@ def main():
         w(included(title, frag))
     with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(md) + "\n")
-    json.dump({"machine": info, "rating": rating, "time_ordered": timed_rank, "ranking": ranking, "speed": speed, "seed": seed, "serving": serve},
+    json.dump({"machine": info, "rating": rating, "time_ordered": timed_rank, "ranking": ranking, "rating_order": order, "speed": speed, "seed": seed, "serving": serve},
               open(os.path.join(WORK, "results.json"), "w"), indent=1)
     print("wrote docs/BENCHMARKS.md", file=sys.stderr)
 

@@ -17,6 +17,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import surprise, impl
     faiss-cpu==1.15.1 safetensors==0.8.0
 fi
 cargo build --release --locked -p edgerec-trainer --bin trainer --example sgd_limit
+cargo build --release --locked -p edgerec-core --example rating_order
 if [ "${BENCH_ALL:-0}" = 1 ]; then
   tests/mysql/bench.sh
   tests/web/bench.sh
