@@ -35,6 +35,12 @@ enum Route {
     AdminEvents,
 }
 
+/// A table entry: the methods are written once, and `Allow` is derived from them.
+macro_rules! spec {
+    ($methods:literal, $guard:ident) => {
+        Spec { methods: $methods, allow: concat!($methods, ", OPTIONS"), guard: Guard::$guard }
+    };
+}
 impl Route {
     fn parse(path: &str) -> Result<Option<Self>, ApiError> {
         let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
@@ -56,36 +62,56 @@ impl Route {
         }))
     }
 
-    /// The methods the route answers (besides `OPTIONS`).
-    fn methods(&self) -> &'static str {
+    /// The route's entry in the table: its methods and its guard. `Allow`, the 405 answer and
+    /// the auth check all come from here, so a new route cannot forget any of them.
+    fn spec(&self) -> Spec {
         match self {
-            Self::Recommend
-            | Self::Events
-            | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => "POST",
-            Self::Model(Action::Pointer) => "GET, HEAD, PUT",
-            _ => "GET, HEAD",
+            Self::Health | Self::RecommendUser(_) | Self::Similar(_) | Self::OpenApi | Self::Docs => {
+                spec!("GET, HEAD", Open)
+            }
+            Self::Recommend | Self::Events => spec!("POST", Open),
+            Self::Users => spec!("GET, HEAD", ApiKey),
+            Self::AdminEvents => spec!("GET, HEAD", Admin),
+            Self::Model(Action::Pointer) => spec!("GET, HEAD, PUT", Admin),
+            Self::Model(Action::Activate | Action::Rollback | Action::Promote) => spec!("POST", Admin),
         }
     }
+}
 
-    /// The `Allow` header: the route's methods and `OPTIONS`.
-    fn allow(&self) -> &'static str {
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// Anyone (CORS still applies).
+    Open,
+    /// `Authorization: Bearer <API_KEY>` when an `API_KEY` secret is set.
+    ApiKey,
+    /// `Authorization: Bearer <ADMIN_TOKEN>`; without that secret the route does not exist.
+    Admin,
+}
+
+impl Guard {
+    fn check(self, req: &Incoming, env: &Env) -> Result<(), ApiError> {
         match self {
-            Self::Recommend
-            | Self::Events
-            | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => "POST, OPTIONS",
-            Self::Model(Action::Pointer) => "GET, HEAD, PUT, OPTIONS",
-            _ => "GET, HEAD, OPTIONS",
+            Self::Open => Ok(()),
+            Self::ApiKey => auth::api_key(req, env),
+            Self::Admin => auth::admin(req, env),
         }
     }
+}
 
+/// A route's methods (matched as raw strings, besides `OPTIONS`) and its guard.
+#[derive(Debug, Clone, Copy)]
+struct Spec {
+    /// Comma-separated, as in `Allow`.
+    methods: &'static str,
+    /// The `Allow` header: the methods and `OPTIONS`.
+    allow: &'static str,
+    guard: Guard,
+}
+
+impl Spec {
     fn allows(&self, method: &str) -> bool {
-        match self {
-            Self::Recommend
-            | Self::Events
-            | Self::Model(Action::Activate | Action::Rollback | Action::Promote) => method == "POST",
-            Self::Model(Action::Pointer) => matches!(method, "GET" | "HEAD" | "PUT"),
-            _ => method == "GET" || method == "HEAD",
-        }
+        self.methods.split(", ").any(|m| m == method)
     }
 }
 
@@ -170,6 +196,7 @@ async fn dispatch(
         Err(e) => return Outcome::Error(e, None),
     };
     let method = req.method.as_str();
+    let spec = route.spec();
     if method == "OPTIONS" {
         if let Some(origin) = origin
             && config.cors.allow(Some(origin)).is_none()
@@ -177,15 +204,18 @@ async fn dispatch(
             let e = ApiError::new(403, "origin_not_allowed", format!("origin `{origin}` is not allowed"));
             return Outcome::Error(e, None);
         }
-        return Outcome::Preflight(route.allow());
+        return Outcome::Preflight(spec.allow);
     }
-    if !route.allows(method) {
+    if !spec.allows(method) {
         let e = ApiError::new(
             405,
             "method_not_allowed",
-            format!("`{method}` is not allowed on `{path}`; use {}", route.methods()),
+            format!("`{method}` is not allowed on `{path}`; use {}", spec.methods),
         );
-        return Outcome::Error(e, Some(route.allow()));
+        return Outcome::Error(e, Some(spec.allow));
+    }
+    if let Err(e) = spec.guard.check(req, env) {
+        return Outcome::Error(e, None);
     }
     match answer(req, env, config, route, compute_start, served).await {
         Ok(reply) => Outcome::Reply(reply),
@@ -201,20 +231,14 @@ async fn answer(
     compute_start: &mut f64,
     served: &mut Option<String>,
 ) -> Result<Reply, ApiError> {
+    // The guard has already passed (see `Route::spec`).
     match route {
         Route::OpenApi => return Ok(docs::openapi()),
         Route::Docs => return Ok(docs::page()),
-        Route::Users => auth::api_key(req, env)?,
-        Route::Model(action) => {
-            auth::admin(req, env)?;
-            return model_admin::answer(req, env, config, action).await;
-        }
+        Route::Model(action) => return model_admin::answer(req, env, config, action).await,
         // Events never wait for, or depend on, the model.
         Route::Events => return events::post(req, env).await,
-        Route::AdminEvents => {
-            auth::admin(req, env)?;
-            return events::list(req, env).await;
-        }
+        Route::AdminEvents => return events::list(req, env).await,
         _ => {}
     }
     let status = store::get(env, config).await;
@@ -264,7 +288,7 @@ async fn answer(
 
 #[cfg(test)]
 mod tests {
-    use super::Route;
+    use super::{Action, Guard, Route};
 
     #[test]
     fn routes_match_exact_paths_only() {
@@ -272,8 +296,8 @@ mod tests {
         assert_eq!(Route::parse("/recommend"), Ok(Some(Route::Recommend)));
         assert_eq!(Route::parse("/recommend/U%2010001"), Ok(Some(Route::RecommendUser("U 10001".into()))));
         assert_eq!(Route::parse("/items/TECH1001/similar"), Ok(Some(Route::Similar("TECH1001".into()))));
-        assert_eq!(Route::parse("/admin/model"), Ok(Some(Route::Model(super::Action::Pointer))));
-        assert_eq!(Route::parse("/admin/model/promote"), Ok(Some(Route::Model(super::Action::Promote))));
+        assert_eq!(Route::parse("/admin/model"), Ok(Some(Route::Model(Action::Pointer))));
+        assert_eq!(Route::parse("/admin/model/promote"), Ok(Some(Route::Model(Action::Promote))));
         assert_eq!(Route::parse("/events"), Ok(Some(Route::Events)));
         assert_eq!(Route::parse("/admin/events"), Ok(Some(Route::AdminEvents)));
         for none in ["/", "/health/", "/recommend/", "/items//similar", "/items/A/similar/x", "/docs.html"] {
@@ -284,17 +308,46 @@ mod tests {
 
     #[test]
     fn methods_are_matched_as_raw_strings() {
-        assert!(Route::Recommend.allows("POST"));
-        assert!(!Route::Recommend.allows("post"));
-        assert!(!Route::Recommend.allows("GET"));
-        assert!(Route::Health.allows("HEAD"));
-        assert!(!Route::Health.allows("FOO"));
+        assert!(Route::Recommend.spec().allows("POST"));
+        assert!(!Route::Recommend.spec().allows("post"));
+        assert!(!Route::Recommend.spec().allows("GET"));
+        assert!(Route::Health.spec().allows("HEAD"));
+        assert!(!Route::Health.spec().allows("FOO"));
+        assert!(!Route::Health.spec().allows("GET, HEAD"));
+        assert!(Route::Model(Action::Pointer).spec().allows("PUT"));
     }
 
     #[test]
     fn the_allow_list_names_the_methods_and_options() {
         for route in [Route::Recommend, Route::Health, Route::Users, Route::Events, Route::AdminEvents] {
-            assert_eq!(route.allow(), format!("{}, OPTIONS", route.methods()));
+            let spec = route.spec();
+            assert_eq!(spec.allow, format!("{}, OPTIONS", spec.methods));
         }
+    }
+
+    #[test]
+    fn every_admin_route_is_guarded_by_the_admin_token() {
+        let admin = [
+            Route::AdminEvents,
+            Route::Model(Action::Pointer),
+            Route::Model(Action::Activate),
+            Route::Model(Action::Rollback),
+            Route::Model(Action::Promote),
+        ];
+        for route in admin {
+            assert_eq!(route.spec().guard, Guard::Admin, "{route:?}");
+        }
+        for path in [
+            "/admin/events",
+            "/admin/model",
+            "/admin/model/activate",
+            "/admin/model/rollback",
+            "/admin/model/promote",
+        ] {
+            let route = Route::parse(path).ok().flatten();
+            assert_eq!(route.map(|r| r.spec().guard), Some(Guard::Admin), "{path}");
+        }
+        assert_eq!(Route::Users.spec().guard, Guard::ApiKey);
+        assert_eq!(Route::Health.spec().guard, Guard::Open);
     }
 }
