@@ -310,11 +310,16 @@ fn print_summary(out: &mut impl Write, r: &TrainReport) -> std::io::Result<()> {
         r.train_interactions,
         r.val_interactions
     )?;
-    writeln!(
-        out,
-        "best epoch {} of {} run; {:.2}s total, {:.3}s per epoch",
-        r.best_epoch, r.epochs_run, r.train_seconds, r.seconds_per_epoch
-    )?;
+    if r.epochs_run == 0 {
+        // iALS alone: alternating closed-form sweeps, no epochs to choose.
+        writeln!(out, "trained in {:.2}s (iALS)", r.train_seconds)?;
+    } else {
+        writeln!(
+            out,
+            "best epoch {} of {} run; {:.2}s total, {:.3}s per epoch",
+            r.best_epoch, r.epochs_run, r.train_seconds, r.seconds_per_epoch
+        )?;
+    }
     writeln!(
         out,
         "  {:<14} {:>8} {:>8} {:>8} {:>10} {:>8} {:>9}",
