@@ -6,9 +6,7 @@ import { BASE, MODE, post, call, assertRecommendations } from './lib.mjs';
 
 const sh = (cmd) => execFileSync('sh', ['-c', cmd.replaceAll('http://localhost:8000', BASE)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 
-// `open` serves the core's fixture (a rating model); `demo` serves the demo's trained hybrid model,
-// whose ranker orders the list and whose rating head reports predicted_rating.
-describe('seed README examples', { skip: MODE !== 'open' && MODE !== 'demo' }, () => {
+describe('seed README examples', { skip: MODE !== 'open' }, () => {
   test('curl http://localhost:8000/health', () => {
     const json = JSON.parse(sh('curl -s http://localhost:8000/health'));
     assert.equal(json.status, 'healthy');
@@ -51,5 +49,32 @@ describe('seed README examples', { skip: MODE !== 'open' && MODE !== 'demo' }, (
     assert.equal(r.json.total_users, 1000);
     assert.equal(r.json.user_ids.length, 100, 'the seed shows the first 100');
     assert.equal(r.json.user_ids[0], 'U10001');
+  });
+});
+
+// The demo's trained hybrid model (mode demo): its ranker orders each list and its rating head
+// reports predicted_rating. A seed client reads rank 1 as the highest predicted_rating, and
+// assertRecommendations checks that it is, for every kind of answer.
+describe('the seed client against the trained demo model', { skip: MODE !== 'demo' }, () => {
+  test('known users, an unknown user, a session and a visitor: predicted_rating never rises with rank', async () => {
+    const users = (await call('/users?limit=20')).json.user_ids;
+    assert.equal(users.length, 20);
+    for (const user_id of users) {
+      const r = await post('/recommend', { user_id, top_n: 10 });
+      assert.equal(r.res.status, 200, r.text);
+      assert.equal(r.json.fallback, undefined, user_id);
+      assertRecommendations(r.json, 10);
+    }
+    const unknown = await post('/recommend', { user_id: 'NOBODY-1', top_n: 10 });
+    assert.equal(unknown.json.fallback, 'popular');
+    assertRecommendations(unknown.json, 10);
+    const items = (await post('/recommend', { user_id: users[0], top_n: 3 })).json.recommendations.map((x) => x.item_id);
+    const interactions = items.map((item_id) => ({ item_id, rating: 5 }));
+    const session = await post('/recommend', { user_id: users[1], interactions, top_n: 10 });
+    assert.equal(session.res.status, 200, session.text);
+    assertRecommendations(session.json, 10);
+    const visitor = await post('/recommend', { interactions, top_n: 10 });
+    assert.equal(visitor.res.status, 200, visitor.text);
+    assertRecommendations(visitor.json, 10);
   });
 });
