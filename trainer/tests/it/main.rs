@@ -4,6 +4,8 @@
 //! The MariaDB tests (`data_mysql`, `ingest_mysql`) are ignored unless run with
 //! `--include-ignored` and `EDGEREC_TEST_DATABASE_URL` set; `scripts/test.sh` does both.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 mod als_threads;
