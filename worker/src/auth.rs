@@ -4,7 +4,7 @@
 
 use worker::Env;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::Incoming;
 
 /// Requires `Authorization: Bearer <API_KEY>` when an `API_KEY` secret is configured.
@@ -33,12 +33,11 @@ fn bearer(req: &Incoming, expected: &str, name: &str, wrong: &'static str) -> Re
     let given = req.header("authorization").unwrap_or_default();
     match token(&given) {
         None => Err(ApiError::new(
-            401,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             format!("this route needs `Authorization: Bearer <{name}>`"),
         )),
         Some(token) if constant_time_eq::constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
-        Some(_) => Err(ApiError::new(401, "unauthorized", wrong)),
+        Some(_) => Err(ApiError::new(ErrorCode::Unauthorized, wrong)),
     }
 }
 

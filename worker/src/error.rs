@@ -2,11 +2,129 @@
 
 use serde::Serialize;
 
+/// Every error code the API sends, each with its one HTTP status. The OpenAPI document's enum of
+/// codes is checked against [`ErrorCode::ALL`] by a test, so the two cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// HTTP 400.
+    InvalidJson,
+    /// HTTP 400.
+    InvalidRequest,
+    /// HTTP 400.
+    InvalidBody,
+    /// HTTP 400.
+    UnknownCategory,
+    /// HTTP 401.
+    Unauthorized,
+    /// HTTP 403.
+    OriginNotAllowed,
+    /// HTTP 404.
+    NotFound,
+    /// HTTP 404.
+    UnknownItem,
+    /// HTTP 404.
+    UnknownUser,
+    /// HTTP 405.
+    MethodNotAllowed,
+    /// HTTP 409.
+    Conflict,
+    /// HTTP 413.
+    PayloadTooLarge,
+    /// HTTP 415.
+    UnsupportedMediaType,
+    /// HTTP 422.
+    InvalidModel,
+    /// HTTP 500.
+    Internal,
+    /// HTTP 500.
+    CorruptUserRecord,
+    /// HTTP 503.
+    ModelUnavailable,
+    /// HTTP 503.
+    StorageUnavailable,
+    /// HTTP 503.
+    QueueUnavailable,
+    /// HTTP 503.
+    UsersUnavailable,
+}
+
+impl ErrorCode {
+    /// Every code, in the order the OpenAPI document lists them.
+    pub const ALL: [Self; 20] = [
+        Self::InvalidJson,
+        Self::InvalidRequest,
+        Self::InvalidBody,
+        Self::UnknownCategory,
+        Self::Unauthorized,
+        Self::OriginNotAllowed,
+        Self::NotFound,
+        Self::UnknownItem,
+        Self::UnknownUser,
+        Self::MethodNotAllowed,
+        Self::Conflict,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::InvalidModel,
+        Self::Internal,
+        Self::CorruptUserRecord,
+        Self::ModelUnavailable,
+        Self::StorageUnavailable,
+        Self::QueueUnavailable,
+        Self::UsersUnavailable,
+    ];
+
+    /// The code as sent in the body.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidBody => "invalid_body",
+            Self::UnknownCategory => "unknown_category",
+            Self::Unauthorized => "unauthorized",
+            Self::OriginNotAllowed => "origin_not_allowed",
+            Self::NotFound => "not_found",
+            Self::UnknownItem => "unknown_item",
+            Self::UnknownUser => "unknown_user",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidModel => "invalid_model",
+            Self::Internal => "internal",
+            Self::CorruptUserRecord => "corrupt_user_record",
+            Self::ModelUnavailable => "model_unavailable",
+            Self::StorageUnavailable => "storage_unavailable",
+            Self::QueueUnavailable => "queue_unavailable",
+            Self::UsersUnavailable => "users_unavailable",
+        }
+    }
+
+    /// The HTTP status an error with this code is sent with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::InvalidJson | Self::InvalidRequest | Self::InvalidBody | Self::UnknownCategory => 400,
+            Self::Unauthorized => 401,
+            Self::OriginNotAllowed => 403,
+            Self::NotFound | Self::UnknownItem | Self::UnknownUser => 404,
+            Self::MethodNotAllowed => 405,
+            Self::Conflict => 409,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::InvalidModel => 422,
+            Self::Internal | Self::CorruptUserRecord => 500,
+            Self::ModelUnavailable
+            | Self::StorageUnavailable
+            | Self::QueueUnavailable
+            | Self::UsersUnavailable => 503,
+        }
+    }
+}
+
 /// An error answer: an HTTP status, a stable machine-readable code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -22,26 +140,26 @@ struct Inner<'a> {
 }
 
 impl ApiError {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { status: code.status(), code, message: message.into() }
     }
 
     /// 400 for a well-formed request whose values are wrong or out of range.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(400, "invalid_request", message)
+        Self::new(ErrorCode::InvalidRequest, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(404, "not_found", message)
+        Self::new(ErrorCode::NotFound, message)
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(503, "model_unavailable", message)
+        Self::new(ErrorCode::ModelUnavailable, message)
     }
 
     /// The JSON body.
     pub fn body(&self) -> String {
-        let body = Body { error: Inner { code: self.code, message: &self.message } };
+        let body = Body { error: Inner { code: self.code.as_str(), message: &self.message } };
         serde_json::to_string(&body).unwrap_or_else(|_| {
             r#"{"error":{"code":"internal","message":"cannot encode the error"}}"#.to_owned()
         })
@@ -52,11 +170,11 @@ impl From<edgerec_core::Error> for ApiError {
     fn from(e: edgerec_core::Error) -> Self {
         use edgerec_core::Error as E;
         match e {
-            E::UnknownItem { .. } => Self::new(404, "unknown_item", e.to_string()),
-            E::UnknownUser { .. } => Self::new(404, "unknown_user", e.to_string()),
-            E::UnknownCategory { .. } => Self::new(400, "unknown_category", e.to_string()),
-            E::InvalidArgument(_) => Self::new(400, "invalid_request", e.to_string()),
-            other => Self::new(500, "internal", other.to_string()),
+            E::UnknownItem { .. } => Self::new(ErrorCode::UnknownItem, e.to_string()),
+            E::UnknownUser { .. } => Self::new(ErrorCode::UnknownUser, e.to_string()),
+            E::UnknownCategory { .. } => Self::new(ErrorCode::UnknownCategory, e.to_string()),
+            E::InvalidArgument(_) => Self::new(ErrorCode::InvalidRequest, e.to_string()),
+            other => Self::new(ErrorCode::Internal, other.to_string()),
         }
     }
 }
@@ -67,8 +185,33 @@ pub fn from_json_error(e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     match e.classify() {
         Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::new(400, "invalid_json", format!("the body is not valid JSON: {e}"))
+            ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}"))
         }
         Category::Data => ApiError::invalid(format!("the body does not match the schema: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ApiError, ErrorCode};
+
+    #[test]
+    fn the_openapi_enum_lists_every_code_the_worker_sends_in_order() {
+        let spec: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap_or_default();
+        let listed =
+            &spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"];
+        let ours: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, &serde_json::json!(ours));
+    }
+
+    #[test]
+    fn codes_are_distinct_and_carry_error_statuses() {
+        for (i, a) in ErrorCode::ALL.iter().enumerate() {
+            assert!((400..600).contains(&a.status()), "{a:?}");
+            assert!(ErrorCode::ALL[i + 1..].iter().all(|b| b.as_str() != a.as_str()), "{a:?}");
+            let e = ApiError::new(*a, "m");
+            assert_eq!(e.status, a.status());
+            assert!(e.body().contains(&format!(r#""code":"{}""#, a.as_str())));
+        }
     }
 }

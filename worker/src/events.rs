@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 use worker::{Env, MessageBatch, MessageBuilder, MessageExt, QueueContentType, console_error};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::{self, Incoming, Reply};
 use crate::timing;
 
@@ -41,8 +41,7 @@ pub async fn post(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
         .collect();
     let unavailable = |e: worker::Error| {
         ApiError::new(
-            503,
-            "queue_unavailable",
+            ErrorCode::QueueUnavailable,
             format!("cannot enqueue the events, nothing was accepted: {e}"),
         )
     };
@@ -72,14 +71,14 @@ pub async fn list(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
     let after = http::int_param(&query, "after", 0, 0, max_cursor)?;
     let limit = http::int_param(&query, "limit", DEFAULT_PAGE, 1, MAX_PAGE)?;
     let unavailable = |e: worker::Error| {
-        ApiError::new(503, "storage_unavailable", format!("cannot read the event log: {e}"))
+        ApiError::new(ErrorCode::StorageUnavailable, format!("cannot read the event log: {e}"))
     };
     let db = d1::database(env).map_err(unavailable)?;
     let rows = d1::page(&db, after as u64, limit).await.map_err(unavailable)?;
     let mut body = String::with_capacity(rows.len() * 200);
     for row in &rows {
         let line = serde_json::to_string(row)
-            .map_err(|e| ApiError::new(500, "internal", format!("cannot encode an event: {e}")))?;
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot encode an event: {e}")))?;
         body.push_str(&line);
         body.push('\n');
     }
@@ -175,8 +174,9 @@ impl RandomPool {
     fn take(&mut self) -> Result<[u8; ID_RANDOM_BYTES], ApiError> {
         if self.next + ID_RANDOM_BYTES > self.bytes.len() {
             let mut fresh = vec![0u8; Self::DRAW];
-            getrandom::fill(&mut fresh)
-                .map_err(|e| ApiError::new(500, "internal", format!("no randomness for an event ID: {e}")))?;
+            getrandom::fill(&mut fresh).map_err(|e| {
+                ApiError::new(ErrorCode::Internal, format!("no randomness for an event ID: {e}"))
+            })?;
             self.bytes = fresh;
             self.next = 0;
         }

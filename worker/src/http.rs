@@ -9,7 +9,7 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Largest accepted request body, unless a route sets its own limit.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -32,7 +32,7 @@ pub struct Reply {
 impl Reply {
     pub fn json<T: Serialize>(value: &T) -> Result<Self, ApiError> {
         let body = serde_json::to_string(value)
-            .map_err(|e| ApiError::new(500, "internal", format!("cannot encode the answer: {e}")))?;
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot encode the answer: {e}")))?;
         Ok(Self {
             status: 200,
             content_type: "application/json",
@@ -112,7 +112,10 @@ impl Incoming {
             return Ok(());
         }
         let got = if content_type.is_empty() { "none".to_owned() } else { format!("`{content_type}`") };
-        Err(ApiError::new(415, "unsupported_media_type", format!("the body must be `{expected}`, got {got}")))
+        Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("the body must be `{expected}`, got {got}"),
+        ))
     }
 
     /// Reads the body, checking its size (413) against `Content-Length` first and again after
@@ -120,7 +123,8 @@ impl Incoming {
     /// into wasm memory only once it is known to fit, so an oversized body sent without a
     /// `Content-Length` never grows the instance's memory, which never shrinks.
     async fn body(&self, limit: usize) -> Result<Vec<u8>, ApiError> {
-        let too_large = || ApiError::new(413, "payload_too_large", format!("the body is over {limit} bytes"));
+        let too_large =
+            || ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is over {limit} bytes"));
         if let Some(length) = self.header("content-length") {
             match length.trim().parse::<u64>() {
                 Ok(n) if n > limit as u64 => return Err(too_large()),
@@ -129,7 +133,7 @@ impl Incoming {
             }
         }
         let unreadable = |e: JsValue| {
-            ApiError::new(400, "invalid_body", format!("cannot read the body: {}", js_message(&e)))
+            ApiError::new(ErrorCode::InvalidBody, format!("cannot read the body: {}", js_message(&e)))
         };
         let buffer =
             JsFuture::from(self.raw.array_buffer().map_err(unreadable)?).await.map_err(unreadable)?;
@@ -320,7 +324,7 @@ mod tests {
             "a=%e2%9c",
         ] {
             assert_eq!(
-                parse_query(bad).map_err(|e| (e.status, e.code)),
+                parse_query(bad).map_err(|e| (e.status, e.code.as_str())),
                 Err((400, "invalid_request")),
                 "{bad:?}"
             );

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use worker::{Bucket, Env};
 
 use crate::config::Config;
-use crate::error::{self, ApiError};
+use crate::error::{self, ApiError, ErrorCode};
 use crate::http::{self, Incoming, Reply};
 use crate::store;
 use crate::store::pointer::{self, Entry, Pointer};
@@ -128,7 +128,7 @@ fn validate(bytes: &[u8]) -> Result<(), ApiError> {
     }
     edgerec_core::Model::from_bytes(bytes)
         .map(drop)
-        .map_err(|e| ApiError::new(422, "invalid_model", format!("the model is invalid: {e}")))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidModel, format!("the model is invalid: {e}")))
 }
 
 /// A canary percentage: an integer in 1..=100.
@@ -171,7 +171,7 @@ async fn change(
 ) -> Result<Reply, ApiError> {
     let (mut pointer, etag) = read(bucket, config).await?;
     if !change(&mut pointer) {
-        return Err(ApiError::new(409, "conflict", nothing));
+        return Err(ApiError::new(ErrorCode::Conflict, nothing));
     }
     write(bucket, config, &pointer, etag).await?;
     Reply::json(&pointer)
@@ -181,7 +181,7 @@ async fn read(bucket: &Bucket, config: &Config) -> Result<(Pointer, Option<Strin
     match pointer::read(bucket, &config.pointer_key).await {
         Ok(Some((pointer, etag))) => Ok((pointer, Some(etag))),
         Ok(None) => Ok((Pointer::default(), None)),
-        Err(e) => Err(ApiError::new(409, "conflict", format!("{e}; fix or delete it in R2 first"))),
+        Err(e) => Err(ApiError::new(ErrorCode::Conflict, format!("{e}; fix or delete it in R2 first"))),
     }
 }
 
@@ -196,13 +196,15 @@ async fn write(
             store::mark_stale();
             Ok(())
         }
-        Ok(false) => Err(ApiError::new(409, "conflict", "the pointer changed while this request ran; retry")),
+        Ok(false) => {
+            Err(ApiError::new(ErrorCode::Conflict, "the pointer changed while this request ran; retry"))
+        }
         Err(e) => Err(storage(e)),
     }
 }
 
 fn storage(message: impl Into<String>) -> ApiError {
-    ApiError::new(503, "storage_unavailable", format!("R2: {}", message.into()))
+    ApiError::new(ErrorCode::StorageUnavailable, format!("R2: {}", message.into()))
 }
 
 #[cfg(test)]

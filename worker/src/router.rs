@@ -13,7 +13,7 @@ use worker::{Env, web_sys};
 
 use crate::config::{self, Config};
 use crate::cors::HeaderList;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::{self, Incoming, Reply};
 use crate::model_admin::{self, Action};
 use crate::{auth, docs, events, health, recommend, similar, store, timing, users, users_kv};
@@ -201,15 +201,14 @@ async fn dispatch(
         if let Some(origin) = origin
             && config.cors.allow(Some(origin)).is_none()
         {
-            let e = ApiError::new(403, "origin_not_allowed", format!("origin `{origin}` is not allowed"));
+            let e = ApiError::new(ErrorCode::OriginNotAllowed, format!("origin `{origin}` is not allowed"));
             return Outcome::Error(e, None);
         }
         return Outcome::Preflight(spec.allow);
     }
     if !spec.allows(method) {
         let e = ApiError::new(
-            405,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             format!("`{method}` is not allowed on `{path}`; use {}", spec.methods),
         );
         return Outcome::Error(e, Some(spec.allow));

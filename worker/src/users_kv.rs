@@ -19,7 +19,7 @@ use lru::LruCache;
 use worker::Env;
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::Ready;
 
 /// A cached lookup: the decoded record, or `None` when KV holds no record for the user.
@@ -51,12 +51,11 @@ pub async fn lookup(env: &Env, config: &Config, ready: Ready<'_>, user_id: &str)
         ApiError::unavailable(format!("no KV binding `{}` for users: {e}", config.users_kv_binding))
     })?;
     let key = edgerec_core::user_record_key(version, user_id);
-    let text =
-        kv.get(&key).text().await.map_err(|e| {
-            ApiError::new(503, "users_unavailable", format!("cannot read the user from KV: {e}"))
-        })?;
+    let text = kv.get(&key).text().await.map_err(|e| {
+        ApiError::new(ErrorCode::UsersUnavailable, format!("cannot read the user from KV: {e}"))
+    })?;
     let corrupt = |e: String| {
-        ApiError::new(500, "corrupt_user_record", format!("the KV record of `{user_id}` is invalid: {e}"))
+        ApiError::new(ErrorCode::CorruptUserRecord, format!("the KV record of `{user_id}` is invalid: {e}"))
     };
     let entry = match text {
         None => None,

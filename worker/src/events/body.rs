@@ -20,7 +20,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-use crate::error::{self, ApiError};
+use crate::error::{self, ApiError, ErrorCode};
 use crate::http;
 use crate::json::{Object, nullable};
 
@@ -131,8 +131,7 @@ pub fn parse(
     }
     if raw.len() > MAX_EVENTS {
         return Err(ApiError::new(
-            413,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("{} events in one batch; at most {MAX_EVENTS} are accepted", raw.len()),
         ));
     }

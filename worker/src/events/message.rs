@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::{RawValue, to_raw_value};
 
 use super::body::Event;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Most events in one queue message.
 pub const MAX_EVENTS_PER_MESSAGE: usize = 100;
@@ -31,8 +31,9 @@ pub struct Message<E> {
 /// Splits a validated batch into message bodies, in order. Each event is encoded once; its
 /// encoded size decides where a message ends.
 pub fn pack(events: &[Event], received_at: i64) -> Result<Vec<String>, ApiError> {
-    let internal =
-        |e: serde_json::Error| ApiError::new(500, "internal", format!("cannot encode a queue message: {e}"));
+    let internal = |e: serde_json::Error| {
+        ApiError::new(ErrorCode::Internal, format!("cannot encode a queue message: {e}"))
+    };
     let encoded = events.iter().map(to_raw_value).collect::<Result<Vec<_>, _>>().map_err(internal)?;
     let encode =
         |events: &[Box<RawValue>]| serde_json::to_string(&Message { received_at, events }).map_err(internal);
@@ -54,8 +55,7 @@ pub fn pack(events: &[Event], received_at: i64) -> Result<Vec<String>, ApiError>
     let total: usize = bodies.iter().map(String::len).sum();
     if total > MAX_BATCH_BYTES {
         return Err(ApiError::new(
-            413,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!(
                 "the batch takes {total} bytes in the queue, over its limit of {MAX_BATCH_BYTES}; send fewer or shorter events per request"
             ),
@@ -108,7 +108,7 @@ mod tests {
         assert!(bodies.iter().all(|b| b.len() <= MAX_MESSAGE_BYTES));
         assert_eq!(bodies.iter().map(|b| decode(b).unwrap().events.len()).sum::<usize>(), 200);
         let e = pack(&events, 0).unwrap_err();
-        assert_eq!((e.status, e.code), (413, "payload_too_large"));
+        assert_eq!((e.status, e.code.as_str()), (413, "payload_too_large"));
     }
 
     #[test]
