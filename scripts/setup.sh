@@ -46,7 +46,7 @@ fi
 # Swagger UI for the Worker's /docs, served as static assets from web/docs/vendor/ (gitignored,
 # copied from the pinned npm package, never from a CDN). Copied only when missing or changed.
 mkdir -p "$ROOT/web/docs/vendor"
-for f in swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE; do
+for f in swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE NOTICE; do
   cmp -s "$ROOT/node_modules/swagger-ui-dist/$f" "$ROOT/web/docs/vendor/$f" \
     || cp "$ROOT/node_modules/swagger-ui-dist/$f" "$ROOT/web/docs/vendor/$f"
 done
