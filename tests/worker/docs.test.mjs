@@ -2,14 +2,14 @@
 // with its static assets (mode open): Swagger UI renders /openapi.json, and "Try it out" on
 // POST /recommend gets recommendations from this Worker. Nothing may be fetched from anywhere
 // but the Worker's own origin. Without Chromium the test is skipped, except under CI=true
-// (EDGEREC_CI, see env.sh), where it fails.
+// (EDGEREC_CI, see env.sh), where it fails. EDGEREC_CHROMIUM overrides /usr/bin/chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { BASE, MODE } from './lib.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = process.env.EDGEREC_CHROMIUM ?? '/usr/bin/chromium'; // Debian's, as in tests/web
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TIMEOUT = 20_000;
