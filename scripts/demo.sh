@@ -31,7 +31,7 @@ cat <<TXT
 
 EdgeRec is starting at http://127.0.0.1:$PORT  (Ctrl-C stops it)
   demo page      http://127.0.0.1:$PORT/
-  API docs       http://127.0.0.1:$PORT/docs
+  API explorer   http://127.0.0.1:$PORT/docs  (Swagger UI on /openapi.json, try it out)
 Try:
   curl http://127.0.0.1:$PORT/health
   curl -X POST http://127.0.0.1:$PORT/recommend -H 'Content-Type: application/json' -d '{"user_id": "U10001", "top_n": 5}'

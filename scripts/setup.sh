@@ -36,11 +36,20 @@ if ! worker-build --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --quiet
 fi
 
-# npm packages: wrangler (workerd), binaryen (wasm-opt), playwright-core.
-if [ ! -x "$ROOT/node_modules/.bin/wrangler" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+# npm packages: wrangler (workerd), binaryen (wasm-opt), playwright-core, swagger-ui-dist.
+if [ ! -x "$ROOT/node_modules/.bin/wrangler" ] || [ ! -f "$ROOT/node_modules/swagger-ui-dist/package.json" ] \
+  || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
   log "npm ci"
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# Swagger UI for the Worker's /docs, served as static assets from web/docs/vendor/ (gitignored,
+# copied from the pinned npm package, never from a CDN). Copied only when missing or changed.
+mkdir -p "$ROOT/web/docs/vendor"
+for f in swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE NOTICE; do
+  cmp -s "$ROOT/node_modules/swagger-ui-dist/$f" "$ROOT/web/docs/vendor/$f" \
+    || cp "$ROOT/node_modules/swagger-ui-dist/$f" "$ROOT/web/docs/vendor/$f"
+done
 
 # Python virtualenv for the interop check and benchmarks.
 if [ ! -x "$ROOT/.venv/bin/python" ] || ! "$ROOT/.venv/bin/python" -c 'import safetensors, numpy, pyarrow' 2>/dev/null; then

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MODE, call, post, assertRecommendations } from './lib.mjs';
+import { BASE, MODE, call, post, assertRecommendations } from './lib.mjs';
 
 const WEB = fileURLToPath(new URL('../../web/', import.meta.url));
 
@@ -142,13 +142,26 @@ describe('endpoints', { skip: MODE !== 'open' }, () => {
     }
   });
 
-  test('GET /docs is a readable page that loads nothing from elsewhere', async () => {
+  test('GET /docs is Swagger UI on /openapi.json, loading only this origin\'s assets', async () => {
     const r = await call('/docs');
     assert.equal(r.res.status, 200);
     assert.match(r.res.headers.get('content-type'), /^text\/html/);
     assert.match(r.text, /EdgeRec API/);
-    assert.match(r.text, /POST<\/span> \/recommend/);
-    assert.doesNotMatch(r.text, /<script[^>]+src=|<link[^>]+href="?https?:|@import|url\(https?:/i);
+    assert.match(r.text, /href="\/openapi.json"/, 'the page names the spec');
+    const csp = r.res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /connect-src 'self'(;|$)/);
+    const refs = [...r.text.matchAll(/<(?:script|link)[^>]+(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(refs, ['/docs/vendor/favicon-32x32.png', '/docs/vendor/swagger-ui.css', '/docs/vendor/swagger-ui-bundle.js', '/docs/swagger-init.js']);
+    assert.doesNotMatch(r.text, /https?:\/\/|@import|url\(/i);
+    // The assets are served (web/docs/, the vendor folder filled by scripts/setup.sh).
+    for (const ref of refs) {
+      const a = await fetch(BASE + ref);
+      assert.equal(a.status, 200, ref);
+      assert.match(a.headers.get('content-type') ?? '', { css: /^text\/css/, js: /javascript/, png: /^image\/png/ }[ref.split('.').pop()], ref);
+      await a.arrayBuffer();
+    }
   });
 
   test('HEAD works where GET does', async () => {
