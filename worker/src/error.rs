@@ -2,122 +2,62 @@
 
 use serde::Serialize;
 
-/// Every error code the API sends, each with its one HTTP status. The OpenAPI document's enum of
-/// codes is checked against [`ErrorCode::ALL`] by a test, so the two cannot drift apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    /// HTTP 400.
-    InvalidJson,
-    /// HTTP 400.
-    InvalidRequest,
-    /// HTTP 400.
-    InvalidBody,
-    /// HTTP 400.
-    UnknownCategory,
-    /// HTTP 401.
-    Unauthorized,
-    /// HTTP 403.
-    OriginNotAllowed,
-    /// HTTP 404.
-    NotFound,
-    /// HTTP 404.
-    UnknownItem,
-    /// HTTP 404.
-    UnknownUser,
-    /// HTTP 405.
-    MethodNotAllowed,
-    /// HTTP 409.
-    Conflict,
-    /// HTTP 413.
-    PayloadTooLarge,
-    /// HTTP 415.
-    UnsupportedMediaType,
-    /// HTTP 422.
-    InvalidModel,
-    /// HTTP 500.
-    Internal,
-    /// HTTP 500.
-    CorruptUserRecord,
-    /// HTTP 503.
-    ModelUnavailable,
-    /// HTTP 503.
-    StorageUnavailable,
-    /// HTTP 503.
-    QueueUnavailable,
-    /// HTTP 503.
-    UsersUnavailable,
+/// Declares [`ErrorCode`] from one table: each variant with its wire name and HTTP status.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $status:literal;)*) => {
+        /// Every error code the API sends, each with its one HTTP status. The OpenAPI document's
+        /// enum of codes is checked against this table by a test, so the two cannot drift apart.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $(
+                #[doc = concat!("`", $code, "`, HTTP ", stringify!($status), ".")]
+                $variant,
+            )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the table's order.
+            #[cfg(test)]
+            pub const ALL: &[Self] = &[$(Self::$variant),*];
+
+            /// The code as sent in the body.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $code,)*
+                }
+            }
+
+            /// The HTTP status an error with this code is sent with.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(Self::$variant => $status,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// Every code, in the order the OpenAPI document lists them.
-    pub const ALL: [Self; 20] = [
-        Self::InvalidJson,
-        Self::InvalidRequest,
-        Self::InvalidBody,
-        Self::UnknownCategory,
-        Self::Unauthorized,
-        Self::OriginNotAllowed,
-        Self::NotFound,
-        Self::UnknownItem,
-        Self::UnknownUser,
-        Self::MethodNotAllowed,
-        Self::Conflict,
-        Self::PayloadTooLarge,
-        Self::UnsupportedMediaType,
-        Self::InvalidModel,
-        Self::Internal,
-        Self::CorruptUserRecord,
-        Self::ModelUnavailable,
-        Self::StorageUnavailable,
-        Self::QueueUnavailable,
-        Self::UsersUnavailable,
-    ];
-
-    /// The code as sent in the body.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidJson => "invalid_json",
-            Self::InvalidRequest => "invalid_request",
-            Self::InvalidBody => "invalid_body",
-            Self::UnknownCategory => "unknown_category",
-            Self::Unauthorized => "unauthorized",
-            Self::OriginNotAllowed => "origin_not_allowed",
-            Self::NotFound => "not_found",
-            Self::UnknownItem => "unknown_item",
-            Self::UnknownUser => "unknown_user",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Conflict => "conflict",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::InvalidModel => "invalid_model",
-            Self::Internal => "internal",
-            Self::CorruptUserRecord => "corrupt_user_record",
-            Self::ModelUnavailable => "model_unavailable",
-            Self::StorageUnavailable => "storage_unavailable",
-            Self::QueueUnavailable => "queue_unavailable",
-            Self::UsersUnavailable => "users_unavailable",
-        }
-    }
-
-    /// The HTTP status an error with this code is sent with.
-    pub fn status(self) -> u16 {
-        match self {
-            Self::InvalidJson | Self::InvalidRequest | Self::InvalidBody | Self::UnknownCategory => 400,
-            Self::Unauthorized => 401,
-            Self::OriginNotAllowed => 403,
-            Self::NotFound | Self::UnknownItem | Self::UnknownUser => 404,
-            Self::MethodNotAllowed => 405,
-            Self::Conflict => 409,
-            Self::PayloadTooLarge => 413,
-            Self::UnsupportedMediaType => 415,
-            Self::InvalidModel => 422,
-            Self::Internal | Self::CorruptUserRecord => 500,
-            Self::ModelUnavailable
-            | Self::StorageUnavailable
-            | Self::QueueUnavailable
-            | Self::UsersUnavailable => 503,
-        }
-    }
+error_codes! {
+    InvalidJson = "invalid_json", 400;
+    InvalidRequest = "invalid_request", 400;
+    InvalidBody = "invalid_body", 400;
+    UnknownCategory = "unknown_category", 400;
+    Unauthorized = "unauthorized", 401;
+    OriginNotAllowed = "origin_not_allowed", 403;
+    NotFound = "not_found", 404;
+    UnknownItem = "unknown_item", 404;
+    UnknownUser = "unknown_user", 404;
+    MethodNotAllowed = "method_not_allowed", 405;
+    Conflict = "conflict", 409;
+    PayloadTooLarge = "payload_too_large", 413;
+    UnsupportedMediaType = "unsupported_media_type", 415;
+    InvalidModel = "invalid_model", 422;
+    Internal = "internal", 500;
+    CorruptUserRecord = "corrupt_user_record", 500;
+    ModelUnavailable = "model_unavailable", 503;
+    StorageUnavailable = "storage_unavailable", 503;
+    QueueUnavailable = "queue_unavailable", 503;
+    UsersUnavailable = "users_unavailable", 503;
 }
 
 /// An error answer: an HTTP status, a stable machine-readable code and a human message.
