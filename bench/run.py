@@ -25,6 +25,10 @@ TRAINER = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "ta
 SGD_LIMIT = os.path.join(os.path.dirname(TRAINER), "examples", "sgd_limit")
 RATING_ORDER = os.path.join(os.path.dirname(TRAINER), "examples", "rating_order")
 QUICK = os.environ.get("BENCH_QUICK") == "1"
+# The PyTorch peer's own virtualenv (scripts/bench.sh builds it; torch is too large for bench-venv).
+TORCH_PYTHON = os.environ.get("BENCH_TORCH_PYTHON", os.path.join(ROOT, "target", "torch-venv", "bin", "python"))
+# The sequence model's settings, passed alike to EdgeRec and to its PyTorch peer.
+SEQ = {"dim": 64, "seq-len": 200, "blocks": 2, "batch": 32, "lr": 0.002, "dropout": 0.2, "patience": 5}
 
 
 def sh(cmd, **kw):
@@ -276,6 +280,46 @@ def time_ordered(ml):
     return out
 
 
+def sequence_peer(ml_path):
+    """EdgeRec's sequence model against bench/sasrec_torch.py, a PyTorch SASRec with the same
+    network, loss, training loop and settings (SEQ), on the same split: each user's latest
+    interaction held out, early stopping on the latest of the rest, full ranking. A peer that
+    cannot run is reported as not run, on stderr and in the table, never left out silently."""
+    cores = os.cpu_count()
+    model = f"{WORK}/seq.safetensors"
+    flags = ["--dim", SEQ["dim"], "--seq-len", SEQ["seq-len"], "--seq-blocks", SEQ["blocks"], "--seq-batch", SEQ["batch"],
+             "--seq-lr", SEQ["lr"], "--seq-dropout", SEQ["dropout"], "--seq-patience", SEQ["patience"]]
+    started = time.perf_counter()
+    r = json.loads(sh([TRAINER, "train", "--data", ml_path, "--objective", "sequence", "--eval-users", "0",
+                       *map(str, flags), "--out", model, "--json", "--quiet"]).stdout)
+    wall = time.perf_counter() - started
+    h = r["seq_history"]
+    out = {"threads": cores, "edgerec": {
+        "hr": r["metrics"]["hr"], "ndcg": r["metrics"]["ndcg"], "epochs": len(h), "best_epoch": r["best_epoch"],
+        "s_per_epoch": sum(e["seconds"] for e in h) / len(h),
+        "per_second": sum(e["seconds"] * e["per_second"] for e in h) / sum(e["seconds"] for e in h), "wall": wall}}
+    reason = None
+    if not os.path.exists(TORCH_PYTHON):
+        reason = f"{TORCH_PYTHON} missing (scripts/bench.sh creates it)"
+    elif subprocess.run([TORCH_PYTHON, "-c", "import torch"], capture_output=True).returncode != 0:
+        reason = f"torch not installed in {TORCH_PYTHON}"
+    else:
+        cmd = [TORCH_PYTHON, "bench/sasrec_torch.py", "--data", ml_path, "--threads", str(cores), "--seed", "0",
+               *(str(x) for k, v in SEQ.items() for x in (f"--{k}", v))]
+        started = time.perf_counter()
+        try:
+            t = json.loads(sh(cmd).stdout)
+            out["torch"] = {"hr": t["hr"], "ndcg": t["ndcg"], "epochs": t["epochs"], "best_epoch": t["best_epoch"],
+                            "s_per_epoch": t["seconds_per_epoch"], "per_second": t["interactions_per_second"],
+                            "wall": time.perf_counter() - started, "version": t["torch"]}
+        except subprocess.CalledProcessError as e:
+            reason = "failed: " + (e.stderr.strip().splitlines() or ["exit %d" % e.returncode])[-1]
+    if reason:
+        print(f"PEER NOT RUN: SASRec (PyTorch CPU): {reason}", file=sys.stderr, flush=True)
+        out["torch"] = {"not_run": reason}
+    return out
+
+
 def training_speed():
     sizes = [("seed workload", 50_000, 1000, 600, 3), ("1M", 1_000_000, 20_000, 10_000, 3)]
     if not QUICK:
@@ -362,6 +406,7 @@ def main():
     ml = pd.read_csv(ml_path, sep="\t", names=["u", "i", "r", "t"])
     rating = movielens_rating(ml)
     timed_rank = time_ordered(ml)
+    seq = sequence_peer(ml_path)
     ranking = movielens_ranking(ml)
     from rating_order import markdown as rating_order_md, rating_order
 
@@ -430,6 +475,25 @@ def main():
                 fit_s = f"{r['fit']:.2f}" if "fit" in r else "–"
                 w(f"| {name} | {r['hr']:.4f} | {r['ndcg']:.4f} | {fit_s} |")
         w("")
+    sq = seq["edgerec"]
+    w("**MovieLens-100k, latest interaction held out: the sequence model against a PyTorch SASRec** (same split as "
+      "the first table; EdgeRec `trainer train --objective sequence --eval-users 0` with the settings below, its own "
+      "metrics; the peer is `bench/sasrec_torch.py`, the same network, loss and training loop in PyTorch on the CPU: "
+      f"d={SEQ['dim']}, L={SEQ['seq-len']}, {SEQ['blocks']} pre-LN blocks with one head, tied item embeddings, dropout "
+      f"{SEQ['dropout']}, full-softmax cross-entropy at every position, Adam {SEQ['lr']}, {SEQ['batch']} users a batch, "
+      f"early stopping on the inner split's next items with patience {SEQ['patience']}; {seq['threads']} threads each). "
+      "Seconds per epoch and interactions (target positions) per second are the training passes alone; wall is the "
+      "whole command.\n")
+    w("| model | HR@10 | NDCG@10 | epochs (best) | s/epoch | interactions/s | wall s |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    w(f"| EdgeRec `--objective sequence` | {sq['hr']:.4f} | {sq['ndcg']:.4f} | {sq['epochs']} ({sq['best_epoch']}) | "
+      f"{sq['s_per_epoch']:.2f} | {sq['per_second']:,.0f} | {sq['wall']:.1f} |")
+    pt = seq["torch"]
+    if "not_run" in pt:
+        w(f"| SASRec (PyTorch CPU, same architecture) | not run: {pt['not_run']} | | | | | |")
+    else:
+        w(f"| SASRec (PyTorch {pt['version']} CPU, same architecture) | {pt['hr']:.4f} | {pt['ndcg']:.4f} | "
+          f"{pt['epochs']} ({pt['best_epoch']}) | {pt['s_per_epoch']:.2f} | {pt['per_second']:,.0f} | {pt['wall']:.1f} |")
+    w("")
     w("## 3. Ranking quality: MovieLens-100k, 20 % of each user held out at random\n")
     w("The older protocol (it leaks the future, so it flatters every model). Full ranking as above. EdgeRec: "
       "`trainer train --split random` (the split is an experiment setting: with a random evaluation split the inner "
@@ -469,7 +533,8 @@ def main():
         w(included(title, frag))
     with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(md) + "\n")
-    json.dump({"machine": info, "rating": rating, "time_ordered": timed_rank, "ranking": ranking, "rating_order": order, "speed": speed, "seed": seed, "serving": serve},
+    json.dump({"machine": info, "rating": rating, "time_ordered": timed_rank, "sequence": seq, "ranking": ranking,
+               "rating_order": order, "speed": speed, "seed": seed, "serving": serve},
               open(os.path.join(WORK, "results.json"), "w"), indent=1)
     print("wrote docs/BENCHMARKS.md", file=sys.stderr)
 

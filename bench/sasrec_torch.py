@@ -196,7 +196,7 @@ def main():
             slots += int(keep.sum())
         seconds = time.perf_counter() - t0
         val = evaluate(model, inner_hist, val_next, a.seq_len)
-        history.append({"epoch": epoch, "loss": total / slots, "hr": val["hr"], "ndcg": val["ndcg"],
+        history.append({"epoch": epoch, "loss": total / slots, "hr": float(val["hr"]), "ndcg": float(val["ndcg"]),
                         "seconds": seconds, "per_second": slots / seconds})
         print(f"epoch {epoch}: loss {total / slots:.4f}, inner HR@10 {val['hr']:.4f}, NDCG@10 {val['ndcg']:.4f}, "
               f"{seconds:.1f} s ({slots / seconds:.0f} interactions/s)", file=sys.stderr, flush=True)
@@ -208,7 +208,7 @@ def main():
     res = evaluate(model, train_hist, test_next, a.seq_len)
     train_s = sum(e["seconds"] for e in history)
     print(json.dumps({
-        "hr": res["hr"], "ndcg": res["ndcg"], "users": res["users"], "epochs": len(history), "best_epoch": best[1],
+        "hr": float(res["hr"]), "ndcg": float(res["ndcg"]), "users": res["users"], "epochs": len(history), "best_epoch": best[1],
         "seconds_per_epoch": train_s / len(history),
         "interactions_per_second": sum(e["seconds"] * e["per_second"] for e in history) / train_s,
         "total_seconds": time.perf_counter() - started, "threads": a.threads, "torch": torch.__version__,
