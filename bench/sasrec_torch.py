@@ -33,9 +33,14 @@ import sys
 import time
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
+
+# OpenMP's worker threads sleep instead of spinning when idle (read as torch loads): on this
+# 2-core machine, shared with other work, spinning made 2 threads 2-5x slower than 1. EdgeRec
+# makes the same choice for candle's spinning pool (trainer/src/main.rs).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import leave_last_out, topk_metrics  # noqa: E402  (the benchmark's own split and metric)
@@ -155,7 +160,7 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--dropout", type=float, default=0.2)
     a = ap.parse_args()
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), open("/proc/loadavg").read().split()[:3]
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
@@ -212,6 +217,8 @@ def main():
         "seconds_per_epoch": train_s / len(history),
         "interactions_per_second": sum(e["seconds"] * e["per_second"] for e in history) / train_s,
         "total_seconds": time.perf_counter() - started, "threads": a.threads, "torch": torch.__version__,
+        "omp_wait_policy": os.environ["OMP_WAIT_POLICY"], "load_before": load_before,
+        "load_after": open("/proc/loadavg").read().split()[:3],
         "config": {k: v for k, v in vars(a).items() if k != "data"}, "history": history,
     }))
 
