@@ -312,6 +312,8 @@ def sequence_peer(ml_path):
             out["torch"] = {"hr": t["hr"], "ndcg": t["ndcg"], "epochs": t["epochs"], "best_epoch": t["best_epoch"],
                             "loss": t["history"][t["best_epoch"] - 1]["loss"], "s_per_epoch": t["seconds_per_epoch"], "per_second": t["interactions_per_second"],
                             "wall": time.perf_counter() - started, "version": t["torch"]}
+            # EdgeRec's trained weights in the peer's network, scored by the peer's protocol.
+            out["check"] = json.loads(sh([TORCH_PYTHON, "bench/sasrec_check.py", model, ml_path]).stdout)
         except subprocess.CalledProcessError as e:
             reason = "failed: " + (e.stderr.strip().splitlines() or ["exit %d" % e.returncode])[-1]
     if reason:
@@ -496,6 +498,11 @@ def main():
     else:
         w(f"| SASRec (PyTorch {pt['version']} CPU, same architecture) | {pt['hr']:.4f} | {pt['ndcg']:.4f} | "
           f"{pt['epochs']} ({pt['best_epoch']}) | {pt['loss']:.4f} | {pt['s_per_epoch']:.2f} | {pt['per_second']:,.0f} | {pt['wall']:.1f} |")
+        c = seq["check"]
+        w(f"\nThe same network and protocol (`bench/sasrec_check.py`): EdgeRec's trained weights loaded into the peer's "
+          f"network give every user's state to within {c['max_state_diff']:.1e} (largest value {c['max_state']:.1f}), "
+          f"and the peer's split and metric score them HR@10 {c['hr']:.4f}, NDCG@10 {c['ndcg']:.4f}, against EdgeRec's "
+          f"own {sq['hr']:.4f} and {sq['ndcg']:.4f}.")
     w("")
     w("## 3. Ranking quality: MovieLens-100k, 20 % of each user held out at random\n")
     w("The older protocol (it leaks the future, so it flatters every model). Full ranking as above. EdgeRec: "
