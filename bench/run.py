@@ -2,8 +2,10 @@
 
 Run through `scripts/bench.sh` (it prepares the virtualenv and the release build).
 Sections: MovieLens-100k rating quality against Surprise on the same folds; ranking quality
-against `implicit` and most-popular on the same split; training speed and peak memory against
-a plain-Rust SGD loop; the seed workload end to end through MariaDB; core serving latency.
+against `implicit` and most-popular on the same split; the sequence model against a PyTorch
+SASRec with the same network (bench/sasrec_torch.py, in its own virtualenv); training speed and
+peak memory against a plain-Rust SGD loop; the seed workload end to end through MariaDB; core
+serving latency.
 The data layer's, the browser's and the Worker's own benchmark reports are included as written
 by their scripts.
 """
