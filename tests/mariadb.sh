@@ -10,7 +10,7 @@ mariadb_free_port() {
 
 mariadb_start() {
   mariadb_stop 2>/dev/null || true
-  MARIADB_PID=""
+  mariadb_started_pid=""
   rm -rf "$MARIADB_DIR"
   mkdir -p "$MARIADB_DIR/data" "$MARIADB_DIR/run"
   chown -R mysql:mysql "$MARIADB_DIR"
@@ -24,6 +24,7 @@ mariadb_start() {
     --local-infile=1 --skip-name-resolve --innodb-buffer-pool-size=256M \
     --innodb-flush-log-at-trx-commit=2 --log-error="$MARIADB_DIR/error.log" &
   MARIADB_PID=$!
+  mariadb_started_pid=$MARIADB_PID
   for _ in $(seq 1 100); do
     mariadb --socket="$MARIADB_SOCKET" -uroot -e 'select 1' >/dev/null 2>&1 && break
     sleep 0.2
@@ -39,10 +40,12 @@ SQL
   echo "MariaDB $MARIADB_PID on 127.0.0.1:$MARIADB_PORT" >&2
 }
 
-# Stops the server: by its pid file, or by the pid mariadb_start saw (a start that failed before
-# the server wrote its pid file). Safe to call when nothing runs, so set the trap first.
+# Stops the server: by its pid file, or by the pid this shell's mariadb_start saw (a start that
+# failed before the server wrote its pid file). That pid is kept in a variable that is not
+# exported: a child shell starting its own server (the trainer's tests do) must never stop the
+# suite's. Safe to call when nothing runs, so set the trap first.
 mariadb_stop() {
-  local pid_file="$MARIADB_DIR/run/mysqld.pid" pid=${MARIADB_PID:-}
+  local pid_file="$MARIADB_DIR/run/mysqld.pid" pid=${mariadb_started_pid:-}
   [ -f "$pid_file" ] && pid=$(cat "$pid_file")
   [ -n "$pid" ] || return 0
   kill "$pid" 2>/dev/null || true
