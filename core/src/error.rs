@@ -34,7 +34,7 @@ pub enum Error {
     #[error("model metadata: {0}")]
     Metadata(String),
     /// The artifact was written by a format version this build does not read.
-    #[error("unsupported model format version `{found}` (this build reads version {supported})")]
+    #[error("unsupported model format version `{found}` (this build reads versions 1 to {supported})")]
     UnsupportedVersion {
         /// Version string found in the file.
         found: String,

@@ -170,7 +170,7 @@ impl<'a> Model<'a> {
             Some(crate::USERS_EXTERNAL) if version >= 2 && num_users == 0 => {}
             Some(other) => {
                 return Err(Error::Metadata(format!(
-                    "`{}` = `{other}`: only `{}`, in a version-2 artifact that holds no users",
+                    "`{}` = `{other}`: only `{}`, in an artifact of version 2 or later that holds no users",
                     names::META_USERS,
                     crate::USERS_EXTERNAL
                 )));

@@ -68,6 +68,9 @@ struct ModelFacts<'a> {
     /// A ranking model's rating head (its factor dimension), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     rating_head_dim: Option<usize>,
+    /// The sequence network that sessions and visitors run through, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sequence: Option<edgerec_core::SequenceInfo>,
 }
 
 /// 200 with the models' facts, or 503 saying why no model is loaded.
@@ -114,6 +117,7 @@ pub fn get(status: &Status, report: &Report) -> Result<Reply, ApiError> {
                     bytes: p.bytes,
                     recency: info.recency,
                     rating_head_dim: info.rating_head_dim,
+                    sequence: info.sequence,
                 }),
                 model_error: None,
                 models,
@@ -133,5 +137,28 @@ pub fn get(status: &Status, report: &Report) -> Result<Reply, ApiError> {
             wasm_memory_bytes,
         })?
         .with_status(503)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use edgerec_core::SequenceInfo;
+
+    /// The `sequence` object in `/health` has the fields the OpenAPI document declares.
+    #[test]
+    fn the_sequence_facts_match_the_openapi_document() {
+        let spec: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap_or_default();
+        let facts = &spec["components"]["schemas"]["Health"]["properties"]["model"]["properties"]["sequence"];
+        let mut declared: Vec<&str> = facts["properties"]
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        declared.sort_unstable();
+        let sent = serde_json::to_value(SequenceInfo { max_len: 50, blocks: 2 }).unwrap_or_default();
+        let mut keys: Vec<&str> =
+            sent.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        keys.sort_unstable();
+        assert_eq!(keys, ["blocks", "max_len"]);
+        assert_eq!(declared, keys);
     }
 }

@@ -48,7 +48,10 @@ pub async fn lookup(env: &Env, config: &Config, ready: Ready<'_>, user_id: &str)
         return Ok(hit);
     }
     let kv = env.kv(&config.users_kv_binding).map_err(|e| {
-        ApiError::unavailable(format!("no KV binding `{}` for users: {e}", config.users_kv_binding))
+        ApiError::new(
+            ErrorCode::UsersUnavailable,
+            format!("no KV binding `{}` for users: {e}", config.users_kv_binding),
+        )
     })?;
     let key = edgerec_core::user_record_key(version, user_id);
     let text = kv.get(&key).text().await.map_err(|e| {
