@@ -283,7 +283,7 @@ mod tests {
         assert_eq!(q("1"), Ok(1));
         assert_eq!(q("100"), Ok(100));
         for bad in ["0", "101", "-1", "+5", "1.5", "1e2", "", " 5", "abc", "99999999999999999999999"] {
-            assert_eq!(q(bad).map_err(|e| e.status), Err(400), "{bad:?}");
+            assert_eq!(q(bad).map_err(|e| e.status()), Err(400), "{bad:?}");
         }
     }
 
@@ -324,7 +324,7 @@ mod tests {
             "a=%e2%9c",
         ] {
             assert_eq!(
-                parse_query(bad).map_err(|e| (e.status, e.code.as_str())),
+                parse_query(bad).map_err(|e| (e.status(), e.code.as_str())),
                 Err((400, "invalid_request")),
                 "{bad:?}"
             );

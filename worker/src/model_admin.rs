@@ -217,13 +217,13 @@ mod tests {
         assert_eq!(canary::<()>(Some(Ok(1))), Ok(Some(1)));
         assert_eq!(canary::<()>(Some(Ok(100))), Ok(Some(100)));
         for bad in [Ok(0), Ok(101), Err(())] {
-            assert_eq!(canary(Some(bad)).map_err(|e| e.status), Err(400));
+            assert_eq!(canary(Some(bad)).map_err(|e| e.status()), Err(400));
         }
     }
 
     #[test]
     fn corrupt_artifacts_are_4xx() {
-        assert_eq!(validate(&[]).map_err(|e| e.status), Err(400));
-        assert_eq!(validate(b"not a model at all").map_err(|e| e.status), Err(422));
+        assert_eq!(validate(&[]).map_err(|e| e.status()), Err(400));
+        assert_eq!(validate(b"not a model at all").map_err(|e| e.status()), Err(422));
     }
 }

@@ -143,10 +143,10 @@ pub async fn handle(req: Incoming, env: &Env) -> Result<web_sys::Response, JsVal
             if let Some(allow) = allow {
                 headers.push(("allow", Cow::Borrowed(allow)));
             }
-            if e.status == 401 {
+            if e.status() == 401 {
                 headers.push(("www-authenticate", Cow::Borrowed("Bearer")));
             }
-            (e.status, "application/json", Cow::Owned(e.body()), "no-store", None)
+            (e.status(), "application/json", Cow::Owned(e.body()), "no-store", None)
         }
         Outcome::Preflight(allow) => {
             config.cors.apply_preflight(&mut headers, origin.as_deref(), allow);

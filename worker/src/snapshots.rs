@@ -46,7 +46,7 @@ fn ready() -> Ready<'static> {
 fn show(reply: Result<Reply, ApiError>) -> String {
     match reply {
         Ok(r) => format!("{} {}\n{}", r.status, r.content_type, r.body),
-        Err(e) => format!("{} application/json\n{}", e.status, e.body()),
+        Err(e) => format!("{} application/json\n{}", e.status(), e.body()),
     }
 }
 

@@ -24,7 +24,7 @@ fn ok(body: Value) -> Vec<Event> {
 
 fn err(body: &str) -> (u16, &'static str, String) {
     let e = parse(body.as_bytes(), NOW_MS, ids()).expect_err(body);
-    (e.status, e.code.as_str(), e.message)
+    (e.status(), e.code.as_str(), e.message)
 }
 
 /// The error for a batch of one good event followed by `bad`: a 400 naming `events[1]`.

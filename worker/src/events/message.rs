@@ -108,7 +108,7 @@ mod tests {
         assert!(bodies.iter().all(|b| b.len() <= MAX_MESSAGE_BYTES));
         assert_eq!(bodies.iter().map(|b| decode(b).unwrap().events.len()).sum::<usize>(), 200);
         let e = pack(&events, 0).unwrap_err();
-        assert_eq!((e.status, e.code.as_str()), (413, "payload_too_large"));
+        assert_eq!((e.status(), e.code.as_str()), (413, "payload_too_large"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ fn ok(body: Value) -> Query {
 
 fn err(body: &str) -> (u16, &'static str, String) {
     let e = parse(body.as_bytes()).expect_err(body);
-    (e.status, e.code.as_str(), e.message)
+    (e.status(), e.code.as_str(), e.message)
 }
 
 fn openapi() -> Value {
