@@ -193,6 +193,14 @@ impl<'a> Model<'a> {
     /// order comes from elsewhere change: a ranker's with a rating head, and the popularity
     /// fallback's.
     pub(crate) fn in_rank_order(&self, mut items: Vec<ScoredItem<'a>>) -> Vec<ScoredItem<'a>> {
+        // The common case (a list ranked by its ratings, or without ratings) allocates nothing.
+        let ordered = items.windows(2).all(|w| match (w[0].predicted_rating, w[1].predicted_rating) {
+            (Some(a), Some(b)) => a >= b,
+            _ => true,
+        });
+        if ordered {
+            return items;
+        }
         let mut ratings: Vec<f32> = items.iter().filter_map(|s| s.predicted_rating).collect();
         if ratings.len() == items.len() {
             rating_head::non_increasing(&mut ratings);
