@@ -119,7 +119,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     c.bench_function("similar_items_600", |b| {
-        b.iter(|| black_box(model.similar_items(model.item_id(3), 10)))
+        b.iter(|| black_box(model.similar_items(model.item_id(3), 10, None)))
     });
 }
 

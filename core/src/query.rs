@@ -1,6 +1,7 @@
 //! Queries: recommend and predict (similar items: `similar.rs`).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -8,6 +9,7 @@ use crate::ivf::Search;
 use crate::kernel::{Scored, TopN};
 use crate::model::{Model, ModelKind};
 use crate::rating_head;
+use crate::unavailable::Unavailable;
 use crate::{Error, Result};
 
 /// The largest `top_n` / `n` a query accepts.
@@ -24,11 +26,20 @@ pub struct RecommendOptions {
     pub exclude_items: Vec<String>,
     /// Only recommend items in these categories. An unknown name is an error.
     pub categories: Option<Vec<String>>,
+    /// Items that may not be served now (built for this model with [`Model::unavailable`]):
+    /// skipped inside the search, like `exclude_items`, and shared between requests.
+    pub unavailable: Option<Arc<Unavailable>>,
 }
 
 impl Default for RecommendOptions {
     fn default() -> Self {
-        Self { top_n: 10, exclude_rated: true, exclude_items: Vec::new(), categories: None }
+        Self {
+            top_n: 10,
+            exclude_rated: true,
+            exclude_items: Vec::new(),
+            categories: None,
+            unavailable: None,
+        }
     }
 }
 
@@ -92,6 +103,8 @@ pub(crate) struct Filter<'s> {
     pub(crate) excluded: Cow<'s, [u32]>,
     /// `allowed[c]` for category index `c`; `None` means every category.
     pub(crate) allowed: Option<Vec<bool>>,
+    /// Items that may not be served now.
+    pub(crate) unavailable: Option<&'s Unavailable>,
 }
 
 impl<'a> Model<'a> {
@@ -103,7 +116,7 @@ impl<'a> Model<'a> {
     }
 
     /// `seen` must be sorted and unique, as the loader guarantees for seen lists.
-    pub(crate) fn filter<'s>(&self, opts: &RecommendOptions, seen: &'s [u32]) -> Result<Filter<'s>> {
+    pub(crate) fn filter<'s>(&self, opts: &'s RecommendOptions, seen: &'s [u32]) -> Result<Filter<'s>> {
         let seen = if opts.exclude_rated { seen } else { &[] };
         let excluded = if opts.exclude_items.is_empty() {
             Cow::Borrowed(seen)
@@ -128,7 +141,7 @@ impl<'a> Model<'a> {
                 Some(allowed)
             }
         };
-        Ok(Filter { excluded, allowed })
+        Ok(Filter { excluded, allowed, unavailable: opts.unavailable.as_deref() })
     }
 
     fn allowed_category(&self, filter: &Filter<'_>, item: usize) -> bool {
@@ -238,15 +251,18 @@ impl<'a> Model<'a> {
         Cow::Owned(v)
     }
 
-    /// Whether item `i` passes the filter (a binary search in the exclusions, then categories).
+    /// Whether item `i` passes the filter (a binary search in the exclusions, then
+    /// availability and categories).
     #[inline]
     pub(crate) fn passes(&self, filter: &Filter<'_>, i: u32) -> bool {
-        filter.excluded.binary_search(&i).is_err() && self.allowed_category(filter, i as usize)
+        filter.excluded.binary_search(&i).is_err()
+            && !filter.unavailable.is_some_and(|u| u.contains(i as usize))
+            && self.allowed_category(filter, i as usize)
     }
 
     /// How many of the items `items` pass the filter.
     pub(crate) fn count_passing(&self, filter: &Filter<'_>, items: std::ops::Range<usize>) -> usize {
-        if filter.allowed.is_none() {
+        if filter.allowed.is_none() && filter.unavailable.is_none_or(|u| u.is_empty()) {
             let below = |end: usize| filter.excluded.partition_point(|&e| (e as usize) < end);
             return items.len() - (below(items.end) - below(items.start));
         }
@@ -291,7 +307,10 @@ impl<'a> Model<'a> {
                 while excluded.first().is_some_and(|&e| e < i) {
                     excluded = &excluded[1..];
                 }
-                if excluded.first() == Some(&i) || !self.allowed_category(filter, i as usize) {
+                if excluded.first() == Some(&i)
+                    || filter.unavailable.is_some_and(|u| u.contains(i as usize))
+                    || !self.allowed_category(filter, i as usize)
+                {
                     continue;
                 }
                 top.push(Scored { score, index: i });

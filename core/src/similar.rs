@@ -3,6 +3,7 @@
 use crate::kernel::{Scored, TopN, dot};
 use crate::model::Model;
 use crate::query::ScoredItem;
+use crate::unavailable::Unavailable;
 use crate::{Error, Result};
 
 impl<'a> Model<'a> {
@@ -16,8 +17,15 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// The `n` items nearest to `item_id` by cosine similarity of their factors.
-    pub fn similar_items(&self, item_id: &str, n: usize) -> Result<Vec<ScoredItem<'a>>> {
+    /// The `n` items nearest to `item_id` by cosine similarity of their factors, leaving out
+    /// the `unavailable` ones (inside the scan, so the list stays `n` long while enough items
+    /// are available).
+    pub fn similar_items(
+        &self,
+        item_id: &str,
+        n: usize,
+        unavailable: Option<&Unavailable>,
+    ) -> Result<Vec<ScoredItem<'a>>> {
         Self::check_n(n)?;
         let item = self.item_index(item_id).ok_or_else(|| Error::UnknownItem { id: item_id.to_owned() })?;
         let mut buf = Vec::new();
@@ -31,7 +39,7 @@ impl<'a> Model<'a> {
                 let denom = qn * norm;
                 let score = if denom > 0.0 { dot / denom } else { 0.0 };
                 let j = first + k;
-                if score >= threshold && j != item {
+                if score >= threshold && j != item && !unavailable.is_some_and(|u| u.contains(j)) {
                     top.push(Scored { score, index: j as u32 });
                     threshold = top.threshold();
                 }

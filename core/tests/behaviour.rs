@@ -78,7 +78,7 @@ fn rating_predictions_are_clamped_to_the_scale() {
         }
     }
     assert!(matches!(model.predict("nobody", model.item_id(0)), Err(Error::UnknownUser { .. })));
-    assert!(matches!(model.similar_items("nothing", 3), Err(Error::UnknownItem { .. })));
+    assert!(matches!(model.similar_items("nothing", 3, None), Err(Error::UnknownItem { .. })));
 }
 
 /// Builds a model whose users have planted tastes, so a user's best items are known.

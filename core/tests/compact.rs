@@ -80,7 +80,7 @@ proptest! {
         let (a, t) = (model.recommend_session(model.user_id(0), &clicks, &opts(top_n, true)), twin.recommend_session(model.user_id(0), &clicks, &opts(top_n, true)));
         prop_assert_eq!(a.ok(), t.ok());
         let item = model.item_id(seed as usize % items);
-        prop_assert_eq!(model.similar_items(item, top_n).ok(), twin.similar_items(item, top_n).ok());
+        prop_assert_eq!(model.similar_items(item, top_n, None).ok(), twin.similar_items(item, top_n, None).ok());
     }
 }
 

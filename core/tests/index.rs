@@ -78,6 +78,7 @@ proptest! {
         top_n in 1usize..40,
         exclude_rated in any::<bool>(),
         excluded in proptest::collection::vec(0usize..700, 0..20),
+        unavailable in proptest::collection::vec(0usize..700, 0..200),
         category in proptest::option::of(0usize..3),
         ranking in any::<bool>(),
         int8 in any::<bool>(),
@@ -99,10 +100,20 @@ proptest! {
         let user = seed as usize % 4;
         let exclude_items: Vec<String> = excluded.iter().filter(|&&i| i < items).map(|&i| model.item_id(i).to_owned()).collect();
         let categories = category.map(|c| vec![model.categories()[c % 3].to_owned()]);
-        let opts = RecommendOptions { top_n, exclude_rated, exclude_items: exclude_items.clone(), categories: categories.clone() };
+        // Items that may not be served: skipped like exclusions, whatever the search.
+        let off: Vec<usize> = unavailable.iter().copied().filter(|&i| i < items).collect();
+        let (off_set, _) = model.unavailable(off.iter().map(|&i| model.item_id(i)));
+        let opts = RecommendOptions {
+            top_n,
+            exclude_rated,
+            exclude_items: exclude_items.clone(),
+            categories: categories.clone(),
+            unavailable: Some(std::sync::Arc::new(off_set)),
+        };
         let seen: Vec<usize> = model.seen_items(user).map(|(i, _)| i).collect();
         let passes = |i: usize| {
             !(exclude_rated && seen.contains(&i))
+                && !off.contains(&i)
                 && !exclude_items.iter().any(|e| e == model.item_id(i))
                 && categories.as_ref().is_none_or(|c| c[0] == model.item_category(i).unwrap())
         };
@@ -126,6 +137,7 @@ proptest! {
             let clicked: Vec<usize> = clicks.iter().map(|(id, _)| model.item_index(id).unwrap()).collect();
             let ok = |i: usize| {
                 !(exclude_rated && clicked.contains(&i))
+                    && !off.contains(&i)
                     && !exclude_items.iter().any(|e| e == model.item_id(i))
                     && categories.as_ref().is_none_or(|c| c[0] == model.item_category(i).unwrap())
             };
@@ -134,6 +146,15 @@ proptest! {
         }
         let session = model.recommend_session(model.user_id(user), &clicks, &opts).unwrap();
         prop_assert!(session.items.iter().all(|s| passes(s.index)));
+        // The popularity fallback honours the same filters, and is as long.
+        let anyone = |i: usize| {
+            !off.contains(&i)
+                && !exclude_items.iter().any(|e| e == model.item_id(i))
+                && categories.as_ref().is_none_or(|c| c[0] == model.item_category(i).unwrap())
+        };
+        let popular = model.recommend("nobody at all", &opts).unwrap();
+        prop_assert!(popular.items.iter().all(|s| anyone(s.index)));
+        prop_assert_eq!(popular.items.len(), top_n.min((0..items).filter(|&i| anyone(i)).count()));
     }
 }
 

@@ -39,7 +39,7 @@ proptest! {
         let exclude_items: Vec<String> = excluded.iter().filter(|&&i| i < items).map(|&i| model.item_id(i).to_owned()).collect();
         let known_categories = model.categories();
         let categories = category.map(|c| vec![known_categories[c % known_categories.len()].to_owned()]);
-        let opts = RecommendOptions { top_n, exclude_rated, exclude_items: exclude_items.clone(), categories: categories.clone() };
+        let opts = RecommendOptions { top_n, exclude_rated, exclude_items: exclude_items.clone(), categories: categories.clone(), unavailable: None };
         let got = model.recommend(&user_id, &opts).unwrap();
         prop_assert_eq!(got.source, Source::Personalized);
 
@@ -67,15 +67,21 @@ proptest! {
         items in prop_oneof![2usize..80, 200usize..700],
         dim in prop_oneof![1usize..20, Just(64)],
         n in 1usize..30,
+        off in proptest::collection::vec(0usize..700, 0..40),
     ) {
         let b = common::random_builder(ModelKind::Rating, 3, items, dim, seed);
         let bytes = b.build().unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         let item = (seed as usize) % items;
+        // Unavailable items (some past the catalogue, ignored) never appear, and the list is
+        // still the best `n` of the rest.
+        let off: Vec<usize> = off.into_iter().filter(|&j| j < items).collect();
+        let (unavailable, unknown) = model.unavailable(off.iter().map(|&j| model.item_id(j)));
+        prop_assert!(unknown.is_empty());
         let q = model.item_factors(item).unwrap();
         let norm = |v: &[f32]| edgerec_core::kernel::dot(v, v).sqrt();
         let cands: Vec<(usize, f32)> = (0..items)
-            .filter(|&j| j != item)
+            .filter(|&j| j != item && !off.contains(&j))
             .map(|j| {
                 let v = model.item_factors(j).unwrap();
                 let denom = norm(q) * norm(v);
@@ -83,7 +89,7 @@ proptest! {
             })
             .collect();
         let want = naive_top(cands, n);
-        let got = model.similar_items(model.item_id(item), n).unwrap();
+        let got = model.similar_items(model.item_id(item), n, Some(&unavailable)).unwrap();
         let got: Vec<(usize, u32)> = got.iter().map(|s| (s.index, s.score.to_bits())).collect();
         let want: Vec<(usize, u32)> = want.iter().map(|s| (s.0, s.1.to_bits())).collect();
         prop_assert_eq!(got, want);
@@ -119,7 +125,7 @@ proptest! {
                 let _ = model.recommend(model.user_id(u), &RecommendOptions::default());
             }
             for i in 0..model.num_items() {
-                let _ = model.similar_items(model.item_id(i), 5);
+                let _ = model.similar_items(model.item_id(i), 5, None);
             }
             let _ = model.recommend_for_interactions(&[(model.item_id(0), 5.0)], &RecommendOptions::default());
         }

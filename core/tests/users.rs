@@ -50,6 +50,7 @@ fn options(
         exclude_rated,
         exclude_items: excluded.iter().map(|&i| model.item_id(i % model.num_items()).to_owned()).collect(),
         categories: category.map(|c| vec![model.categories()[c % 3].to_owned()]),
+        unavailable: None,
     }
 }
 
@@ -103,7 +104,7 @@ fn an_artifact_without_users_serves_items() {
     assert!(bytes.len() < full_bytes.len());
     let (full, outside) = (Model::from_bytes(&full_bytes).unwrap(), Model::from_bytes(&bytes).unwrap());
     let id = full.item_id(7);
-    assert_eq!(outside.similar_items(id, 5).unwrap(), full.similar_items(id, 5).unwrap());
+    assert_eq!(outside.similar_items(id, 5, None).unwrap(), full.similar_items(id, 5, None).unwrap());
     let clicks = [(full.item_id(1), 1.0), (full.item_id(9), 2.0)];
     let opts = RecommendOptions::default();
     assert_eq!(

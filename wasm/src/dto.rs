@@ -58,6 +58,7 @@ impl RecommendRequest {
             exclude_rated: self.exclude_rated,
             exclude_items: self.exclude_items.clone(),
             categories: self.categories.clone(),
+            unavailable: None,
         }
     }
 }
@@ -100,6 +101,7 @@ impl RecommendForRequest {
             exclude_rated: self.exclude_rated,
             exclude_items: self.exclude_items.clone(),
             categories: self.categories.clone(),
+            unavailable: None,
         }
     }
 

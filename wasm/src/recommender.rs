@@ -55,7 +55,7 @@ impl Recommender {
     /// `similar()`.
     pub fn similar_request(&self, item_id: &str, n: usize) -> Result<Vec<ScoredItemOut<'_>>> {
         let model = self.model.model();
-        let items = model.similar_items(item_id, n).map_err(Error::query("similar"))?;
+        let items = model.similar_items(item_id, n, None).map_err(Error::query("similar"))?;
         Ok(items.into_iter().map(|i| ScoredItemOut::new(model, i)).collect())
     }
 

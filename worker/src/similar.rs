@@ -27,7 +27,7 @@ pub fn get(ready: Ready<'_>, item_id: &str, query: &[(String, String)]) -> Resul
     http::check_id("item_id", item_id)?;
     let n = http::int_param(query, "n", 10, 1, MAX_N)?;
     let model = ready.model;
-    let items = model.similar_items(item_id, n)?;
+    let items = model.similar_items(item_id, n, None)?;
     let similar_items: Vec<Neighbour<'_>> = items
         .iter()
         .enumerate()

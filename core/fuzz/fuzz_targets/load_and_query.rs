@@ -36,7 +36,7 @@ fn queries(model: &Model<'_>) {
     let _ = model.recommend_for_interactions(&clicks, &RecommendOptions::default());
     let _ = model.recommend_for_interactions(&clicks[..clicks.len().min(1)], &opts);
     for i in 0..n_items {
-        let _ = model.similar_items(model.item_id(i), 5);
+        let _ = model.similar_items(model.item_id(i), 5, None);
         let _ = model.item_factors(i);
         let _ = model.item_projection(i);
     }

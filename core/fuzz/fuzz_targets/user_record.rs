@@ -50,6 +50,7 @@ fn answer(model: &Model<'_>, record: &UserRecord) {
         exclude_rated: false,
         exclude_items: vec!["i03".into()],
         categories: Some(vec!["b".into()]),
+        unavailable: None,
     };
     let _ = model.recommend_record(record, &opts);
 }

@@ -38,8 +38,8 @@ impl RecommendCommand {
         let opts = RecommendOptions {
             top_n: self.top_n,
             exclude_rated: !self.include_rated,
-            exclude_items: Vec::new(),
             categories: (!self.categories.is_empty()).then(|| self.categories.clone()),
+            ..RecommendOptions::default()
         };
         let recs = model.recommend(&self.user, &opts)?;
         let mut out = std::io::stdout().lock();

@@ -108,7 +108,7 @@ pub fn parse(bytes: &[u8]) -> Result<Query, ApiError> {
     let exclude_items =
         list("exclude_items", given("exclude_items", body.exclude_items)?.unwrap_or_default())?;
     let categories = given("categories", body.categories)?.map(|c| list("categories", c)).transpose()?;
-    let opts = RecommendOptions { top_n, exclude_rated, exclude_items, categories };
+    let opts = RecommendOptions { top_n, exclude_rated, exclude_items, categories, unavailable: None };
 
     let user_id = given("user_id", body.user_id)?;
     if let Some(user_id) = &user_id {
