@@ -11,14 +11,15 @@
 #    live (the event path: POST /events -> local Queue -> D1 -> GET /admin/events, with the D1
 #    migrations applied to a fresh state and an ADMIN_TOKEN in worker/.dev.vars), models (the
 #    model lifecycle: uploads, pointer, canary, promote, rollback, hot swap, with an ADMIN_TOKEN
-#    and MODEL_REFRESH_SECONDS=2) and scale (a SCALE_ITEMS-item int8 model with an IVF index
+#    and MODEL_REFRESH_SECONDS=2), catalogue (item availability: the fixture bundled, the D1
+#    migrations applied, an ADMIN_TOKEN and AVAILABILITY_REFRESH_SECONDS=1) and scale (a SCALE_ITEMS-item int8 model with an IVF index
 #    from local R2, its users in local KV; see docs/SCALE.md);
 # 3. builds the deployable bundle with `wrangler deploy --dry-run --outdir` and prints its size;
 #    with the demo's trained model (scripts/demo-model.sh) in it, serves it and runs the seed's
 #    client tests against it (mode demo).
 #
 # EDGEREC_E2E_MODES picks the steps, e.g. "open live" (default: all of
-# "corrupt open keyed missing r2 live models scale deploy"); only the bundles they need are built.
+# "corrupt open keyed missing r2 live catalogue models scale deploy"); only the bundles they need are built.
 #
 # Idempotent; safe to rerun. Honours CARGO_TARGET_DIR. Sources scripts/setup.sh when run alone.
 set -euo pipefail
@@ -30,7 +31,7 @@ WORK="$ROOT/target/worker-e2e"
 WORKER="$ROOT/worker"
 WRANGLER="$ROOT/node_modules/.bin/wrangler"
 PROFILE_ARGS=(--release)
-MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 live models scale deploy} "
+MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 live catalogue models scale deploy} "
 mkdir -p "$WORK"
 want() { [[ "$MODES" == *" $1 "* ]]; }
 log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
@@ -87,7 +88,7 @@ if want corrupt; then
   stop_server
 fi
 
-if want open || want keyed || want models || { want deploy && [ ! -f "$ROOT/web/models/demo.safetensors" ]; }; then
+if want open || want keyed || want catalogue || want models || { want deploy && [ ! -f "$ROOT/web/models/demo.safetensors" ]; }; then
   build fixture "$WORK/fixture.safetensors"
 fi
 if want open; then
@@ -155,6 +156,39 @@ log "wrangler r2 object put (local) edgerec-e2e/fixture.safetensors"
 CONFIG=$r2_config start_server empty
 run_tests r2
 stop_server
+fi
+
+# Item availability: the fixture bundled, D1 with the migrations applied to a fresh state, an
+# admin token, and a 1-second availability refresh.
+if want catalogue; then
+  catalogue_state="$WORK/state-catalogue"
+  rm -rf "$catalogue_state"
+  catalogue_config="$WORK/wrangler-catalogue.toml"
+  cat >"$catalogue_config" <<TOML
+name = "edgerec-e2e-catalogue"
+main = "$WORK/bundle-fixture/index.js"
+compatibility_date = "$(sed -n 's/^compatibility_date = "\(.*\)"/\1/p' "$WORKER/wrangler.toml")"
+
+[vars]
+ALLOWED_ORIGINS = "*"
+MODEL_R2_BINDING = ""
+AVAILABILITY_REFRESH_SECONDS = "1"
+
+[[d1_databases]]
+binding = "DB"
+database_name = "edgerec-e2e-catalogue"
+database_id = "00000000-0000-4000-8000-000000000003"
+migrations_dir = "$WORKER/migrations"
+TOML
+  log "wrangler d1 migrations apply DB --local (catalogue)"
+  (cd "$WORK" && "$WRANGLER" d1 migrations apply DB --local --persist-to "$catalogue_state" -c "$catalogue_config" \
+    >"$WORK/d1-migrations-catalogue.log" 2>&1) || { cat "$WORK/d1-migrations-catalogue.log"; exit 1; }
+  admin_token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORK/.dev.vars"
+  CONFIG=$catalogue_config STATE=$catalogue_state start_server fixture
+  EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_REFRESH=1 run_tests catalogue
+  stop_server
+  rm -f "$WORK/.dev.vars"
 fi
 
 # The model lifecycle: the fixture bundled, two more distinct fixtures to publish, a local R2

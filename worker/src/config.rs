@@ -14,6 +14,13 @@ use crate::cors::Policy;
 /// Seconds between two reads of the model pointer when `MODEL_REFRESH_SECONDS` is unset.
 pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
 
+/// Seconds between two reads of the item availability when `AVAILABILITY_REFRESH_SECONDS` is
+/// unset.
+pub const DEFAULT_AVAILABILITY_REFRESH_SECONDS: u64 = 10;
+
+/// The D1 binding: the event log and the item availability.
+pub const D1_BINDING: &str = "DB";
+
 /// Records kept per isolate when `USERS_CACHE_ENTRIES` is unset.
 pub const DEFAULT_USERS_CACHE_ENTRIES: usize = 10_000;
 
@@ -34,6 +41,8 @@ pub struct Config {
     pub users_kv_binding: String,
     /// `USERS_CACHE_ENTRIES`: how many user records an isolate keeps decoded (LRU).
     pub users_cache_entries: usize,
+    /// `AVAILABILITY_REFRESH_SECONDS`: how often an isolate re-reads item availability (at most).
+    pub availability_refresh_seconds: u64,
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
@@ -52,6 +61,9 @@ pub fn get(env: &Env) -> &'static Config {
             refresh_seconds: var("MODEL_REFRESH_SECONDS").parse().unwrap_or(DEFAULT_REFRESH_SECONDS),
             users_kv_binding: var("USERS_KV_BINDING"),
             users_cache_entries: var("USERS_CACHE_ENTRIES").parse().unwrap_or(DEFAULT_USERS_CACHE_ENTRIES),
+            availability_refresh_seconds: var("AVAILABILITY_REFRESH_SECONDS")
+                .parse()
+                .unwrap_or(DEFAULT_AVAILABILITY_REFRESH_SECONDS),
         }
     })
 }

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::catalogue;
 use crate::error::ApiError;
 use crate::http::Reply;
 use crate::store::{self, Report, Status};
@@ -25,6 +26,7 @@ struct Health<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     model_error: Option<&'a str>,
     models: Models<'a>,
+    availability: Availability<'a>,
     /// Linear memory of this isolate's wasm instance, in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     wasm_memory_bytes: Option<usize>,
@@ -37,6 +39,20 @@ struct Models<'a> {
     canary: Option<Loaded<'a>>,
     refresh_seconds: u64,
     last_check: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+/// This isolate's copy of the item availability (`PUT /admin/items`).
+#[derive(Serialize)]
+struct Availability<'a> {
+    /// The stored version in use; `null` before the first read, or without a `DB` binding.
+    version: Option<i64>,
+    /// When that version was written, and when this isolate read it (RFC 3339).
+    updated_at: Option<String>,
+    read_at: Option<&'a str>,
+    refresh_seconds: u64,
+    /// Items of the current model unavailable now.
+    unavailable_items: Option<usize>,
     error: Option<&'a str>,
 }
 
@@ -74,8 +90,16 @@ struct ModelFacts<'a> {
 }
 
 /// 200 with the models' facts, or 503 saying why no model is loaded.
-pub fn get(status: &Status, report: &Report) -> Result<Reply, ApiError> {
+pub fn get(status: &Status, report: &Report, items: &catalogue::Report) -> Result<Reply, ApiError> {
     let wasm_memory_bytes = store::wasm_memory_bytes();
+    let availability = Availability {
+        version: items.version,
+        updated_at: items.updated_at.map(|t| crate::timing::rfc3339(t as f64)),
+        read_at: items.read_at.as_deref(),
+        refresh_seconds: items.refresh_seconds,
+        unavailable_items: items.unavailable,
+        error: items.error.as_deref(),
+    };
     let mut models = Models {
         current: None,
         canary: None,
@@ -121,6 +145,7 @@ pub fn get(status: &Status, report: &Report) -> Result<Reply, ApiError> {
                 }),
                 model_error: None,
                 models,
+                availability,
                 wasm_memory_bytes,
             })
         }
@@ -134,6 +159,7 @@ pub fn get(status: &Status, report: &Report) -> Result<Reply, ApiError> {
             model: None,
             model_error: Some(reason),
             models,
+            availability,
             wasm_memory_bytes,
         })?
         .with_status(503)),

@@ -6,6 +6,7 @@
 //! runs in the same Worker.
 
 mod auth;
+mod catalogue;
 mod config;
 mod cors;
 mod docs;

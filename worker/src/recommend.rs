@@ -6,7 +6,9 @@
 
 mod body;
 
-use edgerec_core::{Model, RecommendOptions, Recommendations, Source, UserRecord};
+use std::sync::Arc;
+
+use edgerec_core::{Model, RecommendOptions, Recommendations, Source, Unavailable, UserRecord};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -43,7 +45,7 @@ pub fn round4(score: f32) -> f64 {
 /// `POST /recommend` with the (already size- and type-checked) body bytes.
 #[cfg(test)]
 pub fn post(ready: Ready<'_>, body: &[u8]) -> Result<Reply, ApiError> {
-    run(ready, parse(body)?, None)
+    run(ready, parse(body)?, None, None)
 }
 
 /// Validates the body of `POST /recommend` (before a model is chosen for its user).
@@ -51,10 +53,17 @@ pub fn parse(body: &[u8]) -> Result<Query, ApiError> {
     body::parse(body)
 }
 
-/// Answers a validated `POST /recommend` with the model chosen for it, and the user's KV record
-/// when the model keeps its users outside the artifact (`users_kv`).
-pub fn run(ready: Ready<'_>, query: Query, record: Option<&UserRecord>) -> Result<Reply, ApiError> {
-    let Query { who, opts } = query;
+/// Answers a validated `POST /recommend` with the model chosen for it, the items it must not
+/// serve now, and the user's KV record when the model keeps its users outside the artifact
+/// (`users_kv`).
+pub fn run(
+    ready: Ready<'_>,
+    query: Query,
+    unavailable: Option<Arc<Unavailable>>,
+    record: Option<&UserRecord>,
+) -> Result<Reply, ApiError> {
+    let Query { who, mut opts } = query;
+    opts.unavailable = unavailable;
     let model = ready.model;
     match who {
         Who::User(user_id) => answer(model, Some(&user_id), for_user(model, &user_id, record, &opts)?),
@@ -67,20 +76,25 @@ pub fn run(ready: Ready<'_>, query: Query, record: Option<&UserRecord>) -> Resul
     }
 }
 
-/// `GET /recommend/{user_id}?n=10&exclude_rated=true` (with the user's KV record, if any).
-pub fn get(
-    ready: Ready<'_>,
-    user_id: &str,
-    query: &[(String, String)],
-    record: Option<&UserRecord>,
-) -> Result<Reply, ApiError> {
+/// The validated options of `GET /recommend/{user_id}?n=10&exclude_rated=true`.
+pub fn get_options(user_id: &str, query: &[(String, String)]) -> Result<RecommendOptions, ApiError> {
     http::check_id("user_id", user_id)?;
     let top_n = http::int_param(query, "n", 10, 1, MAX_TOP_N)?;
     let exclude_rated = http::bool_param(query, "exclude_rated", true)?;
-    let opts = RecommendOptions { top_n, exclude_rated, ..RecommendOptions::default() };
+    Ok(RecommendOptions { top_n, exclude_rated, ..RecommendOptions::default() })
+}
+
+/// `GET /recommend/{user_id}` with its options (with the user's KV record, if any).
+pub fn get(
+    ready: Ready<'_>,
+    user_id: &str,
+    opts: &RecommendOptions,
+    record: Option<&UserRecord>,
+) -> Result<Reply, ApiError> {
     let model = ready.model;
-    Ok(answer(model, Some(user_id), for_user(model, user_id, record, &opts)?)?
-        .cacheable("public, max-age=60"))
+    // Not cacheable by the browser for long: availability may change within the minute.
+    let cache = if opts.unavailable.is_some() { "no-store" } else { "public, max-age=60" };
+    Ok(answer(model, Some(user_id), for_user(model, user_id, record, opts)?)?.cacheable(cache))
 }
 
 /// A user's list: from their record when there is one, else as the artifact knows them.

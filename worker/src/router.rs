@@ -16,7 +16,7 @@ use crate::cors::HeaderList;
 use crate::error::{ApiError, ErrorCode};
 use crate::http::{self, Incoming, Reply};
 use crate::model_admin::{self, Action};
-use crate::{auth, docs, events, health, recommend, similar, store, timing, users, users_kv};
+use crate::{auth, catalogue, docs, events, health, recommend, similar, store, timing, users, users_kv};
 
 /// The API's routes. Anything else falls through to a JSON 404 (static assets are answered by
 /// the platform before the Worker runs, except for these paths: `run_worker_first`).
@@ -33,6 +33,8 @@ enum Route {
     Model(Action),
     Events,
     AdminEvents,
+    /// `/admin/items`: item availability (admin token).
+    AdminItems,
 }
 
 /// A table entry: the methods are written once, and `Allow` is derived from them.
@@ -58,6 +60,7 @@ impl Route {
             ["admin", "model", "promote"] => Self::Model(Action::Promote),
             ["events"] => Self::Events,
             ["admin", "events"] => Self::AdminEvents,
+            ["admin", "items"] => Self::AdminItems,
             _ => return Ok(None),
         }))
     }
@@ -72,6 +75,7 @@ impl Route {
             Self::Recommend | Self::Events => spec!("POST", Open),
             Self::Users => spec!("GET, HEAD", ApiKey),
             Self::AdminEvents => spec!("GET, HEAD", Admin),
+            Self::AdminItems => spec!("GET, HEAD, PUT", Admin),
             Self::Model(Action::Pointer) => spec!("GET, HEAD, PUT", Admin),
             Self::Model(Action::Activate | Action::Rollback | Action::Promote) => spec!("POST", Admin),
         }
@@ -238,12 +242,22 @@ async fn answer(
         // Events never wait for, or depend on, the model.
         Route::Events => return events::post(req, env).await,
         Route::AdminEvents => return events::list(req, env).await,
+        Route::AdminItems if req.method == "PUT" => return catalogue::put(req, env, config).await,
+        Route::AdminItems => return catalogue::get(req, env).await,
         _ => {}
     }
     let status = store::get(env, config).await;
     if route == Route::Health {
+        // The availability state is read when due here too, so /health shows what answers use.
+        let current = match &status {
+            store::Status::Ready(serving) => {
+                catalogue::unavailable(env, config, serving, &serving.current).await;
+                Some(serving.current.provenance.version.as_str())
+            }
+            store::Status::Unavailable(_) => None,
+        };
         *compute_start = timing::now_ms();
-        return health::get(&status, &store::report(config));
+        return health::get(&status, &store::report(config), &catalogue::report(config, current));
     }
     let serving = store::require(&status)?;
     // Until a model is picked for the request's user, errors carry the current version.
@@ -251,37 +265,48 @@ async fn answer(
     let mut pick = |user: Option<&str>| {
         let model = serving.pick(user);
         *served = Some(model.provenance.version.clone());
-        model.ready()
+        model
     };
     if route == Route::Recommend {
         let query = recommend::parse(&req.json_body(http::MAX_BODY_BYTES).await?)?;
-        let ready = pick(query.user_id());
+        let model = pick(query.user_id());
         let record = match query.lone_user() {
-            Some(user) => users_kv::lookup(env, config, ready, user).await?,
+            Some(user) => users_kv::lookup(env, config, model.ready(), user).await?,
             None => None,
         };
+        let unavailable = catalogue::unavailable(env, config, serving, model).await;
         *compute_start = timing::now_ms();
-        return recommend::run(ready, query, record.as_deref());
+        return recommend::run(model.ready(), query, unavailable, record.as_deref());
     }
     let query = req.query_pairs()?;
-    if let Route::RecommendUser(user) = &route {
-        let ready = pick(Some(user));
-        let record = users_kv::lookup(env, config, ready, user).await?;
-        *compute_start = timing::now_ms();
-        return recommend::get(ready, user, &query, record.as_deref());
-    }
-    *compute_start = timing::now_ms();
     match route {
-        Route::Users => users::get(pick(None), &query),
-        Route::Similar(item) => similar::get(pick(None), &item, &query),
+        Route::RecommendUser(user) => {
+            let mut opts = recommend::get_options(&user, &query)?;
+            let model = pick(Some(&user));
+            let record = users_kv::lookup(env, config, model.ready(), &user).await?;
+            opts.unavailable = catalogue::unavailable(env, config, serving, model).await;
+            *compute_start = timing::now_ms();
+            recommend::get(model.ready(), &user, &opts, record.as_deref())
+        }
+        Route::Similar(item) => {
+            let n = similar::check(&item, &query)?;
+            let model = pick(None);
+            let unavailable = catalogue::unavailable(env, config, serving, model).await;
+            *compute_start = timing::now_ms();
+            similar::get(model.ready(), &item, n, unavailable.as_deref())
+        }
+        Route::Users => {
+            *compute_start = timing::now_ms();
+            users::get(pick(None).ready(), &query)
+        }
         Route::Health
         | Route::Recommend
-        | Route::RecommendUser(_)
         | Route::OpenApi
         | Route::Docs
         | Route::Model(_)
         | Route::Events
-        | Route::AdminEvents => Err(ApiError::not_found("no such route")),
+        | Route::AdminEvents
+        | Route::AdminItems => Err(ApiError::not_found("no such route")),
     }
 }
 
@@ -299,6 +324,7 @@ mod tests {
         assert_eq!(Route::parse("/admin/model/promote"), Ok(Some(Route::Model(Action::Promote))));
         assert_eq!(Route::parse("/events"), Ok(Some(Route::Events)));
         assert_eq!(Route::parse("/admin/events"), Ok(Some(Route::AdminEvents)));
+        assert_eq!(Route::parse("/admin/items"), Ok(Some(Route::AdminItems)));
         for none in ["/", "/health/", "/recommend/", "/items//similar", "/items/A/similar/x", "/docs.html"] {
             assert_eq!(Route::parse(none), Ok(None), "{none}");
         }
@@ -328,6 +354,7 @@ mod tests {
     fn every_admin_route_is_guarded_by_the_admin_token() {
         let admin = [
             Route::AdminEvents,
+            Route::AdminItems,
             Route::Model(Action::Pointer),
             Route::Model(Action::Activate),
             Route::Model(Action::Rollback),
@@ -338,6 +365,7 @@ mod tests {
         }
         for path in [
             "/admin/events",
+            "/admin/items",
             "/admin/model",
             "/admin/model/activate",
             "/admin/model/rollback",

@@ -1,5 +1,6 @@
 //! `GET /items/{item_id}/similar?n=10`: the nearest items by cosine similarity of factors.
 
+use edgerec_core::Unavailable;
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -23,11 +24,21 @@ struct Neighbour<'a> {
     similarity: f64,
 }
 
-pub fn get(ready: Ready<'_>, item_id: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
+/// The validated `n` of `GET /items/{item_id}/similar?n=10`.
+pub fn check(item_id: &str, query: &[(String, String)]) -> Result<usize, ApiError> {
     http::check_id("item_id", item_id)?;
-    let n = http::int_param(query, "n", 10, 1, MAX_N)?;
+    http::int_param(query, "n", 10, 1, MAX_N)
+}
+
+/// The `n` items nearest to `item_id`, leaving out the `unavailable` ones.
+pub fn get(
+    ready: Ready<'_>,
+    item_id: &str,
+    n: usize,
+    unavailable: Option<&Unavailable>,
+) -> Result<Reply, ApiError> {
     let model = ready.model;
-    let items = model.similar_items(item_id, n, None)?;
+    let items = model.similar_items(item_id, n, unavailable)?;
     let similar_items: Vec<Neighbour<'_>> = items
         .iter()
         .enumerate()
@@ -39,6 +50,6 @@ pub fn get(ready: Ready<'_>, item_id: &str, query: &[(String, String)]) -> Resul
         .collect();
     let work = format!("cosine similarity over {} items, d={}", model.num_items(), model.dim());
     Ok(Reply::json(&Similar { item_id, total_count: similar_items.len(), similar_items })?
-        .cacheable("public, max-age=300")
+        .cacheable(if unavailable.is_some() { "no-store" } else { "public, max-age=300" })
         .with_work(work))
 }

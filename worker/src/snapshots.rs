@@ -10,7 +10,7 @@ use crate::http::Reply;
 use std::rc::Rc;
 
 use crate::store::{Artifact, Provenance, Ready, Report, Served, Serving, Status};
-use crate::{health, recommend, similar, users};
+use crate::{catalogue, health, recommend, similar, users};
 
 /// Three users and four items in two categories: a rating model, so every list item has a
 /// predicted rating.
@@ -58,13 +58,25 @@ fn post(body: &str) -> String {
     show(recommend::post(ready(), body.as_bytes()))
 }
 
+/// `GET /recommend/{user}` as the router runs it, with every item available.
+fn get_recommend(
+    ready: Ready<'_>,
+    user: &str,
+    query: &[(String, String)],
+    record: Option<&edgerec_core::UserRecord>,
+) -> Result<Reply, ApiError> {
+    recommend::get(ready, user, &recommend::get_options(user, query)?, record)
+}
+
+/// `GET /items/{item}/similar` as the router runs it, with every item available.
+fn get_similar(ready: Ready<'_>, item: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
+    similar::get(ready, item, similar::check(item, query)?, None)
+}
+
 #[test]
 fn recommend_for_a_known_user() {
     insta::assert_snapshot!(post(r#"{"user_id": "U1", "top_n": 3}"#));
-    insta::assert_snapshot!(
-        "recommend_get",
-        show(recommend::get(ready(), "U2", &query(&[("n", "2")]), None))
-    );
+    insta::assert_snapshot!("recommend_get", show(get_recommend(ready(), "U2", &query(&[("n", "2")]), None)));
 }
 
 #[test]
@@ -97,10 +109,26 @@ fn health_ready_and_unavailable() {
         current: Rc::new(served("0123456789abcdef")),
         canary: Some((Rc::new(served("fedcba9876543210")), 30)),
     };
-    insta::assert_snapshot!("health_ready", show(health::get(&Status::Ready(serving), &report)));
+    let items = catalogue::Report {
+        refresh_seconds: 10,
+        version: Some(3),
+        updated_at: Some(1_796_083_200_000),
+        read_at: Some("2026-12-02T00:00:31.000Z".to_owned()),
+        error: None,
+        unavailable: Some(2),
+    };
+    insta::assert_snapshot!("health_ready", show(health::get(&Status::Ready(serving), &report, &items)));
     let unavailable = Status::Unavailable("no model was bundled".to_owned());
     let report = Report { refresh_seconds: 30, last_check: None, error: None };
-    insta::assert_snapshot!("health_unavailable", show(health::get(&unavailable, &report)));
+    let items = catalogue::Report {
+        refresh_seconds: 10,
+        version: None,
+        updated_at: None,
+        read_at: None,
+        error: Some("cannot read item availability: D1_ERROR: no such table: item_state".to_owned()),
+        unavailable: None,
+    };
+    insta::assert_snapshot!("health_unavailable", show(health::get(&unavailable, &report, &items)));
 }
 
 #[test]
@@ -112,13 +140,13 @@ fn users_pages() {
 
 #[test]
 fn similar_items() {
-    insta::assert_snapshot!(show(similar::get(ready(), "TECH1", &query(&[("n", "2")]))));
+    insta::assert_snapshot!(show(get_similar(ready(), "TECH1", &query(&[("n", "2")]))));
 }
 
 #[test]
 fn error_bodies() {
     let cases = [
-        ("unknown_item", show(similar::get(ready(), "NOPE", &[]))),
+        ("unknown_item", show(get_similar(ready(), "NOPE", &[]))),
         ("null_field", post(r#"{"user_id": "U1", "top_n": null}"#)),
         ("invalid_json", post("{")),
         ("unknown_field", post(r#"{"user_id": "U1", "topn": 3}"#)),
@@ -158,11 +186,11 @@ fn a_user_from_a_kv_record_gets_the_inline_users_answer() {
         let record = edgerec_core::UserRecord::decode(&bytes, split.model).unwrap();
         let q = query(&[("n", "3")]);
         assert_eq!(
-            show(recommend::get(split, user, &q, Some(&record))),
-            show(recommend::get(inline, user, &q, None)),
+            show(get_recommend(split, user, &q, Some(&record))),
+            show(get_recommend(inline, user, &q, None)),
             "{user}"
         );
     }
     // Without a record, a user the split artifact does not hold gets the popular fallback.
-    assert!(show(recommend::get(split, "U1", &query(&[]), None)).contains("\"fallback\":\"popular\""));
+    assert!(show(get_recommend(split, "U1", &query(&[]), None)).contains("\"fallback\":\"popular\""));
 }

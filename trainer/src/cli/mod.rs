@@ -11,6 +11,7 @@ mod export_users;
 mod generate;
 mod ingest;
 mod inspect;
+mod items;
 mod output;
 mod publish;
 mod recommend;
@@ -60,6 +61,9 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Upload a model to the Worker, or move its model pointer (activate, rollback, promote).
     Publish(publish::PublishArgs),
+    /// Push item availability (a flag or stock column of the items table, or a CSV) to the
+    /// Worker; idempotent.
+    Items(items::ItemsArgs),
 }
 
 impl Cli {
@@ -77,6 +81,7 @@ impl Cli {
             Command::DataReport(args) => data::run(&args),
             Command::Ingest(args) => ingest::run(&args),
             Command::Publish(args) => publish::run(&args),
+            Command::Items(args) => items::run(&args),
         }
     }
 }

@@ -98,6 +98,19 @@ impl Admin {
         json(response.with_context(|| format!("GET {url}"))?).with_context(|| format!("GET {url}"))
     }
 
+    /// `PUT {path}` with a JSON body.
+    pub fn put_json(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let url = self.url(path);
+        let response = self
+            .agent
+            .put(&url)
+            .header("Authorization", self.bearer())
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .map_err(transport);
+        json(response.with_context(|| format!("PUT {url}"))?).with_context(|| format!("PUT {url}"))
+    }
+
     /// `POST {path}` with a JSON body (or none).
     pub fn post(&self, path: &str, body: Option<&serde_json::Value>) -> anyhow::Result<serde_json::Value> {
         let url = self.url(path);

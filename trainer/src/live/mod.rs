@@ -1,15 +1,18 @@
 //! The trainer's side of the live loop (events in, models out): pulling the Worker's stored
 //! events into the interactions table (`trainer ingest`) and publishing models to it
-//! (`trainer publish`).
+//! (`trainer publish`), and item availability out to it (`trainer items`).
 //!
 //! - [`event`]: a stored event and its mapping to an interactions row;
 //! - [`page`]: one NDJSON page of `GET /admin/events`, parsed and checked;
 //! - `schema`: the tables ingest writes, created or migrated;
 //! - [`store`]: pages into MySQL, idempotent by `event_id`, with the resume cursor;
-//! - [`client`]: the blocking HTTP client for the Worker's admin routes.
+//! - [`client`]: the blocking HTTP client for the Worker's admin routes;
+//! - [`items`]: item availability from the shop's items table or a CSV, pushed to the Worker
+//!   (`trainer items`).
 
 pub mod client;
 pub mod event;
+pub mod items;
 pub mod page;
 mod schema;
 pub mod store;

@@ -7,8 +7,7 @@ use worker::{D1Database, Env};
 
 use super::body::{Behavior, Event};
 
-/// The D1 binding.
-pub const BINDING: &str = "DB";
+pub use crate::config::D1_BINDING as BINDING;
 
 /// Inserts the rows of one JSON array `?1` of `[event_id, user_id, item_id, behavior, rating,
 /// timestamp, received_at]` arrays, in order, stamped `stored_at = ?2`: one bound text instead of
