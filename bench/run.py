@@ -541,7 +541,8 @@ def main():
     for title, frag in [("6. MySQL (data layer)", "data.md"), ("7. Browser (wasm) and native", "web.md"), ("8. Worker", "worker.md"),
                         ("9. Scale: a million items against faiss", "scale.md"),
                         ("10. Live loop: events in, models out", "live.md"),
-                        ("11. A million items in the Worker", "scale-worker.md")]:
+                        ("11. A million items in the Worker", "scale-worker.md"),
+                        ("12. Item availability under load", "availability.md")]:
         w(included(title, frag))
     with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(md) + "\n")

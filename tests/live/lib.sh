@@ -30,11 +30,32 @@ live_config() {
     -e "s|^directory = \"../web\"|directory = \"$ROOT/web\"|" \
     -e "s|^migrations_dir = .*|migrations_dir = \"$ROOT/worker/migrations\"|" \
     -e "s|^MODEL_REFRESH_SECONDS = .*|MODEL_REFRESH_SECONDS = \"$1\"|" \
+    -e "s|^AVAILABILITY_REFRESH_SECONDS = .*|AVAILABILITY_REFRESH_SECONDS = \"$1\"|" \
     "$ROOT/worker/wrangler.toml" >"$WORK/wrangler.toml"
   grep -q "^MODEL_REFRESH_SECONDS = \"$1\"" "$WORK/wrangler.toml" || { echo "wrangler.toml has no MODEL_REFRESH_SECONDS" >&2; return 1; }
+  grep -q "^AVAILABILITY_REFRESH_SECONDS = \"$1\"" "$WORK/wrangler.toml" || { echo "wrangler.toml has no AVAILABILITY_REFRESH_SECONDS" >&2; return 1; }
   printf 'ADMIN_TOKEN=%s\n' "$ADMIN_TOKEN" >"$WORK/.dev.vars"
   "$ROOT/node_modules/.bin/wrangler" d1 migrations apply DB --local --persist-to "$WORK/state" \
     -c "$WORK/wrangler.toml" >"$WORK/migrations.log" 2>&1 || { cat "$WORK/migrations.log" >&2; return 1; }
+}
+
+# sql STATEMENTS: runs them on $DB (mysql://user:password@host:port/database) with the mariadb
+# client.
+sql() {
+  [[ "$DB" =~ ^mysql://([^:@]+):([^@]*)@([^:/]+):([0-9]+)/([^?]+)$ ]] || { echo "cannot parse $DB" >&2; return 1; }
+  MYSQL_PWD="${BASH_REMATCH[2]}" mariadb -u"${BASH_REMATCH[1]}" -h"${BASH_REMATCH[3]}" -P"${BASH_REMATCH[4]}" \
+    "${BASH_REMATCH[5]}" -N -e "$1"
+}
+
+# wait_availability VERSION: until /health shows the availability state VERSION in use.
+wait_availability() {
+  local deadline=$(( $(date +%s) + ${REFRESH:-30} + 10 ))
+  while [ "$(date +%s)" -le "$deadline" ]; do
+    [ "$(curl -s "$URL/health" | jq .availability.version)" = "$1" ] && return 0
+    sleep 0.2
+  done
+  echo "  FAILED: /health does not show availability version $1" >&2
+  exit 1
 }
 
 # publish ARGS...: `trainer publish` against the served Worker; prints its JSON answer.

@@ -7,7 +7,10 @@
 #  2. posts events for a user the model has never seen (plus the same batch again: stored once);
 #  3. `trainer ingest` pulls them into MariaDB (a second run finds nothing new), `trainer train`
 #     makes model B, `trainer publish` serves it: the new user is now known;
-#  4. runs wrk on /recommend through a rollback (B -> A): not one request fails or gets a 5xx,
+#  4. `trainer items` pushes availability from a stock column of the shop's items table (twice:
+#     the second push changes nothing), and a CSV puts one item back: the user's list leaves
+#     out exactly the items out of stock, and is still 10 long;
+#  5. runs wrk on /recommend through a rollback (B -> A): not one request fails or gets a 5xx,
 #     and the rollback restores A's version; a second rollback goes past the first publish, back
 #     to the bundled model.
 #
@@ -81,6 +84,27 @@ version_b=$(publish --model "$WORK/b.safetensors" | jq -r .answer.version)
 check "B differs from A" test "$version_b" != "$version_a"
 wait_version "$version_b" "$(recommend_path "$new_user")"
 expect_json "$(recommend_path "$new_user")" '.fallback == null and (.recommendations | length) == 10'
+
+log "trainer items: stock from the items table, then a CSV"
+off=$(curl -sf "$URL$(recommend_path U10001)" | jq -r '[.recommendations[:3][].item_id] | join(",")')
+sql "ALTER TABLE live_items ADD COLUMN IF NOT EXISTS stock INT NOT NULL DEFAULT 5;
+     UPDATE live_items SET stock = 5; UPDATE live_items SET stock = 0 WHERE FIND_IN_SET(item_id, '$off');"
+push_stock() {
+  "$TRAINER" items --to "$URL" --token "$ADMIN_TOKEN" --database-url "$DB" --table live_items --column stock --json
+}
+pushed=$(push_stock)
+n_items=$(sql "SELECT COUNT(*) FROM live_items")
+check "the first push stores all $n_items items: $pushed" jq -e ".items == $n_items and .changed == $n_items" <<<"$pushed"
+again=$(push_stock)
+check "a second push changes nothing: $again" jq -e --argjson v "$(jq .version <<<"$pushed")" '.changed == 0 and .version == $v' <<<"$again"
+wait_availability "$(jq .version <<<"$pushed")"
+expect_json "$(recommend_path U10001)" "(.recommendations | length) == 10 and ([.recommendations[].item_id] - (\"$off\" | split(\",\")) | length) == 10"
+back=${off%%,*}
+printf 'item_id,available\n%s,true\n' "$back" >"$WORK/items.csv"
+csv=$("$TRAINER" items --to "$URL" --token "$ADMIN_TOKEN" --csv "$WORK/items.csv" --json)
+check "the CSV puts $back back: $csv" jq -e '.changed == 1' <<<"$csv"
+wait_availability "$(jq .version <<<"$csv")"
+expect_json "$(recommend_path U10001)" "[.recommendations[].item_id] | index(\"$back\") != null"
 
 log "wrk on POST /recommend through a rollback (B -> A)"
 WRK_BODY='{"user_id": "U10001", "top_n": 10}' wrk -t2 -c8 -d8s --latency -s tests/worker/wrk.lua \

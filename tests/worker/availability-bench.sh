@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# A benchmark (not a test) of item availability in the Worker under wrangler dev, written to
+# docs/bench/availability.md:
+#  1. cost: POST /recommend p50 with every item available, and with 10 % of the catalogue off;
+#  2. no leaks under load: DURATION s of concurrent /recommend and /items/{id}/similar while two
+#     sets of items flip every FLIP s; answers sent after /health showed a flip must hold none
+#     of its items (tests/worker/availability-bench.mjs);
+#  3. time to every isolate: a change written straight into D1 (as another isolate's PUT would
+#     be, so this isolate is not told) until /health shows it, against REFRESH.
+# The model: `scale_fixture` with ITEMS items (default 100,000), d = 64, int8, an IVF index,
+# served from local R2; D1 with the migrations applied.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+source tests/worker/env.sh
+WORK="$ROOT/target/availability-bench"
+ITEMS=${ITEMS:-100000}
+REFRESH=${REFRESH:-2}
+WRANGLER="$ROOT/node_modules/.bin/wrangler"
+source tests/worker/serve.sh
+log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
+trap 'serve_stop; rm -f "$WORK/.dev.vars"' EXIT
+mkdir -p "$WORK"
+load_before=$(cut -d" " -f1-3 /proc/loadavg)
+
+log "a $ITEMS-item model (d = 64, int8, IVF), 300 users"
+cargo run -q --release --locked -p edgerec-core --example scale_fixture -- \
+  "$WORK/model.safetensors" "$ITEMS" 64 300 "$(( ITEMS / 1000 > 10 ? ITEMS / 1000 : 10 ))" int8
+printf 'u%07d\n' $(seq 0 299) >"$WORK/users.txt"
+
+log "worker-build --release (no bundled model)"
+(cd worker && EDGEREC_MODEL=/dev/null worker-build --release --out-dir "$WORK/bundle" >"$WORK/build.log" 2>&1) \
+  || { tail -40 "$WORK/build.log" >&2; exit 1; }
+
+cat >"$WORK/wrangler.toml" <<TOML
+name = "edgerec-availability-bench"
+main = "$WORK/bundle/index.js"
+compatibility_date = "$(sed -n 's/^compatibility_date = "\(.*\)"/\1/p' worker/wrangler.toml)"
+
+[vars]
+MODEL_R2_BINDING = "MODELS"
+MODEL_R2_KEY = "model.safetensors"
+AVAILABILITY_REFRESH_SECONDS = "$REFRESH"
+
+[[r2_buckets]]
+binding = "MODELS"
+bucket_name = "edgerec-availability-bench"
+
+[[d1_databases]]
+binding = "DB"
+database_name = "edgerec-availability-bench"
+database_id = "00000000-0000-4000-8000-000000000004"
+migrations_dir = "$ROOT/worker/migrations"
+TOML
+STATE="$WORK/state"
+rm -rf "$STATE"
+token="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+printf 'ADMIN_TOKEN=%s\n' "$token" >"$WORK/.dev.vars"
+(cd "$WORK" && "$WRANGLER" d1 migrations apply DB --local --persist-to "$STATE" -c "$WORK/wrangler.toml" >"$WORK/put.log" 2>&1 \
+  && "$WRANGLER" r2 object put edgerec-availability-bench/model.safetensors --file "$WORK/model.safetensors" \
+    --local --persist-to "$STATE" -c "$WORK/wrangler.toml" >>"$WORK/put.log" 2>&1) || { cat "$WORK/put.log"; exit 1; }
+serve_start bench "$WORK/wrangler.toml" "$WORK/bundle/index.js" "$STATE"
+URL="http://127.0.0.1:$PORT"
+
+log "cost and leaks under load"
+EDGEREC_URL=$URL EDGEREC_ADMIN_TOKEN=$token ITEMS=$ITEMS USERS="$WORK/users.txt" \
+  DURATION=${DURATION:-60} FLIP=${FLIP:-3} CONCURRENCY=${CONCURRENCY:-8} \
+  node tests/worker/availability-bench.mjs >"$WORK/load.json"
+cat "$WORK/load.json"
+
+log "time until an isolate that was not told sees a change (refresh $REFRESH s)"
+: >"$WORK/visible.txt"
+for trial in 1 2 3 4 5; do
+  before=$(curl -s "$URL/health" | jq .availability.version)
+  (cd "$WORK" && "$WRANGLER" d1 execute DB --local --persist-to "$STATE" -c "$WORK/wrangler.toml" --command \
+    "INSERT INTO items VALUES ('bench-$trial', 0, NULL, 0, $before + 1) ON CONFLICT(item_id) DO NOTHING; UPDATE item_state SET version = version + 1, updated_at = 0;" \
+    >>"$WORK/put.log" 2>&1)
+  written=$(date +%s.%N)
+  while [ "$(curl -s "$URL/health" | jq .availability.version)" = "$before" ]; do sleep 0.05; done
+  awk -v s="$written" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f\n", e - s }' >>"$WORK/visible.txt"
+  sleep "0.$((RANDOM % 10))"
+done
+cat "$WORK/visible.txt"
+
+python3 - "$WORK/load.json" "$WORK/visible.txt" "$REFRESH" "$load_before" "$(cut -d" " -f1-3 /proc/loadavg)" \
+  "$(nproc)" >"$ROOT/docs/bench/availability.md" <<'PY'
+import json, sys
+load = json.load(open(sys.argv[1]))
+visible = [float(x) for x in open(sys.argv[2]).read().split()]
+refresh, before, after, cores = sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+c, l = load["cost"], load["load"]
+mib = lambda b: f"{b / 2**20:.1f} MiB" if b else "n/a"
+print(f"`tests/worker/availability-bench.sh` (wrangler dev on loopback, {cores} cores, load average {before} before and {after} after): "
+      f"a {load['items']:,}-item model (`scale_fixture`, d = 64, int8, IVF) from local R2, availability in local D1.\n")
+print("| what | measured |\n| --- | ---: |")
+print(f"| `POST /recommend` p50 / p99, every item available | {c['on']['p50_ms']:.2f} / {c['on']['p99_ms']:.2f} ms |")
+print(f"| the same with {c['off_items']:,} items ({c['off_items'] / load['items']:.0%}) unavailable | {c['off']['p50_ms']:.2f} / {c['off']['p99_ms']:.2f} ms |")
+print(f"| p50 ratio (target ≤ 1.2) | **{c['ratio_p50']:.2f}** |")
+print(f"| wasm memory, all available / with those items off | {mib(c['wasm_memory_bytes_all_on'])} / {mib(c['wasm_memory_bytes_with_off'])} |")
+print(f"| load: {l['seconds']:.0f} s, {l['concurrency']} connections, `/recommend` and `similar`, {l['flips']} flips of {l['flipped_items'][0]} / {l['flipped_items'][1]} items | {l['requests']:,} requests |")
+print(f"| answers checked against the flip in force / leaks / errors | {l['checked']:,} / **{l['leaks']}** / **{l['errors']}** |")
+print(f"| PUT answered → `/health` shows it, same isolate (the PUT marks it stale): p50 / max | {l['visible_ms']['p50']:.0f} / {l['visible_ms']['max']:.0f} ms |")
+print(f"| change written straight into D1 → an isolate that was not told shows it (refresh {refresh} s), 5 trials | {', '.join(f'{v:.2f}' for v in visible)} s (bound: {refresh} s + one read) |")
+print()
+print("The bitset costs one bit per item per served model (125 KB for a million items); the IDs of "
+      "the unavailable items are not kept.")
+PY
+cat "$ROOT/docs/bench/availability.md"
