@@ -159,7 +159,7 @@ impl<'a> Model<'a> {
         interactions: &[(S, f32)],
         opts: &RecommendOptions,
     ) -> Result<Recommendations<'a>> {
-        Self::check_n(opts.top_n)?;
+        Self::check_page(opts)?;
         if self.sequence.is_some() {
             return self.recommend_sequence(interactions, opts);
         }
@@ -167,18 +167,18 @@ impl<'a> Model<'a> {
         let filter = self.filter(opts, &folded.items)?;
         if folded.used == 0 {
             let reason = "no interaction refers to a known item".to_owned();
-            return Ok(self.popular(&filter, opts.top_n, reason, folded.unknown_items));
+            return Ok(self.popular(&filter, reason, folded.unknown_items));
         }
         let mut factors = folded.factors;
         if let Some(recency) = &self.recency {
             recency.add(self.newest_first(interactions).into_iter(), &self.item_factors, &mut factors);
         }
-        let picked = self.rank(&factors, folded.bias, &filter, opts.top_n);
+        let picked = self.rank(&factors, folded.bias, &filter);
         Ok(Recommendations {
             items: self.scored(picked, For::Anonymous),
             source: Source::FoldIn,
             reason: None,
-            unknown_items: folded.unknown_items,
+            unknown_items: folded.unknown_items.into_iter().chain(filter.unknown).collect(),
         })
     }
 
@@ -196,15 +196,15 @@ impl<'a> Model<'a> {
         let filter = self.filter(opts, &items)?;
         if order.is_empty() {
             let reason = "no interaction refers to a known item".to_owned();
-            return Ok(self.popular(&filter, opts.top_n, reason, unknown_items));
+            return Ok(self.popular(&filter, reason, unknown_items));
         }
         let state = self.sequence_state(&order)?;
-        let picked = self.rank(&state, 0.0, &filter, opts.top_n);
+        let picked = self.rank(&state, 0.0, &filter);
         Ok(Recommendations {
             items: self.scored(picked, For::Anonymous),
             source: Source::FoldIn,
             reason: None,
-            unknown_items,
+            unknown_items: unknown_items.into_iter().chain(filter.unknown).collect(),
         })
     }
 

@@ -4,7 +4,8 @@
 //! against the query vector (`query · centroid + the list's mean item bias`), probes the best
 //! `nprobe` lists, and scores their items exactly, so every returned score is the exact score
 //! and the result is the exact top-N of the probed items. When filters leave fewer than
-//! `top_n` candidates, further lists are probed in the same order until enough pass or every
+//! `top_n` candidates (or, under a per-category cap, fewer than `top_n` can be picked), further
+//! lists are probed in the same order until enough pass or every
 //! list is probed (which is exact search). The lists are chosen by integer pre-score where an
 //! error bound proves the choice equal to the f32 scores' ([`prescored`]).
 
@@ -15,8 +16,9 @@ use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
 use self::prescored::Coarse;
-use crate::kernel::{BLOCK, Scored, TopN, for_each_block};
+use crate::kernel::{BLOCK, Scored, for_each_block};
 use crate::model::{Model, ModelKind};
+use crate::picks::Picks;
 use crate::query::Filter;
 use crate::read::{Marks, check_finite, len_1d, required, tensor, typed};
 use crate::{Error, Result, names};
@@ -277,21 +279,20 @@ impl Model<'_> {
         factors: &[f32],
         bias: f32,
         filter: &Filter<'_>,
-        top_n: usize,
+        mut top: Picks<'_>,
     ) -> Vec<Scored> {
         let base = match self.kind {
             ModelKind::Rating => self.global_bias + bias,
             ModelKind::Ranking => 0.0,
         };
         let dim = self.dim;
-        let mut top = TopN::new(top_n);
         let mut passing = 0usize;
         let mut cands: Vec<u32> = Vec::with_capacity(BLOCK);
         // The v2 gather buffer, made on first use (v3 lists are scored in place).
         let mut rows = Vec::new();
         let mut order = ivf.probe_order(factors, dim, nprobe);
         for probed in 0..ivf.lists() {
-            if probed >= nprobe && passing >= top_n {
+            if probed >= nprobe && top.can_fill(passing) {
                 break;
             }
             let Some(list) = order.get(probed, || ivf.list_scores(factors, dim)) else { break };

@@ -193,7 +193,7 @@ pub(crate) struct Scored {
 
 /// `Less` means `a` ranks before `b`.
 #[inline]
-fn rank_order(a: &Scored, b: &Scored) -> Ordering {
+pub(crate) fn rank_order(a: &Scored, b: &Scored) -> Ordering {
     b.score.total_cmp(&a.score).then(a.index.cmp(&b.index))
 }
 
@@ -207,6 +207,16 @@ pub(crate) struct TopN {
 impl TopN {
     pub(crate) fn new(n: usize) -> Self {
         Self { n, kept: Vec::with_capacity(n + 1) }
+    }
+
+    /// How many candidates it keeps at most.
+    pub(crate) fn n(&self) -> usize {
+        self.n
+    }
+
+    /// How many candidates it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.kept.len()
     }
 
     /// The score below which a candidate cannot enter the list (−∞ until it is full): a cheap

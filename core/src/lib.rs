@@ -17,6 +17,7 @@ mod load;
 mod model;
 pub mod names;
 mod owned;
+mod picks;
 mod query;
 mod rating_head;
 mod read;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::ivf::Search;
-use crate::kernel::{Scored, TopN};
+use crate::kernel::Scored;
 use crate::model::{Model, ModelKind};
+use crate::picks::Picks;
 use crate::rating_head;
 use crate::unavailable::Unavailable;
 use crate::{Error, Result};
@@ -29,6 +30,15 @@ pub struct RecommendOptions {
     /// Items that may not be served now (built for this model with [`Model::unavailable`]):
     /// skipped inside the search, like `exclude_items`, and shared between requests.
     pub unavailable: Option<Arc<Unavailable>>,
+    /// At most this many items of any one category (1 or more): the best list under the cap,
+    /// as a greedy pass in rank order would pick it. Needs a model with categories.
+    pub max_per_category: Option<usize>,
+    /// Rank only these items (for example a search's results), with every other filter still
+    /// applied. IDs the model does not know are returned in `unknown_items`.
+    pub candidates: Option<Vec<String>>,
+    /// Skip this many of the best items: the next page of the same ranking, without repeats.
+    /// `offset + top_n` is at most [`MAX_TOP_N`].
+    pub offset: usize,
 }
 
 impl Default for RecommendOptions {
@@ -39,6 +49,9 @@ impl Default for RecommendOptions {
             exclude_items: Vec::new(),
             categories: None,
             unavailable: None,
+            max_per_category: None,
+            candidates: None,
+            offset: 0,
         }
     }
 }
@@ -105,6 +118,15 @@ pub(crate) struct Filter<'s> {
     pub(crate) allowed: Option<Vec<bool>>,
     /// Items that may not be served now.
     pub(crate) unavailable: Option<&'s Unavailable>,
+    /// The diversity cap: `(k, each item's category, number of categories)`.
+    pub(crate) cap: Option<(usize, &'s [u32], usize)>,
+    /// Sorted, unique candidate indices: only these may be picked.
+    pub(crate) only: Option<Vec<u32>>,
+    /// Candidate IDs the model does not know.
+    pub(crate) unknown: Vec<String>,
+    /// How many of the best to skip, and how many to pick in all (`offset + top_n`).
+    pub(crate) offset: usize,
+    pub(crate) wanted: usize,
 }
 
 impl<'a> Model<'a> {
@@ -115,8 +137,23 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
+    /// Checks a request's page (`top_n`, `offset`) and its cap.
+    pub(crate) fn check_page(opts: &RecommendOptions) -> Result<()> {
+        Self::check_n(opts.top_n)?;
+        if opts.offset > MAX_TOP_N - opts.top_n {
+            return Err(Error::InvalidArgument(format!(
+                "offset + top_n must be at most {MAX_TOP_N}, got {} + {}",
+                opts.offset, opts.top_n
+            )));
+        }
+        if opts.max_per_category == Some(0) {
+            return Err(Error::InvalidArgument("max_per_category must be at least 1".into()));
+        }
+        Ok(())
+    }
+
     /// `seen` must be sorted and unique, as the loader guarantees for seen lists.
-    pub(crate) fn filter<'s>(&self, opts: &'s RecommendOptions, seen: &'s [u32]) -> Result<Filter<'s>> {
+    pub(crate) fn filter<'s>(&'s self, opts: &'s RecommendOptions, seen: &'s [u32]) -> Result<Filter<'s>> {
         let seen = if opts.exclude_rated { seen } else { &[] };
         let excluded = if opts.exclude_items.is_empty() {
             Cow::Borrowed(seen)
@@ -141,7 +178,39 @@ impl<'a> Model<'a> {
                 Some(allowed)
             }
         };
-        Ok(Filter { excluded, allowed, unavailable: opts.unavailable.as_deref() })
+        let cap = match opts.max_per_category {
+            None => None,
+            Some(k) => match (&self.categories, &self.item_category) {
+                (Some(names), Some(cats)) => Some((k, &cats[..], names.len())),
+                _ => return Err(Error::InvalidArgument("this model has no item categories to cap".into())),
+            },
+        };
+        let (only, unknown) = match &opts.candidates {
+            None => (None, Vec::new()),
+            Some(ids) => {
+                let mut only = Vec::with_capacity(ids.len());
+                let mut unknown = Vec::new();
+                for id in ids {
+                    match self.item_index(id) {
+                        Some(i) => only.push(i as u32),
+                        None => unknown.push(id.clone()),
+                    }
+                }
+                only.sort_unstable();
+                only.dedup();
+                (Some(only), unknown)
+            }
+        };
+        Ok(Filter {
+            excluded,
+            allowed,
+            unavailable: opts.unavailable.as_deref(),
+            cap,
+            only,
+            unknown,
+            offset: opts.offset,
+            wanted: opts.offset + opts.top_n,
+        })
     }
 
     fn allowed_category(&self, filter: &Filter<'_>, item: usize) -> bool {
@@ -257,42 +326,74 @@ impl<'a> Model<'a> {
     pub(crate) fn passes(&self, filter: &Filter<'_>, i: u32) -> bool {
         filter.excluded.binary_search(&i).is_err()
             && !filter.unavailable.is_some_and(|u| u.contains(i as usize))
+            && filter.only.as_ref().is_none_or(|only| only.binary_search(&i).is_ok())
             && self.allowed_category(filter, i as usize)
     }
 
     /// How many of the items `items` pass the filter.
     pub(crate) fn count_passing(&self, filter: &Filter<'_>, items: std::ops::Range<usize>) -> usize {
-        if filter.allowed.is_none() && filter.unavailable.is_none_or(|u| u.is_empty()) {
+        if filter.allowed.is_none()
+            && filter.only.is_none()
+            && filter.unavailable.is_none_or(|u| u.is_empty())
+        {
             let below = |end: usize| filter.excluded.partition_point(|&e| (e as usize) < end);
             return items.len() - (below(items.end) - below(items.start));
         }
         items.filter(|&i| self.passes(filter, i as u32)).count()
     }
 
-    /// The best `top_n` items for a user vector that pass the filter, through the index or
-    /// by scoring every item, as [`Model::search`] says.
-    pub(crate) fn rank(&self, factors: &[f32], bias: f32, filter: &Filter<'_>, top_n: usize) -> Vec<Scored> {
-        match (&self.index, self.search) {
-            (Some(ivf), Search::Index { nprobe }) => {
-                self.rank_indexed(ivf, nprobe, factors, bias, filter, top_n)
+    /// The page of the best items for a user vector that pass the filter (`top_n` after
+    /// `offset`, at most `max_per_category` a category): the candidates alone when the request
+    /// gives them, else through the index or by scoring every item, as [`Model::search`] says.
+    pub(crate) fn rank(&self, factors: &[f32], bias: f32, filter: &Filter<'_>) -> Vec<Scored> {
+        let picks = Picks::new(filter.wanted, filter.cap);
+        let picked = match (&filter.only, &self.index, self.search) {
+            (Some(only), _, _) => self.rank_only(only, factors, bias, filter, picks),
+            (None, Some(ivf), Search::Index { nprobe }) => {
+                self.rank_indexed(ivf, nprobe, factors, bias, filter, picks)
             }
-            _ => self.rank_exact(factors, bias, filter, top_n),
-        }
+            _ => self.rank_exact(factors, bias, filter, picks),
+        };
+        picked.into_iter().skip(filter.offset).collect()
     }
 
-    /// Scores every item for a user vector and keeps the best `top_n` that pass the filter.
-    pub(crate) fn rank_exact(
+    /// Scores the request's candidates only.
+    fn rank_only(
         &self,
+        only: &[u32],
         factors: &[f32],
         bias: f32,
         filter: &Filter<'_>,
-        top_n: usize,
+        mut picks: Picks<'_>,
     ) -> Vec<Scored> {
         let base = match self.kind {
             ModelKind::Rating => self.global_bias + bias,
             ModelKind::Ranking => 0.0,
         };
-        let mut top = TopN::new(top_n);
+        let mut buf = Vec::new();
+        for &i in only {
+            if !self.passes(filter, i) {
+                continue;
+            }
+            let Some(dot) = self.item_factors.dot_row(factors, i as usize, &mut buf) else { continue };
+            let score = base + self.item_bias.get(i as usize).copied().unwrap_or(0.0) + dot;
+            picks.push(Scored { score, index: i });
+        }
+        picks.into_sorted()
+    }
+
+    /// Scores every item for a user vector and fills `top` with those that pass the filter.
+    pub(crate) fn rank_exact(
+        &self,
+        factors: &[f32],
+        bias: f32,
+        filter: &Filter<'_>,
+        mut top: Picks<'_>,
+    ) -> Vec<Scored> {
+        let base = match self.kind {
+            ModelKind::Rating => self.global_bias + bias,
+            ModelKind::Ranking => 0.0,
+        };
         // Sorted exclusions, consumed in step with the (increasing) candidate indices.
         let mut excluded: &[u32] = &filter.excluded;
         let item_bias: &[f32] = &self.item_bias;
@@ -320,23 +421,38 @@ impl<'a> Model<'a> {
         top.into_sorted()
     }
 
+    /// The popularity fallback: the page of the most popular items that pass the filter (at
+    /// most `max_per_category` a category). Unknown candidates join `unknown_items`.
     pub(crate) fn popular(
         &self,
         filter: &Filter<'_>,
-        top_n: usize,
         reason: String,
-        unknown_items: Vec<String>,
+        mut unknown_items: Vec<String>,
     ) -> Recommendations<'a> {
         let base = match self.kind {
             ModelKind::Rating => self.global_bias,
             ModelKind::Ranking => 0.0,
         };
+        let mut per_category = filter.cap.map(|(_, _, categories)| vec![0usize; categories]);
+        let mut under_cap = |i: usize| match (&mut per_category, filter.cap) {
+            (Some(counts), Some((k, cats, _))) => match cats.get(i).and_then(|&c| counts.get_mut(c as usize))
+            {
+                Some(count) if *count < k => {
+                    *count += 1;
+                    true
+                }
+                _ => false,
+            },
+            _ => true,
+        };
+        unknown_items.extend(filter.unknown.iter().cloned());
         let items = self
             .popularity
             .iter()
             .map(|&i| i as usize)
-            .filter(|&i| self.passes(filter, i as u32))
-            .take(top_n)
+            .filter(|&i| self.passes(filter, i as u32) && under_cap(i))
+            .take(filter.wanted)
+            .skip(filter.offset)
             .map(|i| {
                 let score = self.report(base + self.item_bias.get(i).copied().unwrap_or(0.0));
                 ScoredItem {
@@ -354,12 +470,12 @@ impl<'a> Model<'a> {
     /// Top-N items for a user ID. An unknown user gets the popularity fallback, and the
     /// result says so in `source` and `reason`.
     pub fn recommend(&self, user_id: &str, opts: &RecommendOptions) -> Result<Recommendations<'a>> {
-        Self::check_n(opts.top_n)?;
+        Self::check_page(opts)?;
         match self.user_index(user_id) {
             Some(u) => self.recommend_index(u, opts),
             None => {
                 let filter = self.filter(opts, &[])?;
-                Ok(self.popular(&filter, opts.top_n, format!("unknown user `{user_id}`"), Vec::new()))
+                Ok(self.popular(&filter, format!("unknown user `{user_id}`"), Vec::new()))
             }
         }
     }
@@ -367,7 +483,7 @@ impl<'a> Model<'a> {
     /// Top-N items for a user by dense index (with the recency component over the stored
     /// history, when the model has one).
     pub fn recommend_index(&self, user: usize, opts: &RecommendOptions) -> Result<Recommendations<'a>> {
-        Self::check_n(opts.top_n)?;
+        Self::check_page(opts)?;
         let factors = self
             .user_factors(user)
             .ok_or_else(|| Error::InvalidArgument(format!("user index {user} is out of range")))?;
@@ -390,12 +506,12 @@ impl<'a> Model<'a> {
     ) -> Result<Recommendations<'a>> {
         let factors = self.vector_with_history(factors, history, &[]);
         let filter = self.filter(opts, seen)?;
-        let picked = self.rank(&factors, bias, &filter, opts.top_n);
+        let picked = self.rank(&factors, bias, &filter);
         Ok(Recommendations {
             items: self.scored(picked, whom),
             source: Source::Personalized,
             reason: None,
-            unknown_items: Vec::new(),
+            unknown_items: filter.unknown,
         })
     }
 

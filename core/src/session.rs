@@ -27,7 +27,7 @@ impl<'a> Model<'a> {
         interactions: &[(S, f32)],
         opts: &RecommendOptions,
     ) -> Result<Recommendations<'a>> {
-        Self::check_n(opts.top_n)?;
+        Self::check_page(opts)?;
         let Some(user) = self.user_index(user_id) else {
             if interactions.is_empty() {
                 return self.recommend(user_id, opts);
@@ -37,7 +37,7 @@ impl<'a> Model<'a> {
         let (known, unknown_items) = self.resolve_interactions(interactions)?;
         if known.is_empty() {
             let mut recs = self.recommend_index(user, opts)?;
-            recs.unknown_items = unknown_items;
+            recs.unknown_items = unknown_items.into_iter().chain(recs.unknown_items).collect();
             return Ok(recs);
         }
         let seen = &self.seen_indices[self.seen_range(user)];
@@ -69,12 +69,12 @@ impl<'a> Model<'a> {
             let bias = self.user_bias.get(user).copied().unwrap_or(0.0) + (after_bias - before_bias);
             (Cow::Owned(shifted), bias)
         };
-        let picked = self.rank(&factors, bias, &filter, opts.top_n);
+        let picked = self.rank(&factors, bias, &filter);
         Ok(Recommendations {
             items: self.scored(picked, For::User(user)),
             source: Source::Session,
             reason: None,
-            unknown_items,
+            unknown_items: unknown_items.into_iter().chain(filter.unknown).collect(),
         })
     }
 }

@@ -244,7 +244,7 @@ impl<'a> Model<'a> {
         record: &UserRecord,
         opts: &RecommendOptions,
     ) -> Result<Recommendations<'a>> {
-        Self::check_n(opts.top_n)?;
+        Self::check_page(opts)?;
         record.check(self)?;
         let head = record.head.as_ref().map(|(f, b)| (f.as_slice(), *b));
         self.recommend_known(

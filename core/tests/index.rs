@@ -36,6 +36,48 @@ fn stored_lists(bytes: &[u8]) -> (Vec<f32>, Vec<f32>, Vec<Vec<usize>>) {
     (f32s("index.centroids"), f32s("index.centroid_bias"), lists)
 }
 
+/// A request's rules, as the oracle applies them.
+#[derive(Clone, Copy)]
+struct Rules<'r> {
+    /// At most `k` items of a category (`category(i)`).
+    cap: Option<(usize, &'r dyn Fn(usize) -> usize)>,
+    offset: usize,
+    /// Rank only these (no index: they are scored directly).
+    candidates: Option<&'r [usize]>,
+}
+
+const NO_RULES: Rules<'static> = Rules { cap: None, offset: 0, candidates: None };
+
+/// `items` in rank order (score, then index), taken greedily under the cap: the first `wanted`.
+fn greedy(mut scored: Vec<(usize, f32)>, rules: Rules<'_>, wanted: usize) -> Vec<(usize, f32)> {
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut taken = std::collections::HashMap::new();
+    scored
+        .into_iter()
+        .filter(|&(i, _)| match rules.cap {
+            None => true,
+            Some((k, category)) => {
+                let count = taken.entry(category(i)).or_insert(0);
+                *count += 1;
+                *count <= k
+            }
+        })
+        .take(wanted)
+        .collect()
+}
+
+/// How long a list the items `cands` can give under the cap.
+fn can_give(cands: &[usize], rules: Rules<'_>) -> usize {
+    match rules.cap {
+        None => cands.len(),
+        Some((k, category)) => {
+            let mut per = std::collections::HashMap::new();
+            cands.iter().for_each(|&i| *per.entry(category(i)).or_insert(0) += 1);
+            per.values().map(|&n: &usize| n.min(k)).sum()
+        }
+    }
+}
+
 /// The contract, computed plainly: probe lists by `query·centroid + bias` (ties: lower list)
 /// until `nprobe` are probed and `top_n` candidates pass, then sort the candidates fully.
 /// `score` is the raw score (the order); `report` what the list shows (clamped ratings).
@@ -48,21 +90,53 @@ fn oracle(
     report: impl Fn(f32) -> f32,
     passes: impl Fn(usize) -> bool,
 ) -> Vec<(usize, u32)> {
-    let (centroids, bias, lists) = stored_lists(bytes);
-    let d = query.len();
-    let mut order: Vec<(usize, f32)> =
-        (0..lists.len()).map(|k| (k, dot(query, &centroids[k * d..(k + 1) * d]) + bias[k])).collect();
-    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut cands = Vec::new();
-    for (probed, (k, _)) in order.into_iter().enumerate() {
-        if probed >= nprobe && cands.len() >= top_n {
-            break;
+    oracle_with(bytes, query, nprobe, top_n, score, report, passes, NO_RULES)
+}
+
+/// [`oracle`] under a request's rules: the candidates alone when given; else probing goes on
+/// until the probed items can give `offset + top_n` under the cap; the page is the greedy
+/// capped list after `offset`.
+#[allow(clippy::too_many_arguments)]
+fn oracle_with(
+    bytes: &[u8],
+    query: &[f32],
+    nprobe: usize,
+    top_n: usize,
+    score: impl Fn(usize) -> f32,
+    report: impl Fn(f32) -> f32,
+    passes: impl Fn(usize) -> bool,
+    rules: Rules<'_>,
+) -> Vec<(usize, u32)> {
+    let wanted = rules.offset + top_n;
+    let cands: Vec<usize> = match rules.candidates {
+        Some(only) => {
+            let mut only: Vec<usize> = only.iter().copied().filter(|&i| passes(i)).collect();
+            only.sort_unstable();
+            only.dedup();
+            only
         }
-        cands.extend(lists[k].iter().copied().filter(|&i| passes(i)));
-    }
-    let mut scored: Vec<(usize, f32)> = cands.into_iter().map(|i| (i, score(i))).collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    scored.into_iter().take(top_n).map(|(i, s)| (i, report(s).to_bits())).collect()
+        None => {
+            let (centroids, bias, lists) = stored_lists(bytes);
+            let d = query.len();
+            let mut order: Vec<(usize, f32)> =
+                (0..lists.len()).map(|k| (k, dot(query, &centroids[k * d..(k + 1) * d]) + bias[k])).collect();
+            order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut cands = Vec::new();
+            for (probed, (k, _)) in order.into_iter().enumerate() {
+                if probed >= nprobe && can_give(&cands, rules) >= wanted {
+                    break;
+                }
+                cands.extend(lists[k].iter().copied().filter(|&i| passes(i)));
+            }
+            cands
+        }
+    };
+    let scored: Vec<(usize, f32)> = cands.into_iter().map(|i| (i, score(i))).collect();
+    greedy(scored, rules, wanted)
+        .into_iter()
+        .skip(rules.offset)
+        .map(|(i, s)| (i, report(s).to_bits()))
+        .collect()
 }
 
 proptest! {
@@ -109,6 +183,7 @@ proptest! {
             exclude_items: exclude_items.clone(),
             categories: categories.clone(),
             unavailable: Some(std::sync::Arc::new(off_set)),
+            ..RecommendOptions::default()
         };
         let seen: Vec<usize> = model.seen_items(user).map(|(i, _)| i).collect();
         let passes = |i: usize| {
@@ -364,4 +439,90 @@ fn the_loader_checks_the_index() {
         ix.lists[1].extend(moved);
     }
     assert!(b2.build().is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// `max_per_category`, `candidates` and `offset`, alone and together, on the index and on
+    /// exact search, for a known user and the popularity fallback, against brute force.
+    #[test]
+    fn business_rules_match_the_oracle(
+        seed in any::<u64>(),
+        items in prop_oneof![20usize..80, 300usize..700],
+        dim in prop_oneof![1usize..12, Just(16)],
+        lists in 1usize..24,
+        nprobe_frac in 0.0f64..1.0,
+        top_n in 1usize..25,
+        offset in 0usize..12,
+        cap in proptest::option::of(1usize..4),
+        candidates in proptest::option::of(proptest::collection::vec(0usize..800, 0..80)),
+        ranking in any::<bool>(),
+        exact in any::<bool>(),
+    ) {
+        let kind = if ranking { ModelKind::Ranking } else { ModelKind::Rating };
+        let mut b = common::random_builder(kind, 4, items, dim, seed);
+        let lists = lists.min(items);
+        let nprobe = 1 + ((lists - 1) as f64 * nprobe_frac) as usize;
+        with_index(&mut b, lists, nprobe, seed);
+        let bytes = b.build().unwrap();
+        let mut model = Model::from_bytes(&bytes).unwrap();
+        if exact {
+            model.set_search(Search::Exact).unwrap();
+        }
+        let nprobe = if exact { lists } else { nprobe };
+        let user = seed as usize % 4;
+        // Candidate draws past the catalogue are IDs the model does not know.
+        let ids: Option<Vec<String>> = candidates.as_ref().map(|c| {
+            c.iter().map(|&i| if i < items { model.item_id(i).to_owned() } else { format!("unknown-{i}") }).collect()
+        });
+        let known: Option<Vec<usize>> = candidates.as_ref().map(|c| c.iter().copied().filter(|&i| i < items).collect());
+        let opts = RecommendOptions { top_n, offset, max_per_category: cap, candidates: ids.clone(), ..RecommendOptions::default() };
+        let category = |i: usize| model.item_category(i).map_or(0, |c| c.len() * 31 + c.as_bytes()[0] as usize);
+        let rules = Rules { cap: cap.map(|k| (k, &category as &dyn Fn(usize) -> usize)), offset, candidates: known.as_deref() };
+        let seen: Vec<usize> = model.seen_items(user).map(|(i, _)| i).collect();
+        let passes = |i: usize| !seen.contains(&i);
+        let report = |s: f32| if ranking { s } else { s.clamp(1.0, 5.0) };
+
+        let got = model.recommend(model.user_id(user), &opts).unwrap();
+        let unknown: Vec<String> = ids.iter().flatten().filter(|id| id.starts_with("unknown-")).cloned().collect();
+        prop_assert_eq!(&got.unknown_items, &unknown);
+        let got: Vec<(usize, u32)> = got.items.iter().map(|s| (s.index, s.score.to_bits())).collect();
+        let want = oracle_with(&bytes, model.user_factors(user).unwrap(), nprobe, top_n, |i| model.score(user, i).unwrap(), report, passes, rules);
+        prop_assert_eq!(&got, &want);
+
+        // The next page follows without repeats: pages 1 and 2 are the first 2·top_n.
+        if offset == 0 && top_n * 2 <= edgerec_core::MAX_TOP_N {
+            let two = RecommendOptions { top_n: 2 * top_n, ..opts.clone() };
+            let next = RecommendOptions { offset: top_n, ..opts.clone() };
+            let both: Vec<usize> = model.recommend(model.user_id(user), &two).unwrap().items.iter().map(|s| s.index).collect();
+            let mut paged: Vec<usize> = got.iter().map(|&(i, _)| i).collect();
+            paged.extend(model.recommend(model.user_id(user), &next).unwrap().items.iter().map(|s| s.index));
+            prop_assert_eq!(paged, both);
+        }
+
+        // The popularity fallback: the greedy capped list in popularity order, after `offset`.
+        let popular = model.recommend("nobody at all", &opts).unwrap();
+        let in_play = |i: usize| known.as_ref().is_none_or(|k| k.contains(&i));
+        let order: Vec<(usize, f32)> = model.popular_items().iter().enumerate()
+            .map(|(rank, &i)| (i as usize, -(rank as f32))).filter(|&(i, _)| in_play(i)).collect();
+        let want: Vec<usize> = greedy(order, rules, offset + top_n).into_iter().skip(offset).map(|(i, _)| i).collect();
+        prop_assert_eq!(popular.items.iter().map(|s| s.index).collect::<Vec<_>>(), want);
+    }
+}
+
+#[test]
+fn bad_rules_are_invalid_arguments() {
+    let b = common::random_builder(ModelKind::Ranking, 4, 50, 4, 1);
+    let bytes = b.build().unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let user = model.user_id(0);
+    let zero = RecommendOptions { max_per_category: Some(0), ..RecommendOptions::default() };
+    assert!(matches!(model.recommend(user, &zero), Err(edgerec_core::Error::InvalidArgument(_))));
+    let deep =
+        RecommendOptions { top_n: 10, offset: edgerec_core::MAX_TOP_N - 9, ..RecommendOptions::default() };
+    assert!(matches!(model.recommend(user, &deep), Err(edgerec_core::Error::InvalidArgument(_))));
+    let last =
+        RecommendOptions { top_n: 10, offset: edgerec_core::MAX_TOP_N - 10, ..RecommendOptions::default() };
+    assert!(model.recommend(user, &last).unwrap().items.is_empty(), "past the 50 items: an empty page");
 }

@@ -39,7 +39,7 @@ proptest! {
         let exclude_items: Vec<String> = excluded.iter().filter(|&&i| i < items).map(|&i| model.item_id(i).to_owned()).collect();
         let known_categories = model.categories();
         let categories = category.map(|c| vec![known_categories[c % known_categories.len()].to_owned()]);
-        let opts = RecommendOptions { top_n, exclude_rated, exclude_items: exclude_items.clone(), categories: categories.clone(), unavailable: None };
+        let opts = RecommendOptions { top_n, exclude_rated, exclude_items: exclude_items.clone(), categories: categories.clone(), unavailable: None, ..RecommendOptions::default() };
         let got = model.recommend(&user_id, &opts).unwrap();
         prop_assert_eq!(got.source, Source::Personalized);
 

@@ -51,6 +51,7 @@ fn options(
         exclude_items: excluded.iter().map(|&i| model.item_id(i % model.num_items()).to_owned()).collect(),
         categories: category.map(|c| vec![model.categories()[c % 3].to_owned()]),
         unavailable: None,
+        ..RecommendOptions::default()
     }
 }
 

@@ -5,8 +5,8 @@
 #  2. no leaks under load: DURATION s of concurrent /recommend and /items/{id}/similar while two
 #     sets of items flip every FLIP s; answers sent after /health showed a flip must hold none
 #     of its items (tests/worker/availability-bench.mjs);
-#  3. time to every isolate: a change written straight into D1 (as another isolate's PUT would
-#     be, so this isolate is not told) until /health shows it, against REFRESH.
+#  3. time to every isolate: a change written straight into the local D1 database (as another
+#     isolate's PUT would be, so this isolate is not told) until /health shows it, against REFRESH.
 # The model: `scale_fixture` with ITEMS items (default 100,000), d = 64, int8, an IVF index,
 # served from local R2; D1 with the migrations applied.
 set -euo pipefail
@@ -69,14 +69,24 @@ EDGEREC_URL=$URL EDGEREC_ADMIN_TOKEN=$token ITEMS=$ITEMS USERS="$WORK/users.txt"
 cat "$WORK/load.json"
 
 log "time until an isolate that was not told sees a change (refresh $REFRESH s)"
+# The write goes straight into the local D1 database's SQLite file (python3's sqlite3, a few ms),
+# so its time is known to the millisecond; the Worker learns of it only by its own check.
+db=$(find "$STATE/v3/d1" -name '*.sqlite' ! -name metadata.sqlite | head -1)
+[ -n "$db" ] || { echo "no local D1 database under $STATE" >&2; exit 1; }
 : >"$WORK/visible.txt"
-for trial in 1 2 3 4 5; do
+for trial in 1 2 3 4 5 6 7 8; do
   before=$(curl -s "$URL/health" | jq .availability.version)
-  (cd "$WORK" && "$WRANGLER" d1 execute DB --local --persist-to "$STATE" -c "$WORK/wrangler.toml" --command \
-    "INSERT INTO items VALUES ('bench-$trial', 0, NULL, 0, $before + 1) ON CONFLICT(item_id) DO NOTHING; UPDATE item_state SET version = version + 1, updated_at = 0;" \
-    >>"$WORK/put.log" 2>&1)
-  written=$(date +%s.%N)
-  while [ "$(curl -s "$URL/health" | jq .availability.version)" = "$before" ]; do sleep 0.05; done
+  written=$(python3 - "$db" "$trial" <<'PY'
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], timeout=10)
+with con:
+    v = con.execute("SELECT version FROM item_state WHERE id = 1").fetchone()[0] + 1
+    con.execute("INSERT INTO items VALUES (?, 0, NULL, 0, ?) ON CONFLICT(item_id) DO UPDATE SET available = 1 - available, version = excluded.version", (f"bench-{sys.argv[2]}", v))
+    con.execute("UPDATE item_state SET version = ?, updated_at = 0 WHERE id = 1", (v,))
+print(f"{time.time():.3f}")
+PY
+)
+  while [ "$(curl -s "$URL/health" | jq .availability.version)" = "$before" ]; do sleep 0.02; done
   awk -v s="$written" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f\n", e - s }' >>"$WORK/visible.txt"
   sleep "0.$((RANDOM % 10))"
 done
@@ -100,7 +110,7 @@ print(f"| wasm memory, all available / with those items off | {mib(c['wasm_memor
 print(f"| load: {l['seconds']:.0f} s, {l['concurrency']} connections, `/recommend` and `similar`, {l['flips']} flips of {l['flipped_items'][0]} / {l['flipped_items'][1]} items | {l['requests']:,} requests |")
 print(f"| answers checked against the flip in force / leaks / errors | {l['checked']:,} / **{l['leaks']}** / **{l['errors']}** |")
 print(f"| PUT answered → `/health` shows it, same isolate (the PUT marks it stale): p50 / max | {l['visible_ms']['p50']:.0f} / {l['visible_ms']['max']:.0f} ms |")
-print(f"| change written straight into D1 → an isolate that was not told shows it (refresh {refresh} s), 5 trials | {', '.join(f'{v:.2f}' for v in visible)} s (bound: {refresh} s + one read) |")
+print(f"| change written straight into D1 → an isolate that was not told shows it (refresh {refresh} s, /health polled every 20 ms), {len(visible)} trials: max / each | **{max(visible):.2f} s** / {', '.join(f'{v:.2f}' for v in visible)} s (bound: {refresh} s + one read) |")
 print()
 print("The bitset costs one bit per item per served model (125 KB for a million items); the IDs of "
       "the unavailable items are not kept.")

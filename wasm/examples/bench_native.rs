@@ -61,6 +61,9 @@ fn top10(user_id: &str) -> RecommendRequest {
         exclude_rated: true,
         exclude_items: Vec::new(),
         categories: None,
+        max_per_category: None,
+        candidates: None,
+        offset: 0,
         interactions: None,
     }
 }

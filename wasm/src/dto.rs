@@ -38,6 +38,15 @@ pub struct RecommendRequest {
     /// Only these categories (default: all).
     #[serde(default)]
     pub categories: Option<Vec<String>>,
+    /// At most this many items of any one category (default: no cap).
+    #[serde(default)]
+    pub max_per_category: Option<usize>,
+    /// Rank only these items (default: every item).
+    #[serde(default)]
+    pub candidates: Option<Vec<String>>,
+    /// Skip this many of the best items: the next page (default 0).
+    #[serde(default)]
+    pub offset: usize,
     /// What the user just did, oldest first (default: nothing). When given, the user's list is
     /// shifted by these interactions and their items are left out (`excludeRated`); an unknown
     /// user is folded in like an anonymous visitor.
@@ -59,6 +68,9 @@ impl RecommendRequest {
             exclude_items: self.exclude_items.clone(),
             categories: self.categories.clone(),
             unavailable: None,
+            max_per_category: self.max_per_category,
+            candidates: self.candidates.clone(),
+            offset: self.offset,
         }
     }
 }
@@ -91,6 +103,15 @@ pub struct RecommendForRequest {
     /// Only these categories (default: all).
     #[serde(default)]
     pub categories: Option<Vec<String>>,
+    /// At most this many items of any one category (default: no cap).
+    #[serde(default)]
+    pub max_per_category: Option<usize>,
+    /// Rank only these items (default: every item).
+    #[serde(default)]
+    pub candidates: Option<Vec<String>>,
+    /// Skip this many of the best items: the next page (default 0).
+    #[serde(default)]
+    pub offset: usize,
 }
 
 impl RecommendForRequest {
@@ -102,6 +123,9 @@ impl RecommendForRequest {
             exclude_items: self.exclude_items.clone(),
             categories: self.categories.clone(),
             unavailable: None,
+            max_per_category: self.max_per_category,
+            candidates: self.candidates.clone(),
+            offset: self.offset,
         }
     }
 

@@ -15,6 +15,12 @@ export interface RecommendRequest {
   excludeItems?: string[];
   /** Only these categories; `null` or absent means all. */
   categories?: string[] | null;
+  /** At most this many items of any one category (1 or more); `null` or absent: no cap. */
+  maxPerCategory?: number | null;
+  /** Rank only these items (e.g. search results); unknown IDs come back in `unknownItems`. */
+  candidates?: string[] | null;
+  /** Skip this many of the best items: the next page, without repeats (`offset + topN` <= 1000). */
+  offset?: number;
   /**
    * What the user just did in this session, oldest first; `null` or absent means nothing.
    * A known user's list is shifted by them at once (`source: "session"`) and their items are
@@ -39,6 +45,12 @@ export interface RecommendForRequest {
   excludeRated?: boolean;
   excludeItems?: string[];
   categories?: string[] | null;
+  /** At most this many items of any one category (1 or more); `null` or absent: no cap. */
+  maxPerCategory?: number | null;
+  /** Rank only these items (e.g. search results); unknown IDs come back in `unknownItems`. */
+  candidates?: string[] | null;
+  /** Skip this many of the best items: the next page, without repeats (`offset + topN` <= 1000). */
+  offset?: number;
 }
 
 /** How a list was produced. */

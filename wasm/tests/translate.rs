@@ -44,6 +44,9 @@ fn responses_serialize_with_camel_case_keys() {
         exclude_rated: true,
         exclude_items: vec![],
         categories: None,
+        max_per_category: None,
+        candidates: None,
+        offset: 0,
         interactions: None,
     };
     let out: Value = serde_json::to_value(r.recommend_request(&req).unwrap()).unwrap();

@@ -80,7 +80,8 @@ fn check_request<T: DeserializeOwned>(ts: &str, full: Value) {
 fn request_typings_match_the_dtos() {
     let interaction = json!({"itemId": "A", "rating": 4.5});
     check_request::<Interaction>("Interaction", interaction.clone());
-    let common = json!({"topN": 3, "excludeRated": false, "excludeItems": ["B"], "categories": ["x"]});
+    let common = json!({"topN": 3, "excludeRated": false, "excludeItems": ["B"], "categories": ["x"],
+        "maxPerCategory": 2, "candidates": ["A"], "offset": 1});
     let mut recommend = json!({"userId": "U1", "interactions": [interaction.clone()]});
     recommend.as_object_mut().unwrap().extend(common.as_object().unwrap().clone());
     check_request::<RecommendRequest>("RecommendRequest", recommend);

@@ -51,6 +51,7 @@ fn answer(model: &Model<'_>, record: &UserRecord) {
         exclude_items: vec!["i03".into()],
         categories: Some(vec!["b".into()]),
         unavailable: None,
+        ..RecommendOptions::default()
     };
     let _ = model.recommend_record(record, &opts);
 }

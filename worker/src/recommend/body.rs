@@ -20,8 +20,10 @@ use crate::json::{Object, nullable};
 
 /// `top_n` / `n` must be in `1..=MAX_TOP_N`.
 pub const MAX_TOP_N: usize = 100;
-/// Longest list of `exclude_items`, `categories` or `interactions`.
+/// Longest list of `exclude_items`, `categories`, `candidates` or `interactions`.
 const MAX_LIST: usize = 1000;
+/// The largest `offset`: pages reach down to the core's deepest list, rank 1,000.
+pub const MAX_OFFSET: usize = edgerec_core::MAX_TOP_N - MAX_TOP_N;
 
 /// The raw body. Each field is `None` when left out and `Some(None)` when `null`.
 #[derive(Deserialize)]
@@ -39,6 +41,12 @@ struct Body {
     categories: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "nullable")]
     interactions: Option<Option<Vec<Object<Interaction>>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    max_per_category: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    candidates: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    offset: Option<Option<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -108,7 +116,34 @@ pub fn parse(bytes: &[u8]) -> Result<Query, ApiError> {
     let exclude_items =
         list("exclude_items", given("exclude_items", body.exclude_items)?.unwrap_or_default())?;
     let categories = given("categories", body.categories)?.map(|c| list("categories", c)).transpose()?;
-    let opts = RecommendOptions { top_n, exclude_rated, exclude_items, categories, unavailable: None };
+    let max_per_category = match given("max_per_category", body.max_per_category)? {
+        None => None,
+        Some(k) if (1..=MAX_TOP_N as u64).contains(&k) => Some(k as usize),
+        Some(k) => {
+            return Err(ApiError::invalid(format!("`max_per_category` must be in 1..={MAX_TOP_N}, got {k}")));
+        }
+    };
+    let candidates = given("candidates", body.candidates)?.map(|c| list("candidates", c)).transpose()?;
+    let offset = match given("offset", body.offset)? {
+        None => 0,
+        Some(k) if k <= MAX_OFFSET as u64 => k as usize,
+        Some(k) => {
+            return Err(ApiError::invalid(format!(
+                "`offset` must be in 0..={MAX_OFFSET}: pages end at rank {}, got {k}",
+                edgerec_core::MAX_TOP_N
+            )));
+        }
+    };
+    let opts = RecommendOptions {
+        top_n,
+        exclude_rated,
+        exclude_items,
+        categories,
+        unavailable: None,
+        max_per_category,
+        candidates,
+        offset,
+    };
 
     let user_id = given("user_id", body.user_id)?;
     if let Some(user_id) = &user_id {

@@ -107,6 +107,13 @@ fn ranges_and_types_are_checked() {
         r#"{"user_id": "U1", "categories": [1]}"#,
         r#"{"user_id": "U1", "exclude_items": "A"}"#,
         r#"{"user_id": "U1", "topn": 5}"#,
+        r#"{"user_id": "U1", "max_per_category": 0}"#,
+        r#"{"user_id": "U1", "max_per_category": 101}"#,
+        r#"{"user_id": "U1", "max_per_category": -1}"#,
+        r#"{"user_id": "U1", "offset": 901}"#,
+        r#"{"user_id": "U1", "offset": -1}"#,
+        r#"{"user_id": "U1", "candidates": "A"}"#,
+        r#"{"user_id": "U1", "candidates": [""]}"#,
         r#"{"user_id": "U1", "user_id": "U2"}"#,
         r#"["U1", 5]"#,
         r#"["U1"]"#,
@@ -115,6 +122,13 @@ fn ranges_and_types_are_checked() {
         assert_eq!(err(bad).0, 400, "{bad}");
     }
     assert_eq!(err(r#"{"user_id": "U1""#).1, "invalid_json");
+    let rules = ok(json!({"user_id": "U1", "max_per_category": 2, "candidates": ["A", "B"], "offset": 900}));
+    assert_eq!(
+        (rules.opts.max_per_category, rules.opts.candidates, rules.opts.offset),
+        (Some(2), Some(vec!["A".to_owned(), "B".to_owned()]), 900)
+    );
+    let many: Vec<String> = (0..1001).map(|i| format!("I{i}")).collect();
+    assert_eq!(err(&json!({"user_id": "U1", "candidates": many}).to_string()).0, 400);
 }
 
 /// The fields serde accepts, read from its own "unknown field" message.

@@ -1,0 +1,90 @@
+// Business rules on POST /recommend (open mode, the fixture model: three categories, told apart
+// by the item ID's prefix): a diversity cap, re-ranking the caller's candidates, and pages.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MODE, post, assertError, assertRecommendations } from './lib.mjs';
+
+const USER = 'U10001';
+const ids = (json) => json.recommendations.map((r) => r.item_id);
+const category = (id) => id.replace(/\d+$/, '');
+const clicks = [{ item_id: 'SPRT1003', rating: 5 }, { item_id: 'FASH1005', rating: 4 }];
+
+async function list(body) {
+  const r = await post('/recommend', body);
+  assert.equal(r.res.status, 200, r.text);
+  assertRecommendations(r.json);
+  return r.json;
+}
+
+/** The whole ranking (the fixture has 600 items), a page of 100 at a time. */
+async function ranking(who) {
+  const all = [];
+  for (let offset = 0; offset <= 900; offset += 100) {
+    const page = ids(await list({ ...who, top_n: 100, offset }));
+    all.push(...page);
+    if (page.length < 100) break;
+  }
+  return all;
+}
+
+describe('business rules', { skip: MODE !== 'open' }, () => {
+  test('max_per_category keeps the best list under the cap, for users, sessions and visitors', async () => {
+    for (const who of [{ user_id: USER }, { user_id: USER, interactions: clicks }, { interactions: clicks }]) {
+      const full = await ranking(who);
+      assert.ok(full.length > 500, `the ranking covers the catalogue: ${full.length}`);
+      assert.equal(new Set(full).size, full.length, 'no item on two pages');
+      for (const cap of [1, 2, 4]) {
+        const capped = ids(await list({ ...who, top_n: 8, max_per_category: cap }));
+        // The greedy pass over the uncapped ranking, as the OpenAPI document defines it.
+        const taken = new Map();
+        const want = full.filter((id) => {
+          taken.set(category(id), (taken.get(category(id)) ?? 0) + 1);
+          return taken.get(category(id)) <= cap;
+        }).slice(0, 8);
+        assert.deepEqual(capped, want, `${JSON.stringify(who)} cap ${cap}`);
+      }
+    }
+    // Three categories cannot fill eight places one item each: the list is shorter, not padded.
+    assert.equal((await list({ user_id: USER, top_n: 8, max_per_category: 1 })).total_count, 3);
+  });
+
+  test('candidates are re-ranked as the full ranking orders them, unknown IDs reported', async () => {
+    const full = ids(await list({ user_id: USER, top_n: 100 }));
+    const mine = [full[40], full[3], full[77], full[12], 'NOT-AN-ITEM', full[3]];
+    const got = await list({ user_id: USER, top_n: 10, candidates: mine });
+    assert.deepEqual(ids(got), [full[3], full[12], full[40], full[77]]);
+    assert.deepEqual(got.unknown_items, ['NOT-AN-ITEM']);
+    const visitor = await list({ interactions: clicks, top_n: 2, candidates: [full[5], full[6], full[7]] });
+    assert.equal(visitor.total_count, 2);
+    assert.ok(ids(visitor).every((id) => [full[5], full[6], full[7]].includes(id)));
+  });
+
+  test('offset pages through one ranking without repeats, and an empty page past its end', async () => {
+    const first20 = ids(await list({ user_id: USER, top_n: 20 }));
+    const page1 = ids(await list({ user_id: USER, top_n: 10 }));
+    const page2 = ids(await list({ user_id: USER, top_n: 10, offset: 10 }));
+    assert.deepEqual([...page1, ...page2], first20);
+    // Under a cap of two, three categories fill six places: the page after four holds two, and
+    // the page after six is empty.
+    const capped6 = ids(await list({ user_id: USER, top_n: 6, max_per_category: 2 }));
+    assert.equal(capped6.length, 6);
+    assert.deepEqual(ids(await list({ user_id: USER, top_n: 4, offset: 4, max_per_category: 2 })), capped6.slice(4));
+    assert.deepEqual(ids(await list({ user_id: USER, top_n: 4, offset: 6, max_per_category: 2 })), []);
+    const past = await list({ user_id: USER, top_n: 10, offset: 900 });
+    assert.equal(past.total_count, 0);
+  });
+
+  test('bad rules are 400s', async () => {
+    for (const body of [
+      { user_id: USER, max_per_category: 0 },
+      { user_id: USER, max_per_category: 101 },
+      { user_id: USER, offset: 901 },
+      { user_id: USER, offset: -1 },
+      { user_id: USER, candidates: 'TECH1001' },
+      { user_id: USER, candidates: [''] },
+      { user_id: USER, candidates: null },
+    ]) {
+      assertError(await post('/recommend', body), 400, 'invalid_request');
+    }
+  });
+});
