@@ -189,6 +189,9 @@ mod tests {
                     exclude_rated: true,
                     exclude_items: Vec::new(),
                     categories: None,
+                    max_per_category: None,
+                    candidates: None,
+                    offset: 0,
                     interactions: None,
                 };
                 let want = rec.recommend_request(&req).unwrap();

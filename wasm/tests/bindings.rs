@@ -147,6 +147,28 @@ fn recommend_honours_exclude_rated_and_categories() {
 }
 
 #[wasm_bindgen_test]
+fn recommend_honours_the_business_rules() {
+    let r = recommender();
+    let all = rust(r.js_recommend(js(json!({"userId": "U1", "topN": 4, "excludeRated": false}))).unwrap());
+    let ids = |out: &serde_json::Value| -> Vec<String> {
+        out["items"].as_array().unwrap().iter().map(|i| i["itemId"].as_str().unwrap().to_owned()).collect()
+    };
+    let all = ids(&all);
+    // One item a category: the two tech items cannot both be in.
+    let capped = json!({"userId": "U1", "topN": 4, "excludeRated": false, "maxPerCategory": 1});
+    let capped = ids(&rust(r.js_recommend(js(capped)).unwrap()));
+    assert_eq!(capped.len(), 3);
+    assert_eq!(capped.iter().filter(|id| id.starts_with("TECH")).count(), 1);
+    // The next page of the same ranking, and the caller's candidates in ranking order.
+    let page = json!({"userId": "U1", "topN": 2, "excludeRated": false, "offset": 2});
+    assert_eq!(ids(&rust(r.js_recommend(js(page)).unwrap())), all[2..]);
+    let mine = json!({"userId": "U1", "excludeRated": false, "candidates": [all[3], "NOPE", all[1]]});
+    let out = rust(r.js_recommend(js(mine)).unwrap());
+    assert_eq!(ids(&out), [all[1].clone(), all[3].clone()]);
+    assert_eq!(out["unknownItems"], json!(["NOPE"]));
+}
+
+#[wasm_bindgen_test]
 fn unknown_user_gets_popular_items_with_a_reason() {
     let out = rust(recommender().js_recommend(js(json!({"userId": "nobody"}))).unwrap());
     assert_eq!(out["source"], "popular");
