@@ -314,14 +314,40 @@ function itemButton(item, { rank, score, scoreMax, scoreMin = 0, scoreLabel = 's
   );
 }
 
+/** Each listed item's reasons: the user's (or the visitor's) items behind its score, from the
+ * core's `explain()`; none for the popular fallback. */
+function reasons() {
+  const { recs, rec } = state;
+  if (recs.source === 'popular' || recs.source === 'none' || !recs.items.length) return recs.items.map(() => []);
+  const request = { itemIds: recs.items.map((i) => i.itemId) };
+  if (state.mode === 'user') {
+    request.userId = state.userId;
+    if (state.session.length) request.interactions = sessionInteractions();
+  } else {
+    request.interactions = [...state.visitor].map(([itemId, rating]) => ({ itemId, rating }));
+  }
+  try {
+    return rec.explain(request);
+  } catch {
+    return recs.items.map(() => []);
+  }
+}
+
+function because(reasons) {
+  if (!reasons.length) return null;
+  const all = reasons.map((r) => `${r.itemId} (${Math.round(r.share * 100)} %)`).join(', ');
+  return el('span', { class: 'because', title: `What this score rests on: ${all}` }, `because you viewed ${reasons[0].itemId}`);
+}
+
 function renderRecs(problem) {
   const { recs, info } = state;
   const list = $('recs-list');
   const scores = recs.items.map((i) => i.score);
   const [lo, hi] = info.ratingRange ?? [Math.min(0, ...scores), Math.max(...scores, 1e-9)];
+  const why = reasons();
   list.replaceChildren(
     ...recs.items.map((item, k) =>
-      el('li', {}, itemButton(item, { rank: k + 1, score: item.score, scoreMin: lo, scoreMax: hi, scoreLabel: info.kind === 'rating' ? 'predicted rating' : 'score' })),
+      el('li', {}, itemButton(item, { rank: k + 1, score: item.score, scoreMin: lo, scoreMax: hi, scoreLabel: info.kind === 'rating' ? 'predicted rating' : 'score' }), because(why[k] ?? [])),
     ),
   );
   list.dataset.source = recs.source;

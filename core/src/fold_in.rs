@@ -127,7 +127,7 @@ impl<'a> Model<'a> {
         Some((b.iter().map(|&x| x as f32).collect(), 0.0))
     }
 
-    fn gram(&self) -> &Vec<f64> {
+    pub(crate) fn gram(&self) -> &Vec<f64> {
         self.item_gram.get_or_init(|| {
             let d = self.dim;
             let mut g = vec![0f64; d * d];

@@ -258,7 +258,18 @@ impl TopN {
 /// Solves `a x = b` for a symmetric positive definite `a` (row-major `n`×`n`) in place,
 /// by Cholesky factorisation. Returns `None` if `a` is not positive definite.
 pub(crate) fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> Option<()> {
-    if a.len() != n * n || b.len() != n {
+    if b.len() != n {
+        return None;
+    }
+    cholesky_factor(a, n)?;
+    cholesky_substitute(a, b, n);
+    Some(())
+}
+
+/// Factors a symmetric positive definite `a` (row-major `n`×`n`) in place: its lower triangle
+/// becomes `L` with `a = L Lᵀ`. Returns `None` if `a` is not positive definite.
+pub(crate) fn cholesky_factor(a: &mut [f64], n: usize) -> Option<()> {
+    if a.len() != n * n {
         return None;
     }
     for j in 0..n {
@@ -279,6 +290,11 @@ pub(crate) fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> Option<(
             a[i * n + j] = s / d;
         }
     }
+    Some(())
+}
+
+/// Solves `L Lᵀ x = b` in place, with `l` from [`cholesky_factor`] (`b` has `n` values).
+pub(crate) fn cholesky_substitute(a: &[f64], b: &mut [f64], n: usize) {
     // Forward substitution: L y = b.
     for i in 0..n {
         let mut s = b[i];
@@ -295,7 +311,6 @@ pub(crate) fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> Option<(
         }
         b[i] = s / a[i * n + i];
     }
-    Some(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ compile_error!("edgerec-core reads little-endian safetensors data and supports l
 
 mod builder;
 mod error;
+mod explain;
 mod external_users;
 mod factors;
 mod fold_in;
@@ -32,6 +33,7 @@ mod write;
 
 pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts, SequenceBlock, SequenceParts};
 pub use error::{Error, Result};
+pub use explain::{Because, MAX_BECAUSE};
 pub use external_users::{USERS_EXTERNAL, UserRecords, split_users};
 pub use factors::Quantization;
 pub use fold_in::FoldIn;

@@ -50,6 +50,15 @@ pub struct UserRecord {
     recent: Vec<u32>,
 }
 
+impl UserRecord {
+    /// The stored interactions as `(item, value)` pairs, and the latest items newest first.
+    pub(crate) fn history(&self) -> (Vec<(usize, f64)>, Vec<usize>) {
+        let values =
+            self.seen.iter().zip(&self.seen_values).map(|(&i, &v)| (i as usize, f64::from(v))).collect();
+        (values, self.recent.iter().map(|&i| i as usize).collect())
+    }
+}
+
 fn bad(message: impl Into<String>) -> Error {
     Error::UserRecord(message.into())
 }
@@ -163,7 +172,7 @@ impl UserRecord {
     }
 
     /// Whether this record fits `model`.
-    fn check(&self, model: &Model<'_>) -> Result<()> {
+    pub(crate) fn check(&self, model: &Model<'_>) -> Result<()> {
         if self.factors.len() != model.dim {
             return Err(bad(format!(
                 "dimension {} does not match the model's {}",

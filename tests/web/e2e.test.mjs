@@ -75,6 +75,15 @@ test('the page loads the model and shows a known user\'s recommendations', async
   assert.notDeepEqual(second, first);
   assert.equal(await page.locator('#recs-list').getAttribute('data-source'), 'personalized');
   assert.ok((await page.locator('#rated-list li').count()) > 0, 'the user\'s rated items are listed');
+  // A recommendation says which of the user's own items it rests on (the core's explain():
+  // an item whose every part is negative has none, so nearly all, not all, are checked).
+  const reasons = await page.locator('#recs-list li .because').allInnerTexts();
+  assert.ok(reasons.length >= 8, `${reasons.length} of 10 items name a reason`);
+  const rated = await page.evaluate((u) => window.edgerec.rec.rated(u).map((r) => r.itemId), 'U10007');
+  for (const text of reasons) {
+    const named = text.match(/^because you viewed (\S+)$/)?.[1];
+    assert.ok(named && rated.includes(named), `${text}: not one of U10007's items`);
+  }
   assert.match(await page.locator('#latency').innerText(), /ms in wasm/);
 
   // N follows the selector.
@@ -162,6 +171,7 @@ test('a new visitor\'s list changes after two ratings (fold-in)', async () => {
   await page.click('#tab-visitor');
   await page.waitForFunction(() => document.querySelector('#recs-for').textContent === 'you');
   assert.equal(await page.locator('#recs-list').getAttribute('data-source'), 'popular');
+  assert.equal(await page.locator('#recs-list li .because').count(), 0, 'popular items have no reasons');
   const popular = await recIds(page);
   assert.equal(popular.length, 10);
 
@@ -180,6 +190,9 @@ test('a new visitor\'s list changes after two ratings (fold-in)', async () => {
   assert.ok(!folded.includes(a) && !folded.includes(b), 'rated items are not recommended back');
   const fashion = folded.filter((id) => id.startsWith('FASH')).length;
   assert.ok(fashion >= 7, `after two fashion ratings most picks are fashion (${folded})`);
+  const reasons = await page.locator('#recs-list li .because').allInnerTexts();
+  assert.ok(reasons.length >= 8, `${reasons.length} of 10 folded-in picks name a reason`);
+  assert.ok(reasons.every((t) => t === `because you viewed ${a}` || t === `because you viewed ${b}`), `${reasons}`);
   assert.equal(await page.locator('#my-ratings li').count(), 2);
 
   // Keyboard only: Tab to a star and press Enter.

@@ -1,5 +1,6 @@
 // Business rules on POST /recommend (open mode, the fixture model: three categories, told apart
-// by the item ID's prefix): a diversity cap, re-ranking the caller's candidates, and pages.
+// by the item ID's prefix): a diversity cap, re-ranking the caller's candidates, pages, and
+// explanations.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MODE, post, assertError, assertRecommendations } from './lib.mjs';
@@ -74,6 +75,29 @@ describe('business rules', { skip: MODE !== 'open' }, () => {
     assert.equal(past.total_count, 0);
   });
 
+  test('explain: true names up to three of the user\'s own items behind each one', async () => {
+    const visitor = await list({ interactions: clicks, top_n: 5, explain: true });
+    for (const r of visitor.recommendations) {
+      assert.ok(Array.isArray(r.because) && r.because.length >= 1 && r.because.length <= 3, JSON.stringify(r));
+      assert.ok(r.because.every((b) => clicks.some((c) => c.item_id === b.item_id)), JSON.stringify(r.because));
+      const shares = r.because.map((b) => b.share);
+      assert.ok(shares.every((x, k) => x > 0 && x <= 1 && (k === 0 || x <= shares[k - 1])), JSON.stringify(shares));
+      assert.ok(shares.reduce((a, b) => a + b, 0) <= 1.0001);
+    }
+    const user = await list({ user_id: USER, top_n: 5, explain: true });
+    assert.ok(user.recommendations.every((r) => r.because.length >= 1), 'a known user\'s items have reasons');
+    const session = await list({ user_id: USER, interactions: clicks, top_n: 20, explain: true });
+    const named = new Set(session.recommendations.flatMap((r) => r.because.map((b) => b.item_id)));
+    assert.ok(clicks.some((c) => named.has(c.item_id)), `a session item is a reason somewhere: ${[...named]}`);
+    // The popular fallback is nobody's history: the field is there, empty.
+    const popular = await list({ user_id: 'NO-SUCH-USER', top_n: 3, explain: true });
+    assert.deepEqual(popular.recommendations.map((r) => r.because), [[], [], []]);
+    // Without explain the seed's shape is untouched.
+    const plain = await list({ user_id: USER, top_n: 3, explain: false });
+    assert.ok(plain.recommendations.every((r) => !('because' in r)));
+    assert.deepEqual(ids(plain), ids(user).slice(0, 3), 'explaining does not change the list');
+  });
+
   test('bad rules are 400s', async () => {
     for (const body of [
       { user_id: USER, max_per_category: 0 },
@@ -83,6 +107,8 @@ describe('business rules', { skip: MODE !== 'open' }, () => {
       { user_id: USER, candidates: 'TECH1001' },
       { user_id: USER, candidates: [''] },
       { user_id: USER, candidates: null },
+      { user_id: USER, explain: null },
+      { user_id: USER, explain: 'yes' },
     ]) {
       assertError(await post('/recommend', body), 400, 'invalid_request');
     }

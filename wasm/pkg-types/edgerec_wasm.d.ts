@@ -49,6 +49,22 @@ export interface RecommendForRequest {
     offset?: number;
 }
 
+/** The argument of `explain()`: a list's items, and whom the list was for. */
+export interface ExplainRequest {
+    /** The user the list was for; absent or `null` for a visitor. */
+    userId?: string | null;
+    /** The session's or the visitor's interactions, oldest first, as given to the list. */
+    interactions?: Interaction[] | null;
+    itemIds: string[];
+}
+
+/** One of the user's items behind a listed item's score. */
+export interface Because {
+    itemId: string;
+    /** Its share of the positive contributions to the listed item's score, in (0, 1]. */
+    share: number;
+}
+
 /** How a list was produced. */
 export type Source = "personalized" | "fold_in" | "popular" | "session";
 

@@ -135,6 +135,37 @@ impl RecommendForRequest {
     }
 }
 
+/// The argument of `explain()`: the items of a list, and whom it was for.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExplainRequest {
+    /// The user the list was for; absent or `null` for a visitor.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The session's or the visitor's interactions, oldest first, as given to the list.
+    #[serde(default)]
+    pub interactions: Option<Vec<Interaction>>,
+    /// The listed items to explain.
+    pub item_ids: Vec<String>,
+}
+
+impl ExplainRequest {
+    /// The interactions as the core takes them (none when absent).
+    pub fn interactions(&self) -> Vec<(&str, f32)> {
+        self.interactions.iter().flatten().map(|i| (i.item_id.as_str(), i.rating)).collect()
+    }
+}
+
+/// One item behind a listed item (see `edgerec_core::Because`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BecauseOut<'m> {
+    /// The user's (or the session's) item.
+    pub item_id: &'m str,
+    /// Its share of the positive contributions to the listed item's score.
+    pub share: f32,
+}
+
 /// The keys of a request struct as serde reads them (renamed, in declaration order), taken
 /// from its `Deserialize` impl, so they are never written down twice. Empty for a type that is
 /// not a struct.

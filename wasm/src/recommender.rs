@@ -6,8 +6,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::answer::{JsStrings, to_js};
 use crate::dto::{
-    InfoOut, ItemMapOut, ItemOut, MapPointOut, RatedItemOut, RecommendForRequest, RecommendRequest,
-    RecommendationsOut, ScoredItemOut,
+    BecauseOut, ExplainRequest, InfoOut, ItemMapOut, ItemOut, MapPointOut, RatedItemOut, RecommendForRequest,
+    RecommendRequest, RecommendationsOut, ScoredItemOut,
 };
 use crate::{Error, Result, dto};
 
@@ -50,6 +50,24 @@ impl Recommender {
             .recommend_for_interactions(&req.interactions(), &req.options())
             .map_err(Error::query("recommendFor"))?;
         Ok(RecommendationsOut::new(model, recs))
+    }
+
+    /// `explain()`.
+    pub fn explain_request(&self, req: &ExplainRequest) -> Result<Vec<Vec<BecauseOut<'_>>>> {
+        let model = self.model.model();
+        let items = req
+            .item_ids
+            .iter()
+            .map(|id| model.item_index(id).ok_or_else(|| edgerec_core::Error::UnknownItem { id: id.clone() }))
+            .collect::<edgerec_core::Result<Vec<usize>>>()
+            .map_err(Error::query("explain"))?;
+        let because = model
+            .explain(req.user_id.as_deref(), &req.interactions(), &items)
+            .map_err(Error::query("explain"))?;
+        Ok(because
+            .into_iter()
+            .map(|b| b.into_iter().map(|x| BecauseOut { item_id: x.item_id, share: x.share }).collect())
+            .collect())
     }
 
     /// `similar()`.
@@ -173,6 +191,17 @@ impl Recommender {
         let req: RecommendForRequest = from_js("recommendFor", request)?;
         let recs = self.recommend_for_request(&req)?;
         Ok(self.strings.recommendations("recommendFor", self.model.model(), &recs)?)
+    }
+
+    /// For each listed item, up to three of the user's (or the session's) items behind its
+    /// score, largest share first: see `edgerec_core::Model::explain`.
+    #[wasm_bindgen(js_name = explain, unchecked_return_type = "Because[][]")]
+    pub fn js_explain(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ExplainRequest")] request: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let req: ExplainRequest = from_js("explain", request)?;
+        Ok(to_js("explain", &self.explain_request(&req)?)?)
     }
 
     /// The `n` items most similar to `itemId` (cosine similarity of item factors).

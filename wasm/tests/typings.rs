@@ -14,7 +14,7 @@ use std::fmt;
 
 use edgerec_core::{ModelBuilder, ModelKind, SequenceBlock, SequenceParts};
 use edgerec_wasm::Recommender;
-use edgerec_wasm::dto::{self, Interaction, RecommendForRequest, RecommendRequest};
+use edgerec_wasm::dto::{self, ExplainRequest, Interaction, RecommendForRequest, RecommendRequest};
 use serde::Serialize;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Value, json};
@@ -88,6 +88,8 @@ fn request_typings_match_the_dtos() {
     let mut recommend_for = json!({"interactions": [interaction]});
     recommend_for.as_object_mut().unwrap().extend(common.as_object().unwrap().clone());
     check_request::<RecommendForRequest>("RecommendForRequest", recommend_for);
+    let explain = json!({"userId": "U1", "interactions": [{"itemId": "A", "rating": 1}], "itemIds": ["B"]});
+    check_request::<ExplainRequest>("ExplainRequest", explain);
 }
 
 /// The keys of a serialized object, in the order they are written.
@@ -220,6 +222,11 @@ fn answer_typings_match_the_dtos() {
         check_answer("ItemSummary", &r.items_page(0, 1)[0]);
         check_answer("RatedItem", &r.rated_request("U1").unwrap()[0]);
         check_answer("ModelInfo", &r.model_info());
+        let listed: Vec<String> = recs.items.iter().map(|i| i.item_id.to_owned()).collect();
+        let req: ExplainRequest = serde_json::from_value(json!({"userId": "U1", "itemIds": listed})).unwrap();
+        let explained = r.explain_request(&req).unwrap();
+        let because = explained.iter().flatten().next().expect("a listed item has a reason");
+        check_answer("Because", because);
         if let Some(map) = r.item_map() {
             check_answer("ItemMap", &map);
             check_answer("MapPoint", &map.points[0]);
@@ -238,6 +245,8 @@ fn every_interface_is_checked() {
         "Interaction",
         "RecommendRequest",
         "RecommendForRequest",
+        "ExplainRequest",
+        "Because",
         "Recommendations",
         "ScoredItem",
         "ItemSummary",

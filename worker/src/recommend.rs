@@ -8,7 +8,7 @@ mod body;
 
 use std::sync::Arc;
 
-use edgerec_core::{Model, RecommendOptions, Recommendations, Source, Unavailable, UserRecord};
+use edgerec_core::{Because, Model, RecommendOptions, Recommendations, Source, Unavailable, UserRecord};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -35,6 +35,16 @@ struct Ranked<'a> {
     rank: usize,
     item_id: &'a str,
     predicted_rating: f64,
+    /// With `"explain": true`: up to three of the user's items behind this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    because: Option<Vec<Reason<'a>>>,
+}
+
+#[derive(Serialize)]
+struct Reason<'a> {
+    item_id: &'a str,
+    /// Its share of the positive contributions to the item's score, rounded to 4 decimals.
+    share: f64,
 }
 
 /// A score rounded to 4 decimals, as the seed reports it.
@@ -62,18 +72,31 @@ pub fn run(
     unavailable: Option<Arc<Unavailable>>,
     record: Option<&UserRecord>,
 ) -> Result<Reply, ApiError> {
-    let Query { who, mut opts } = query;
+    let Query { who, mut opts, explain } = query;
     opts.unavailable = unavailable;
     let model = ready.model;
-    match who {
-        Who::User(user_id) => answer(model, Some(&user_id), for_user(model, &user_id, record, &opts)?),
+    let (user_id, interactions, recs) = match &who {
+        Who::User(user_id) => (Some(user_id.as_str()), &[][..], for_user(model, user_id, record, &opts)?),
         Who::Anonymous(interactions) => {
-            answer(model, None, model.recommend_for_interactions(&interactions, &opts)?)
+            (None, &interactions[..], model.recommend_for_interactions(interactions, &opts)?)
         }
-        Who::Session(user_id, interactions) => {
-            answer(model, Some(&user_id), model.recommend_session(&user_id, &interactions, &opts)?)
-        }
-    }
+        Who::Session(user_id, interactions) => (
+            Some(user_id.as_str()),
+            &interactions[..],
+            model.recommend_session(user_id, interactions, &opts)?,
+        ),
+    };
+    let because = if explain && recs.source != Source::Popular {
+        let items: Vec<usize> = recs.items.iter().map(|s| s.index).collect();
+        Some(match (record, &who) {
+            (Some(record), Who::User(_)) => model.explain_record(record, &items)?,
+            _ => model.explain(user_id, interactions, &items)?,
+        })
+    } else {
+        // The popular fallback is not drawn from anyone's history: no reasons, but the field.
+        explain.then(|| vec![Vec::new(); recs.items.len()])
+    };
+    answer(model, user_id, recs, because)
 }
 
 /// The validated options of `GET /recommend/{user_id}?n=10&exclude_rated=true`.
@@ -94,7 +117,7 @@ pub fn get(
     let model = ready.model;
     // Not cacheable by the browser for long: availability may change within the minute.
     let cache = if opts.unavailable.is_some() { "no-store" } else { "public, max-age=60" };
-    Ok(answer(model, Some(user_id), for_user(model, user_id, record, opts)?)?.cacheable(cache))
+    Ok(answer(model, Some(user_id), for_user(model, user_id, record, opts)?, None)?.cacheable(cache))
 }
 
 /// A user's list: from their record when there is one, else as the artifact knows them.
@@ -110,13 +133,19 @@ fn for_user<'m>(
     })
 }
 
-fn answer(model: &Model<'_>, user_id: Option<&str>, recs: Recommendations<'_>) -> Result<Reply, ApiError> {
+fn answer<'m>(
+    model: &Model<'_>,
+    user_id: Option<&str>,
+    recs: Recommendations<'m>,
+    because: Option<Vec<Vec<Because<'m>>>>,
+) -> Result<Reply, ApiError> {
     let work = match recs.source {
         Source::Personalized => format!("{} items scored, d={}", model.num_items(), model.dim()),
         Source::FoldIn => format!("fold-in, then {} items scored, d={}", model.num_items(), model.dim()),
         Source::Session => format!("session, then {} items scored, d={}", model.num_items(), model.dim()),
         Source::Popular => "popularity fallback, no scoring".to_owned(),
     };
+    let mut because = because.map(Vec::into_iter);
     let recommendations: Vec<Ranked<'_>> = recs
         .items
         .iter()
@@ -126,6 +155,13 @@ fn answer(model: &Model<'_>, user_id: Option<&str>, recs: Recommendations<'_>) -
             item_id: s.item_id,
             // The rating head's (or rating model's) prediction; a plain ranking model's score.
             predicted_rating: round4(s.predicted_rating.unwrap_or(s.score)),
+            because: because.as_mut().map(|b| {
+                b.next()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| Reason { item_id: r.item_id, share: round4(r.share) })
+                    .collect()
+            }),
         })
         .collect();
     let answer = Answer {

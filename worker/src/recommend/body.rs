@@ -47,6 +47,8 @@ struct Body {
     candidates: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "nullable")]
     offset: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    explain: Option<Option<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +85,8 @@ pub enum Who {
 pub struct Query {
     pub who: Who,
     pub opts: RecommendOptions,
+    /// Attach `because` to each item.
+    pub explain: bool,
 }
 
 impl Query {
@@ -160,7 +164,8 @@ pub fn parse(bytes: &[u8]) -> Result<Query, ApiError> {
         (None, Some(interactions)) => Who::Anonymous(interactions),
         (Some(user_id), Some(interactions)) => Who::Session(user_id, interactions),
     };
-    Ok(Query { who, opts })
+    let explain = given("explain", body.explain)?.unwrap_or(false);
+    Ok(Query { who, opts, explain })
 }
 
 fn list(name: &str, values: Vec<String>) -> Result<Vec<String>, ApiError> {
