@@ -49,11 +49,11 @@ const quantile = (xs, q) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 
-async function recommend(user) {
+async function recommend(user, extra = {}) {
   const res = await fetch(`${BASE}/recommend`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user_id: user, top_n: 10 }),
+    body: JSON.stringify({ user_id: user, top_n: 10, ...extra }),
   });
   const json = await res.json();
   return { status: res.status, items: res.status === 200 ? json.recommendations.map((r) => r.item_id) : [] };
@@ -66,11 +66,11 @@ async function similar(id) {
 }
 
 /** p50/p99 (ms) of sequential POST /recommend over the users, twice round. */
-async function latency() {
+async function latency(extra = {}) {
   const times = [];
   for (const user of [...USERS, ...USERS]) {
     const t = performance.now();
-    const r = await recommend(user);
+    const r = await recommend(user, extra);
     times.push(performance.now() - t);
     if (r.status !== 200) throw new Error(`/recommend ${user}: ${r.status}`);
   }
@@ -89,6 +89,28 @@ const offHealth = await visible(offVersion);
 const tenthVisibleMs = performance.now() - putStarted;
 const off = await latency();
 await visible(await put(tenth.map((e) => ({ ...e, available: true }))));
+// Visitors with 20 interactions each (the fixture's users have no stored history to explain),
+// without and with "explain": true; the first request builds the item Gram matrix once.
+const visitors = USERS.map((_, k) => Array.from({ length: 20 }, (_, j) => ({ item_id: item((k * 7919 + j * 104729) % ITEMS), rating: 1 + (j % 3) })));
+async function visitorLatency(explain) {
+  const times = [];
+  for (const interactions of [...visitors, ...visitors]) {
+    const t = performance.now();
+    const res = await fetch(`${BASE}/recommend`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ interactions, top_n: 10, explain }),
+    });
+    const json = await res.json();
+    times.push(performance.now() - t);
+    if (res.status !== 200) throw new Error(`/recommend visitor: ${res.status} ${JSON.stringify(json)}`);
+    if (explain && !json.recommendations.some((r) => r.because.length)) throw new Error('no reasons');
+  }
+  return { p50_ms: quantile(times, 0.5), p99_ms: quantile(times, 0.99), requests: times.length };
+}
+await visitorLatency(true);
+const plain = await visitorLatency(false);
+const explained = await visitorLatency(true);
 
 // 2. Leaks under load: two sets flip. Each holds the current top 3 of every user and of the
 // similar queries' items, so a leak would show.
@@ -156,6 +178,7 @@ console.log(JSON.stringify({
     wasm_memory_bytes_all_on: allOn.wasm_memory_bytes,
     wasm_memory_bytes_with_off: offHealth.wasm_memory_bytes,
   },
+  explain: { plain, explained, ratio_p50: explained.p50_ms / plain.p50_ms },
   load: {
     seconds: DURATION / 1000,
     concurrency: CONCURRENCY,

@@ -2,6 +2,7 @@
 # A benchmark (not a test) of item availability in the Worker under wrangler dev, written to
 # docs/bench/availability.md:
 #  1. cost: POST /recommend p50 with every item available, and with 10 % of the catalogue off;
+#     and without and with "explain": true;
 #  2. no leaks under load: DURATION s of concurrent /recommend and /items/{id}/similar while two
 #     sets of items flip every FLIP s; answers sent after /health showed a flip must hold none
 #     of its items (tests/worker/availability-bench.mjs);
@@ -107,6 +108,9 @@ print(f"| `POST /recommend` p50 / p99, every item available | {c['on']['p50_ms']
 print(f"| the same with {c['off_items']:,} items ({c['off_items'] / load['items']:.0%}) unavailable | {c['off']['p50_ms']:.2f} / {c['off']['p99_ms']:.2f} ms |")
 print(f"| p50 ratio (target ≤ 1.2) | **{c['ratio_p50']:.2f}** |")
 print(f"| wasm memory, all available / with those items off | {mib(c['wasm_memory_bytes_all_on'])} / {mib(c['wasm_memory_bytes_with_off'])} |")
+e = load["explain"]
+print(f"| `POST /recommend` for visitors with 20 interactions, p50 / p99, without and with `\"explain\": true` | {e['plain']['p50_ms']:.2f} / {e['plain']['p99_ms']:.2f} ms, {e['explained']['p50_ms']:.2f} / {e['explained']['p99_ms']:.2f} ms |")
+print(f"| explain p50 ratio (target ≤ 1.5) | **{e['ratio_p50']:.2f}** |")
 print(f"| load: {l['seconds']:.0f} s, {l['concurrency']} connections, `/recommend` and `similar`, {l['flips']} flips of {l['flipped_items'][0]} / {l['flipped_items'][1]} items | {l['requests']:,} requests |")
 print(f"| answers checked against the flip in force / leaks / errors | {l['checked']:,} / **{l['leaks']}** / **{l['errors']}** |")
 print(f"| PUT answered → `/health` shows it, same isolate (the PUT marks it stale): p50 / max | {l['visible_ms']['p50']:.0f} / {l['visible_ms']['max']:.0f} ms |")

@@ -168,6 +168,11 @@ export class Recommender {
     free(): void;
     [Symbol.dispose](): void;
     /**
+     * For each listed item, up to three of the user's (or the session's) items behind its
+     * score, largest share first: see `edgerec_core::Model::explain`.
+     */
+    explain(request: ExplainRequest): Because[][];
+    /**
      * Facts about the loaded model.
      */
     info(): ModelInfo;
@@ -217,6 +222,7 @@ export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembl
 export interface InitOutput {
     readonly memory: WebAssembly.Memory;
     readonly __wbg_recommender_free: (a: number, b: number) => void;
+    readonly recommender_explain: (a: number, b: any) => [number, number, number];
     readonly recommender_info: (a: number) => [number, number, number];
     readonly recommender_itemMap: (a: number) => [number, number, number];
     readonly recommender_items: (a: number, b: number, c: number) => [number, number, number];

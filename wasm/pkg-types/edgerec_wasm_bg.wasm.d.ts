@@ -2,6 +2,7 @@
 /* eslint-disable */
 export const memory: WebAssembly.Memory;
 export const __wbg_recommender_free: (a: number, b: number) => void;
+export const recommender_explain: (a: number, b: any) => [number, number, number];
 export const recommender_info: (a: number) => [number, number, number];
 export const recommender_itemMap: (a: number) => [number, number, number];
 export const recommender_items: (a: number, b: number, c: number) => [number, number, number];
