@@ -96,6 +96,16 @@ describe('endpoints', { skip: MODE !== 'open' }, () => {
     assert.equal(u.json.fallback, 'popular');
   });
 
+  test('what the OpenAPI document allows is accepted: an integer written 58.0, an empty cursor', async () => {
+    const r = await post('/recommend', '{"user_id": "U10001", "top_n": 58.0}');
+    assert.equal(r.res.status, 200, r.text);
+    assert.equal(r.json.total_count, 58);
+    const first = await call('/users?limit=3');
+    const empty = await call('/users?limit=3&cursor=');
+    assert.equal(empty.res.status, 200, empty.text);
+    assert.deepEqual(empty.json, first.json);
+  });
+
   test('GET /users pages through every user with next_cursor', async () => {
     const seen = [];
     let cursor = null;

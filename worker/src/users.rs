@@ -23,7 +23,8 @@ pub fn get(ready: Ready<'_>, query: &[(String, String)]) -> Result<Reply, ApiErr
     let limit = http::int_param(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)?;
     let model = ready.model;
     let start = match http::query_param(query, "cursor") {
-        None => 0,
+        // An empty cursor is the first page, as the OpenAPI document allows it.
+        None | Some("") => 0,
         Some(cursor) => {
             http::check_id("cursor", cursor)?;
             model.user_position_after(cursor)

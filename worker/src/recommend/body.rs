@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::error::{self, ApiError};
 use crate::http;
-use crate::json::{Object, nullable};
+use crate::json::{Int, Object, nullable};
 
 /// `top_n` / `n` must be in `1..=MAX_TOP_N`.
 pub const MAX_TOP_N: usize = 100;
@@ -32,7 +32,7 @@ struct Body {
     #[serde(default, deserialize_with = "nullable")]
     user_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    top_n: Option<Option<u64>>,
+    top_n: Option<Option<Int>>,
     #[serde(default, deserialize_with = "nullable")]
     exclude_rated: Option<Option<bool>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -42,11 +42,11 @@ struct Body {
     #[serde(default, deserialize_with = "nullable")]
     interactions: Option<Option<Vec<Object<Interaction>>>>,
     #[serde(default, deserialize_with = "nullable")]
-    max_per_category: Option<Option<u64>>,
+    max_per_category: Option<Option<Int>>,
     #[serde(default, deserialize_with = "nullable")]
     candidates: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "nullable")]
-    offset: Option<Option<u64>>,
+    offset: Option<Option<Int>>,
     #[serde(default, deserialize_with = "nullable")]
     explain: Option<Option<bool>>,
 }
@@ -111,26 +111,26 @@ impl Query {
 /// Parses and validates the body bytes.
 pub fn parse(bytes: &[u8]) -> Result<Query, ApiError> {
     let Object(body): Object<Body> = serde_json::from_slice(bytes).map_err(|e| error::from_json_error(&e))?;
-    let top_n = match given("top_n", body.top_n)? {
+    let top_n = match given("top_n", body.top_n)?.map(|Int(n)| n) {
         None => RecommendOptions::default().top_n,
-        Some(n) if (1..=MAX_TOP_N as u64).contains(&n) => n as usize,
+        Some(n) if (1..=MAX_TOP_N as i128).contains(&n) => n as usize,
         Some(n) => return Err(ApiError::invalid(format!("`top_n` must be in 1..={MAX_TOP_N}, got {n}"))),
     };
     let exclude_rated = given("exclude_rated", body.exclude_rated)?.unwrap_or(true);
     let exclude_items =
         list("exclude_items", given("exclude_items", body.exclude_items)?.unwrap_or_default())?;
     let categories = given("categories", body.categories)?.map(|c| list("categories", c)).transpose()?;
-    let max_per_category = match given("max_per_category", body.max_per_category)? {
+    let max_per_category = match given("max_per_category", body.max_per_category)?.map(|Int(k)| k) {
         None => None,
-        Some(k) if (1..=MAX_TOP_N as u64).contains(&k) => Some(k as usize),
+        Some(k) if (1..=MAX_TOP_N as i128).contains(&k) => Some(k as usize),
         Some(k) => {
             return Err(ApiError::invalid(format!("`max_per_category` must be in 1..={MAX_TOP_N}, got {k}")));
         }
     };
     let candidates = given("candidates", body.candidates)?.map(|c| list("candidates", c)).transpose()?;
-    let offset = match given("offset", body.offset)? {
+    let offset = match given("offset", body.offset)?.map(|Int(k)| k) {
         None => 0,
-        Some(k) if k <= MAX_OFFSET as u64 => k as usize,
+        Some(k) if (0..=MAX_OFFSET as i128).contains(&k) => k as usize,
         Some(k) => {
             return Err(ApiError::invalid(format!(
                 "`offset` must be in 0..={MAX_OFFSET}: pages end at rank {}, got {k}",

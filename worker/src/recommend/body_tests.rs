@@ -98,6 +98,14 @@ fn malformed_interactions_are_400s_with_or_without_a_user() {
 #[test]
 fn ranges_and_types_are_checked() {
     assert_eq!(ok(json!({"user_id": "U1", "top_n": MAX_TOP_N})).opts.top_n, MAX_TOP_N);
+    // JSON Schema's integers: a number with no fraction is one, however it is written.
+    for (body, n) in
+        [(r#"{"user_id": "U1", "top_n": 58.0}"#, 58), (r#"{"user_id": "U1", "top_n": 5.8e1}"#, 58)]
+    {
+        assert_eq!(parse(body.as_bytes()).expect(body).opts.top_n, n, "{body}");
+    }
+    let paged = parse(br#"{"user_id": "U1", "offset": 10.0, "max_per_category": 2.0}"#).expect("integers");
+    assert_eq!((paged.opts.offset, paged.opts.max_per_category), (10, Some(2)));
     for bad in [
         r#"{"user_id": "U1", "top_n": 0}"#,
         r#"{"user_id": "U1", "top_n": 101}"#,
