@@ -36,6 +36,7 @@ if [ "${BENCH_ALL:-0}" = 1 ]; then
   tests/live/bench.sh
   tests/worker/scale-bench.sh
   tests/worker/availability-bench.sh
+  ITEMS=1000000 APPEND=1 tests/worker/availability-bench.sh
 fi
 if [ "${BENCH_SCALE:-1}" = 1 ]; then
   wasm/build.sh

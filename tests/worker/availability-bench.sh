@@ -9,7 +9,8 @@
 #  3. time to every isolate: a change written straight into the local D1 database (as another
 #     isolate's PUT would be, so this isolate is not told) until /health shows it, against REFRESH.
 # The model: `scale_fixture` with ITEMS items (default 100,000), d = 64, int8, an IVF index,
-# served from local R2; D1 with the migrations applied.
+# served from local R2; D1 with the migrations applied. APPEND=1 adds this run's table to the
+# report instead of replacing it (scripts/bench.sh runs 100,000 items, then 1,000,000 for memory).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
@@ -63,11 +64,16 @@ printf 'ADMIN_TOKEN=%s\n' "$token" >"$WORK/.dev.vars"
 serve_start bench "$WORK/wrangler.toml" "$WORK/bundle/index.js" "$STATE"
 URL="http://127.0.0.1:$PORT"
 
-log "cost and leaks under load"
+log "cost and leaks under load (the JS heap sampled throughout)"
+node tests/worker/heap.mjs "$INSPECTOR" --watch "$(( ${DURATION:-60} + 45 ))" >"$WORK/heap.json" 2>&1 &
+heap_pid=$!
 EDGEREC_URL=$URL EDGEREC_ADMIN_TOKEN=$token ITEMS=$ITEMS USERS="$WORK/users.txt" \
   DURATION=${DURATION:-60} FLIP=${FLIP:-3} CONCURRENCY=${CONCURRENCY:-8} \
   node tests/worker/availability-bench.mjs >"$WORK/load.json"
 cat "$WORK/load.json"
+wait "$heap_pid" || true
+curl -s "$URL/health" | jq -c '{wasm_memory_bytes}' >"$WORK/memory.json"
+cat "$WORK/heap.json" "$WORK/memory.json"
 
 log "time until an isolate that was not told sees a change (refresh $REFRESH s)"
 # The write goes straight into the local D1 database's SQLite file (python3's sqlite3, a few ms),
@@ -94,9 +100,14 @@ done
 cat "$WORK/visible.txt"
 
 python3 - "$WORK/load.json" "$WORK/visible.txt" "$REFRESH" "$load_before" "$(cut -d" " -f1-3 /proc/loadavg)" \
-  "$(nproc)" >"$ROOT/docs/bench/availability.md" <<'PY'
+  "$(nproc)" "$WORK/heap.json" "$WORK/memory.json" >"$WORK/report.md" <<'PY'
 import json, sys
 load = json.load(open(sys.argv[1]))
+try:
+    heap = json.load(open(sys.argv[7]))["js_heap_used_max_bytes"]
+except (ValueError, KeyError):
+    heap = None
+wasm = json.load(open(sys.argv[8]))["wasm_memory_bytes"]
 visible = [float(x) for x in open(sys.argv[2]).read().split()]
 refresh, before, after, cores = sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 c, l = load["cost"], load["load"]
@@ -114,9 +125,16 @@ print(f"| explain p50 ratio (target ≤ 1.5) | **{e['ratio_p50']:.2f}** |")
 print(f"| load: {l['seconds']:.0f} s, {l['concurrency']} connections, `/recommend` and `similar`, {l['flips']} flips of {l['flipped_items'][0]} / {l['flipped_items'][1]} items | {l['requests']:,} requests |")
 print(f"| answers checked against the flip in force / leaks / errors | {l['checked']:,} / **{l['leaks']}** / **{l['errors']}** |")
 print(f"| PUT answered → `/health` shows it, same isolate (the PUT marks it stale): p50 / max | {l['visible_ms']['p50']:.0f} / {l['visible_ms']['max']:.0f} ms |")
+if heap is not None and wasm:
+    print(f"| memory after it all (the peak: wasm memory never shrinks): wasm + the JS heap's maximum under load (limit 128 MiB) | {mib(wasm)} + {mib(heap)} = **{mib(wasm + heap)}** |")
 print(f"| change written straight into D1 → an isolate that was not told shows it (refresh {refresh} s, /health polled every 20 ms), {len(visible)} trials: max / each | **{max(visible):.2f} s** / {', '.join(f'{v:.2f}' for v in visible)} s (bound: {refresh} s + one read) |")
 print()
 print("The bitset costs one bit per item per served model (125 KB for a million items); the IDs of "
       "the unavailable items are not kept.")
 PY
+if [ "${APPEND:-0}" = 1 ]; then
+  { echo; cat "$WORK/report.md"; } >>"$ROOT/docs/bench/availability.md"
+else
+  cp "$WORK/report.md" "$ROOT/docs/bench/availability.md"
+fi
 cat "$ROOT/docs/bench/availability.md"

@@ -90,6 +90,19 @@ describe('item availability', { skip: MODE !== 'catalogue' }, () => {
     assert.deepEqual(item, { item_id: ITEM, available: true, until: null, available_now: true, updated_at: null, version: null });
   });
 
+  test('a full batch of the longest IDs is one write (split over statements D1 can take)', async () => {
+    const long = (k) => `LONG-${String(k).padStart(6, '0')}-${'x'.repeat(256 - 13)}`;
+    assert.equal(long(0).length, 256);
+    const items = Array.from({ length: 10_000 }, (_, k) => ({ item_id: long(k), available: false }));
+    const r = await putItems({ items });
+    assert.equal(r.res.status, 200, r.text.slice(0, 300));
+    assert.equal(r.json.changed, 10_000);
+    const [last] = (await getItems(`item_id=${long(9_999)}`)).items;
+    assert.equal(last.available, false);
+    const back = await putItems({ items: items.map((i) => ({ ...i, available: true })) });
+    assert.equal(back.json.changed, 10_000);
+  });
+
   test('every route leaves out what is switched off, with full lists, and gets it back', async () => {
     const n = 10;
     const before = await answers(n);

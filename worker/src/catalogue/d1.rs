@@ -38,6 +38,10 @@ const PAGE: &str = "SELECT item_id, available, until, updated_at, version FROM i
 const SOME: &str = "SELECT item_id, available, until, updated_at, version FROM items \
      WHERE item_id IN (SELECT value FROM json_each(?1)) ORDER BY item_id";
 
+/// Largest `?1` of one upsert: D1 takes strings up to 2 MB, so a batch of long IDs is split
+/// over several statements of the same transaction.
+const MAX_ROWS_JSON_BYTES: usize = 1_000_000;
+
 /// Rows read per query when an isolate loads the state.
 pub const LOAD_PAGE: usize = 10_000;
 
@@ -72,22 +76,36 @@ fn rust_error(e: impl std::fmt::Display) -> worker::Error {
 
 /// Writes `entries` in one transaction; returns how many rows changed and the version after.
 pub async fn write(db: &D1Database, entries: &[Entry], now_ms: i64) -> worker::Result<(usize, Version)> {
-    let rows: Vec<(&str, u8, Option<i64>)> =
-        entries.iter().map(|e| (e.item_id.as_str(), u8::from(e.available), e.until_ms)).collect();
-    let rows = serde_json::to_string(&rows).map_err(rust_error)?;
     let now = JsValue::from_f64(now_ms as f64);
-    let statements = vec![
-        db.prepare(UPSERT).bind(&[JsValue::from_str(&rows), now.clone()])?,
-        db.prepare(BUMP).bind(&[now])?,
-        db.prepare(STATE),
-    ];
+    let mut statements = Vec::new();
+    let mut rows = String::from("[");
+    for e in entries {
+        let row = serde_json::to_string(&(e.item_id.as_str(), u8::from(e.available), e.until_ms)).map_err(rust_error)?;
+        if rows.len() > 1 && rows.len() + row.len() + 2 > MAX_ROWS_JSON_BYTES {
+            rows.push(']');
+            statements.push(db.prepare(UPSERT).bind(&[JsValue::from_str(&rows), now.clone()])?);
+            rows = String::from("[");
+        }
+        if rows.len() > 1 {
+            rows.push(',');
+        }
+        rows.push_str(&row);
+    }
+    rows.push(']');
+    statements.push(db.prepare(UPSERT).bind(&[JsValue::from_str(&rows), now.clone()])?);
+    let upserts = statements.len();
+    statements.push(db.prepare(BUMP).bind(&[now])?);
+    statements.push(db.prepare(STATE));
     let results = db.batch(statements).await?;
     if let Some(e) = results.iter().find_map(worker::D1Result::error) {
         return Err(rust_error(e));
     }
-    let changed = results.first().and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0);
+    let changed = results[..upserts.min(results.len())]
+        .iter()
+        .filter_map(|r| r.meta().ok().flatten().and_then(|m| m.changes))
+        .sum();
     let version = results
-        .get(2)
+        .last()
         .map(|r| r.results::<Version>())
         .transpose()?
         .and_then(|v| v.into_iter().next())
