@@ -29,6 +29,7 @@ mod similar;
 mod unavailable;
 mod user_record;
 mod version;
+pub mod wire;
 mod write;
 
 pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts, SequenceBlock, SequenceParts};

@@ -82,7 +82,7 @@ pub async fn list(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
         body.push_str(&line);
         body.push('\n');
     }
-    let next = rows.last().map_or(after as i64, |row| row.seq);
+    let next = rows.last().map_or(after as u64, |row| row.seq);
     Ok(Reply {
         status: 200,
         content_type: "application/x-ndjson",

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ErrorCode};
 /// Largest accepted request body, unless a route sets its own limit.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Longest accepted ID (user, item, category, cursor).
-pub const MAX_ID_BYTES: usize = 256;
+pub use edgerec_core::wire::MAX_ID_BYTES;
 
 /// A successful answer, before CORS and timing headers are added.
 #[derive(Debug)]

@@ -5,42 +5,15 @@ pub mod builder;
 pub mod report;
 pub mod rules;
 
-use serde::Serialize;
+/// A kind of behaviour event in a shop's log: the Worker's, defined once in the core.
+pub use edgerec_core::wire::Behavior;
 
-/// A kind of behaviour event in a shop's log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Behavior {
-    /// Looked at the item page.
-    View,
-    /// Clicked the item in a list.
-    Click,
-    /// Put it in the cart.
-    Cart,
-    /// Bought it.
-    Purchase,
-}
-
-impl Behavior {
-    /// The name stored in files and tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::View => "view",
-            Self::Click => "click",
-            Self::Cart => "cart",
-            Self::Purchase => "purchase",
-        }
-    }
-
-    /// Parses a stored name (case-insensitive).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "view" => Some(Self::View),
-            "click" => Some(Self::Click),
-            "cart" => Some(Self::Cart),
-            "purchase" | "buy" => Some(Self::Purchase),
-            _ => None,
-        }
+/// Reads a behaviour as a shop's own files and tables may spell it: the wire name in any case,
+/// padded or not, or `buy` for a purchase.
+pub fn parse_behavior_name(s: &str) -> Option<Behavior> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "buy" => Some(Behavior::Purchase),
+        name => Behavior::from_name(name),
     }
 }
 

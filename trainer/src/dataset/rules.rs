@@ -47,15 +47,9 @@ impl Default for Rules {
     }
 }
 
-/// [`Behavior::parse`] without allocating for the usual lower-case names.
+/// [`super::parse_behavior_name`] without allocating for the exact wire names.
 pub(crate) fn parse_behavior(text: &str) -> Option<Behavior> {
-    match text {
-        "view" => Some(Behavior::View),
-        "click" => Some(Behavior::Click),
-        "cart" => Some(Behavior::Cart),
-        "purchase" => Some(Behavior::Purchase),
-        other => Behavior::parse(other),
-    }
+    Behavior::from_name(text).or_else(|| super::parse_behavior_name(text))
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (what MySQL sends for DATETIME) as UTC, without chrono's format

@@ -17,43 +17,13 @@
 //! - **timestamp**: Unix seconds, stored as a UTC `DATETIME`.
 //! - **IDs and `event_id`**: stored unchanged; never trimmed or truncated.
 
-use serde::Deserialize;
+pub use edgerec_core::wire::{MAX_EVENT_ID_BYTES, MAX_ID_BYTES, MAX_RATING, StoredEvent};
 
 use crate::dataset::Behavior;
 use crate::synthetic::generator::BEHAVIOR_TABLE;
 
 /// Largest timestamp a `DATETIME` holds: 9999-12-31 23:59:59 UTC.
 pub const MAX_TIMESTAMP: i64 = 253_402_300_799;
-/// Longest `event_id` the Worker assigns or accepts, in bytes.
-pub const MAX_EVENT_ID_BYTES: usize = 128;
-/// Longest user or item ID the Worker accepts, in bytes of UTF-8.
-pub const MAX_ID_BYTES: usize = 256;
-
-/// One line of `GET /admin/events`, as the Worker sends it. Fields the trainer does not store
-/// (`received_at`, `stored_at`) are read only to check their type.
-#[derive(Debug, Clone, Deserialize)]
-pub struct StoredEvent {
-    /// Position in the Worker's event log; strictly increasing.
-    pub seq: u64,
-    /// Idempotency key.
-    pub event_id: String,
-    /// User ID.
-    pub user_id: String,
-    /// Item ID.
-    pub item_id: String,
-    /// `view`, `click`, `cart`, `purchase`, or null.
-    pub behavior: Option<String>,
-    /// A rating in (0, 5], or null.
-    pub rating: Option<f64>,
-    /// Unix seconds.
-    pub timestamp: i64,
-    /// Unix milliseconds when the Worker accepted the batch.
-    #[serde(default)]
-    pub received_at: Option<i64>,
-    /// Unix milliseconds when the event reached D1.
-    #[serde(default)]
-    pub stored_at: Option<i64>,
-}
 
 /// A row of the interactions table, ready to insert.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,16 +61,6 @@ pub fn stars(rating: f64) -> u8 {
     rating.round().clamp(1.0, 5.0) as u8
 }
 
-fn behavior(name: &str) -> Option<Behavior> {
-    match name {
-        "view" => Some(Behavior::View),
-        "click" => Some(Behavior::Click),
-        "cart" => Some(Behavior::Cart),
-        "purchase" => Some(Behavior::Purchase),
-        _ => None,
-    }
-}
-
 fn check_id(field: &str, id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err(format!("`{field}` is empty"));
@@ -111,45 +71,40 @@ fn check_id(field: &str, id: &str) -> Result<(), String> {
     Ok(())
 }
 
-impl StoredEvent {
-    /// The row this event becomes, or why it cannot be one.
-    pub fn to_row(&self) -> Result<Row, String> {
-        let printable = self.event_id.bytes().all(|b| b.is_ascii_graphic());
-        if self.event_id.is_empty() || self.event_id.len() > MAX_EVENT_ID_BYTES || !printable {
-            return Err(format!(
-                "`event_id` {:?} is not 1..={MAX_EVENT_ID_BYTES} bytes of printable ASCII",
-                self.event_id
-            ));
-        }
-        check_id("user_id", &self.user_id)?;
-        check_id("item_id", &self.item_id)?;
-        let behavior = match self.behavior.as_deref() {
-            None => None,
-            Some(name) => Some(behavior(name).ok_or_else(|| format!("unknown `behavior` {name:?}"))?),
-        };
-        let rating = match self.rating {
-            None => None,
-            Some(r) if r.is_finite() && r > 0.0 && r <= 5.0 => Some(stars(r)),
-            Some(r) => return Err(format!("`rating` {r} is not in (0, 5]")),
-        };
-        let (rating, behavior) = match (rating, behavior) {
-            (Some(r), b) => (r, b.unwrap_or(Behavior::View)),
-            (None, Some(b)) => (implied_rating(b), b),
-            (None, None) => return Err("neither `behavior` nor `rating` is set".to_owned()),
-        };
-        if !(0..=MAX_TIMESTAMP).contains(&self.timestamp) {
-            return Err(format!("`timestamp` {} is not in 0..={MAX_TIMESTAMP}", self.timestamp));
-        }
-        Ok(Row {
-            seq: self.seq,
-            event_id: self.event_id.clone(),
-            user_id: self.user_id.clone(),
-            item_id: self.item_id.clone(),
-            rating,
-            behavior,
-            timestamp: self.timestamp,
-        })
+/// The row a stored event becomes, or why it cannot be one.
+pub fn to_row(event: &StoredEvent) -> Result<Row, String> {
+    let printable = event.event_id.bytes().all(|b| b.is_ascii_graphic());
+    if event.event_id.is_empty() || event.event_id.len() > MAX_EVENT_ID_BYTES || !printable {
+        return Err(format!(
+            "`event_id` {:?} is not 1..={MAX_EVENT_ID_BYTES} bytes of printable ASCII",
+            event.event_id
+        ));
     }
+    check_id("user_id", &event.user_id)?;
+    check_id("item_id", &event.item_id)?;
+    let behavior = event.behavior;
+    let rating = match event.rating {
+        None => None,
+        Some(r) if r.is_finite() && r > 0.0 && r <= MAX_RATING => Some(stars(r)),
+        Some(r) => return Err(format!("`rating` {r} is not in (0, {MAX_RATING}]")),
+    };
+    let (rating, behavior) = match (rating, behavior) {
+        (Some(r), b) => (r, b.unwrap_or(Behavior::View)),
+        (None, Some(b)) => (implied_rating(b), b),
+        (None, None) => return Err("neither `behavior` nor `rating` is set".to_owned()),
+    };
+    if !(0..=MAX_TIMESTAMP).contains(&event.timestamp) {
+        return Err(format!("`timestamp` {} is not in 0..={MAX_TIMESTAMP}", event.timestamp));
+    }
+    Ok(Row {
+        seq: event.seq,
+        event_id: event.event_id.clone(),
+        user_id: event.user_id.clone(),
+        item_id: event.item_id.clone(),
+        rating,
+        behavior,
+        timestamp: event.timestamp,
+    })
 }
 
 #[cfg(test)]
@@ -162,11 +117,11 @@ mod tests {
             event_id: "ev-1".into(),
             user_id: "U1".into(),
             item_id: "TECH1".into(),
-            behavior: behavior.map(str::to_owned),
+            behavior: behavior.map(|b| Behavior::from_name(b).expect("a wire name")),
             rating,
             timestamp: 1_767_225_600,
-            received_at: None,
-            stored_at: None,
+            received_at: 1_767_225_600_123,
+            stored_at: 1_767_225_600_456,
         }
     }
 
@@ -183,16 +138,16 @@ mod tests {
     fn ratings_round_to_stars_within_one_to_five() {
         let cases = [(0.2, 1), (0.5, 1), (1.0, 1), (1.49, 1), (1.5, 2), (3.7, 4), (4.5, 5), (5.0, 5)];
         for (rating, want) in cases {
-            let row = event(None, Some(rating)).to_row().expect("valid");
+            let row = to_row(&event(None, Some(rating))).expect("valid");
             assert_eq!((row.rating, row.behavior), (want, Behavior::View), "{rating}");
         }
     }
 
     #[test]
     fn behaviour_and_rating_map_as_documented() {
-        let row = event(Some("purchase"), None).to_row().expect("valid");
+        let row = to_row(&event(Some("purchase"), None)).expect("valid");
         assert_eq!((row.rating, row.behavior), (4, Behavior::Purchase));
-        let row = event(Some("view"), Some(2.0)).to_row().expect("valid");
+        let row = to_row(&event(Some("view"), Some(2.0))).expect("valid");
         assert_eq!((row.rating, row.behavior), (2, Behavior::View));
         assert_eq!(row.timestamp, 1_767_225_600);
         assert_eq!(row.seq, 7);
@@ -201,12 +156,10 @@ mod tests {
     #[test]
     fn events_the_table_cannot_take_are_rejected_with_the_field() {
         let bad = |e: StoredEvent, needle: &str| {
-            let err = e.to_row().expect_err("invalid");
+            let err = to_row(&e).expect_err("invalid");
             assert!(err.contains(needle), "{err}");
         };
         bad(event(None, None), "neither");
-        bad(event(Some("like"), None), "unknown `behavior`");
-        bad(event(Some("View"), None), "unknown `behavior`");
         bad(event(None, Some(0.0)), "`rating` 0");
         bad(event(None, Some(5.5)), "`rating` 5.5");
         bad(StoredEvent { timestamp: -1, ..event(Some("view"), None) }, "`timestamp` -1");
@@ -217,6 +170,6 @@ mod tests {
         bad(StoredEvent { event_id: "e".repeat(129), ..event(Some("view"), None) }, "`event_id`");
         // 256 bytes of UTF-8 is fine: the Worker accepts it, so the trainer must too.
         let long = StoredEvent { user_id: "é".repeat(128), ..event(Some("view"), None) };
-        assert_eq!(long.to_row().expect("valid").user_id.len(), 256);
+        assert_eq!(to_row(&long).expect("valid").user_id.len(), 256);
     }
 }

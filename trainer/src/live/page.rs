@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use super::event::{Row, StoredEvent};
+use super::event::{Row, StoredEvent, to_row};
 
 /// A parsed, checked page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub fn parse_page(
              order after the cursor",
             event.seq
         );
-        let row = event.to_row().map_err(|e| {
+        let row = to_row(&event).map_err(|e| {
             anyhow::anyhow!("line {number}: event {:?} (seq {}): {e}", event.event_id, event.seq)
         })?;
         last = event.seq;
@@ -120,7 +120,10 @@ mod tests {
         assert!(err(page(&[wrong_type.into()], 0, 10, Some("1"))).contains("line 1"));
         let bad = r#"{"seq": 1, "event_id": "e", "user_id": "U", "item_id": "I1", "behavior": "like", "rating": null, "timestamp": 1}"#;
         let msg = err(page(&[bad.into()], 0, 10, Some("1")));
-        assert!(msg.contains("event \"e\" (seq 1)") && msg.contains("unknown `behavior`"), "{msg}");
+        assert!(msg.contains("line 1") && msg.contains("unknown variant `like`"), "{msg}");
+        let rating = r#"{"seq": 1, "event_id": "e", "user_id": "U", "item_id": "I1", "behavior": null, "rating": 9, "timestamp": 1, "received_at": 1, "stored_at": 1}"#;
+        let msg = err(page(&[rating.into()], 0, 10, Some("1")));
+        assert!(msg.contains("event \"e\" (seq 1)") && msg.contains("`rating` 9"), "{msg}");
     }
 
     #[test]

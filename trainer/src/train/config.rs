@@ -384,7 +384,7 @@ fn parse_weights(spec: &str) -> anyhow::Result<BTreeMap<String, f32>> {
     let mut out = BTreeMap::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, value) = part.split_once('=').with_context(|| format!("`{part}` is not name=weight"))?;
-        let behavior = Behavior::parse(name)
+        let behavior = crate::dataset::parse_behavior_name(name)
             .with_context(|| format!("unknown behaviour `{name}` (view, click, cart, purchase)"))?;
         let weight: f32 =
             value.trim().parse().with_context(|| format!("weight `{value}` is not a number"))?;

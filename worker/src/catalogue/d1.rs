@@ -80,7 +80,8 @@ pub async fn write(db: &D1Database, entries: &[Entry], now_ms: i64) -> worker::R
     let mut statements = Vec::new();
     let mut rows = String::from("[");
     for e in entries {
-        let row = serde_json::to_string(&(e.item_id.as_str(), u8::from(e.available), e.until_ms)).map_err(rust_error)?;
+        let row = serde_json::to_string(&(e.item_id.as_str(), u8::from(e.available), e.until_ms))
+            .map_err(rust_error)?;
         if rows.len() > 1 && rows.len() + row.len() + 2 > MAX_ROWS_JSON_BYTES {
             rows.push(']');
             statements.push(db.prepare(UPSERT).bind(&[JsValue::from_str(&rows), now.clone()])?);

@@ -28,22 +28,9 @@ use crate::json::{Object, nullable};
 pub const MAX_EVENTS: usize = 500;
 /// Largest `POST /events` body.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
-/// Longest `event_id`.
-pub const MAX_EVENT_ID_BYTES: usize = 128;
-/// Highest accepted rating (ratings are in `(0, MAX_RATING]`).
-pub const MAX_RATING: f64 = 5.0;
+pub use edgerec_core::wire::{Behavior, MAX_EVENT_ID_BYTES, MAX_RATING};
 /// How far ahead of the Worker's clock a timestamp may be, in seconds.
 pub const MAX_FUTURE_SECONDS: i64 = 24 * 60 * 60;
-
-/// What the user did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Behavior {
-    View,
-    Click,
-    Cart,
-    Purchase,
-}
 
 /// A validated event, as it travels through the queue into D1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,11 +1,11 @@
 //! The event log in D1 (binding `DB`, table `events` from `worker/migrations/0001_events.sql`):
 //! idempotent inserts by `event_id`, and pages in `seq` order.
 
-use serde::{Deserialize, Serialize};
+use edgerec_core::wire::StoredEvent;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
-use super::body::{Behavior, Event};
+use super::body::Event;
 
 pub use crate::config::D1_BINDING as BINDING;
 
@@ -22,20 +22,6 @@ const MAX_ROWS_JSON_BYTES: usize = 1_000_000;
 
 const PAGE: &str = "SELECT seq, event_id, user_id, item_id, behavior, rating, timestamp, received_at, stored_at \
      FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
-
-/// A stored event, as `GET /admin/events` lists it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Row {
-    pub seq: i64,
-    pub event_id: String,
-    pub user_id: String,
-    pub item_id: String,
-    pub behavior: Option<Behavior>,
-    pub rating: Option<f64>,
-    pub timestamp: i64,
-    pub received_at: i64,
-    pub stored_at: i64,
-}
 
 pub fn database(env: &Env) -> worker::Result<D1Database> {
     env.d1(BINDING)
@@ -83,10 +69,10 @@ pub async fn insert(db: &D1Database, groups: &[(&[Event], i64)], stored_at: i64)
 }
 
 /// Up to `limit` events with `seq > after`, oldest first.
-pub async fn page(db: &D1Database, after: u64, limit: usize) -> worker::Result<Vec<Row>> {
+pub async fn page(db: &D1Database, after: u64, limit: usize) -> worker::Result<Vec<StoredEvent>> {
     db.prepare(PAGE)
         .bind(&[JsValue::from_f64(after as f64), JsValue::from_f64(limit as f64)])?
         .all()
         .await?
-        .results::<Row>()
+        .results::<StoredEvent>()
 }

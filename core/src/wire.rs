@@ -1,0 +1,85 @@
+//! The contracts the Worker and the trainer share on the wire, defined once here (both depend
+//! on the core): the behaviours an event records, a stored event as `GET /admin/events` sends
+//! it, and the limits on IDs, event IDs and ratings. The Worker's OpenAPI document describes
+//! the same; its tests check the two agree.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest user or item ID, in bytes of UTF-8.
+pub const MAX_ID_BYTES: usize = 256;
+/// Longest `event_id`, in bytes (printable ASCII).
+pub const MAX_EVENT_ID_BYTES: usize = 128;
+/// Highest rating an event may carry: ratings are in `(0, MAX_RATING]`.
+pub const MAX_RATING: f64 = 5.0;
+
+/// What a user did with an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Behavior {
+    /// Looked at the item page.
+    View,
+    /// Clicked the item in a list.
+    Click,
+    /// Put it in the cart.
+    Cart,
+    /// Bought it.
+    Purchase,
+}
+
+impl Behavior {
+    /// Every behaviour, weakest first (the order of the discriminants).
+    pub const ALL: [Self; 4] = [Self::View, Self::Click, Self::Cart, Self::Purchase];
+
+    /// The name on the wire, in files and in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::View => "view",
+            Self::Click => "click",
+            Self::Cart => "cart",
+            Self::Purchase => "purchase",
+        }
+    }
+
+    /// The behaviour with exactly this wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == name)
+    }
+}
+
+/// One event as the Worker stores it and `GET /admin/events` sends it (one NDJSON line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// Position in the event log: strictly increasing, never reused (the paging cursor).
+    pub seq: u64,
+    /// Idempotency key.
+    pub event_id: String,
+    /// User ID.
+    pub user_id: String,
+    /// Item ID.
+    pub item_id: String,
+    /// What the user did, if the event says.
+    pub behavior: Option<Behavior>,
+    /// A rating in `(0, MAX_RATING]`, if the event carries one.
+    pub rating: Option<f64>,
+    /// When it happened, Unix seconds.
+    pub timestamp: i64,
+    /// When the Worker accepted the batch, Unix milliseconds.
+    pub received_at: i64,
+    /// When it reached the log, Unix milliseconds.
+    pub stored_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Behavior;
+
+    #[test]
+    fn wire_names_round_trip() {
+        for b in Behavior::ALL {
+            assert_eq!(Behavior::from_name(b.as_str()), Some(b));
+            assert_eq!(serde_json::to_string(&b).ok(), Some(format!("\"{}\"", b.as_str())));
+        }
+        assert_eq!(Behavior::from_name("View"), None);
+        assert_eq!(Behavior::ALL.map(|b| b as usize), [0, 1, 2, 3]);
+    }
+}
