@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b.user_bias = vec![0.0; users];
     b.item_bias = (0..items).map(|_| if ranking { 0.0 } else { 0.2 * rng.normal() }).collect();
     let mut history = vec![Vec::new(); users];
-    for u in 0..users {
+    for (u, latest) in history.iter_mut().enumerate() {
         for i in 0..items {
             if rng.next() < 0.2 {
                 let value = if ranking {
@@ -42,10 +42,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     1.0 + (rng.next() * 5.0).floor().min(4.0)
                 };
                 b.seen.push((u as u32, i as u32, value));
-                history[u].insert(0, i as u32);
+                latest.insert(0, i as u32);
             }
         }
-        history[u].truncate(4);
+        latest.truncate(4);
     }
     b.fold_in = Some((2.5, 0.7));
     if ranking {
@@ -55,7 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(out, &bytes)?;
     let model = Model::from_bytes(&bytes)?;
     let session = [("I05", 2.0f32), ("I12", 1.0)];
-    let mut cases: Vec<(Option<String>, Vec<(&str, f32)>)> =
+    // (user, interactions): each user alone, user 0 with a session, and a visitor.
+    type Case<'s> = (Option<String>, Vec<(&'s str, f32)>);
+    let mut cases: Vec<Case<'_>> =
         (0..users).map(|u| (Some(model.user_id(u).to_owned()), Vec::new())).collect();
     cases.push((Some(model.user_id(0).to_owned()), session.to_vec()));
     cases.push((None, vec![("I03", 3.0), ("I17", 1.0), ("I22", 2.0)]));
