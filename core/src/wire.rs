@@ -12,6 +12,17 @@ pub const MAX_EVENT_ID_BYTES: usize = 128;
 /// Highest rating an event may carry: ratings are in `(0, MAX_RATING]`.
 pub const MAX_RATING: f64 = 5.0;
 
+/// What every `recommendation_id` starts with; 32 lower-case hex digits (a UUIDv7) follow.
+pub const RECOMMENDATION_ID_PREFIX: &str = "rec-";
+
+/// Whether `id` has the shape of a `recommendation_id` the Worker issues: `rec-` and 32
+/// lower-case hex digits.
+pub fn is_recommendation_id(id: &str) -> bool {
+    id.strip_prefix(RECOMMENDATION_ID_PREFIX).is_some_and(|hex| {
+        hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// What a user did with an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,11 +78,30 @@ pub struct StoredEvent {
     pub received_at: i64,
     /// When it reached the log, Unix milliseconds.
     pub stored_at: i64,
+    /// The answer this click, cart or purchase came from, as the client reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommendation_id: Option<String>,
+    /// The item's rank in that answer (1 is the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::Behavior;
+
+    #[test]
+    fn recommendation_ids_have_one_shape() {
+        assert!(super::is_recommendation_id("rec-0190f5c2a1b27c3d8e9f00112233aabb"));
+        for bad in [
+            "rec-",
+            "rec-0190F5C2A1B27C3D8E9F00112233AABB",
+            "ev-0190f5c2a1b27c3d8e9f00112233aabb",
+            "rec-0190f5c2a1b27c3d8e9f00112233aab",
+        ] {
+            assert!(!super::is_recommendation_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn wire_names_round_trip() {

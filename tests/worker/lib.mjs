@@ -45,6 +45,13 @@ export function assertError(r, status, code) {
   if (code) assert.equal(r.json.error.code, code, r.text);
 }
 
+/** An answer without what traces it (its recommendation_id, model_version and variant), for
+ * comparing two answers' lists. */
+export function untraced(json) {
+  const { recommendation_id: _id, model_version: _version, variant: _variant, ...rest } = json;
+  return rest;
+}
+
 /** Asserts the seed's recommendation shape. */
 export function assertRecommendations(json, n) {
   assert.deepEqual(Object.keys(json).slice(0, 3), ['user_id', 'recommendations', 'total_count']);

@@ -211,10 +211,14 @@ describe('model lifecycle', { skip: MODE !== 'models' }, () => {
         : await post('/recommend', { user_id: user, top_n: 3 });
       assert.equal(got.res.status, 200, got.text);
       assert.equal(got.res.headers.get('x-model-version'), expected, user);
+      // The answer says which side answered, for the online metrics.
+      assert.equal(got.json.model_version, expected, user);
+      assert.equal(got.json.variant, expected === v3 ? 'canary' : 'current', user);
     }
     assert.ok(toCanary > 40 && toCanary < 80, `${toCanary} of 200 users on the canary`);
     const anonymous = await post('/recommend', { interactions: [{ item_id: 'TECH1001', rating: 5 }] });
     assert.equal(anonymous.res.headers.get('x-model-version'), v2, 'no user: the current model');
+    assert.equal(anonymous.json.variant, 'current');
   });
 
   test('promote makes the canary current; rollback restores the previous model', async () => {

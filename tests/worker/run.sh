@@ -11,8 +11,9 @@
 #    live (the event path: POST /events -> local Queue -> D1 -> GET /admin/events, with the D1
 #    migrations applied to a fresh state and an ADMIN_TOKEN in worker/.dev.vars), models (the
 #    model lifecycle: uploads, pointer, canary, promote, rollback, hot swap, with an ADMIN_TOKEN
-#    and MODEL_REFRESH_SECONDS=2), catalogue (item availability: the fixture bundled, the D1
-#    migrations applied, an ADMIN_TOKEN and AVAILABILITY_REFRESH_SECONDS=1) and scale (a SCALE_ITEMS-item int8 model with an IVF index
+#    and MODEL_REFRESH_SECONDS=2), catalogue (item availability, traced answers and attributed
+#    events: the fixture bundled, the D1 migrations applied, a local Queue, an ADMIN_TOKEN and
+#    AVAILABILITY_REFRESH_SECONDS=1) and scale (a SCALE_ITEMS-item int8 model with an IVF index
 #    from local R2, its users in local KV; see docs/SCALE.md);
 # 3. builds the deployable bundle with `wrangler deploy --dry-run --outdir` and prints its size;
 #    with the demo's trained model (scripts/demo-model.sh) in it, serves it and runs the seed's
@@ -179,6 +180,15 @@ binding = "DB"
 database_name = "edgerec-e2e-catalogue"
 database_id = "00000000-0000-4000-8000-000000000003"
 migrations_dir = "$WORKER/migrations"
+
+[[queues.producers]]
+binding = "EVENTS"
+queue = "edgerec-e2e-catalogue-events"
+
+[[queues.consumers]]
+queue = "edgerec-e2e-catalogue-events"
+max_batch_size = 100
+max_batch_timeout = 1
 TOML
   log "wrangler d1 migrations apply DB --local (catalogue)"
   (cd "$WORK" && "$WRANGLER" d1 migrations apply DB --local --persist-to "$catalogue_state" -c "$catalogue_config" \
@@ -186,7 +196,8 @@ TOML
   admin_token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
   printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORK/.dev.vars"
   CONFIG=$catalogue_config STATE=$catalogue_state start_server fixture
-  EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_REFRESH=1 run_tests catalogue
+  catalogue_db=$(find "$catalogue_state/v3/d1" -name '*.sqlite' ! -name metadata.sqlite | head -1)
+  EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_REFRESH=1 EDGEREC_D1_SQLITE=$catalogue_db run_tests catalogue
   stop_server
   rm -f "$WORK/.dev.vars"
 fi

@@ -39,7 +39,9 @@ describe('seed README examples', { skip: MODE !== 'open' }, () => {
   "exclude_rated": true
 }`);
     assert.equal(r.res.status, 200);
-    assert.deepEqual(Object.keys(r.json), ['user_id', 'recommendations', 'total_count']);
+    // The seed's keys, in its order; then what traces the answer (additive: a seed client
+    // reads the same three).
+    assert.deepEqual(Object.keys(r.json), ['user_id', 'recommendations', 'total_count', 'recommendation_id', 'model_version', 'variant']);
     assertRecommendations(r.json, 10);
   });
 

@@ -43,6 +43,8 @@ pub struct Config {
     pub users_cache_entries: usize,
     /// `AVAILABILITY_REFRESH_SECONDS`: how often an isolate re-reads item availability (at most).
     pub availability_refresh_seconds: u64,
+    /// `IMPRESSIONS`: count each answer as an impression (`on`, the default) or not (`off`).
+    pub impressions: bool,
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
@@ -61,6 +63,7 @@ pub fn get(env: &Env) -> &'static Config {
             refresh_seconds: var("MODEL_REFRESH_SECONDS").parse().unwrap_or(DEFAULT_REFRESH_SECONDS),
             users_kv_binding: var("USERS_KV_BINDING"),
             users_cache_entries: var("USERS_CACHE_ENTRIES").parse().unwrap_or(DEFAULT_USERS_CACHE_ENTRIES),
+            impressions: var("IMPRESSIONS") != "off",
             availability_refresh_seconds: var("AVAILABILITY_REFRESH_SECONDS")
                 .parse()
                 .unwrap_or(DEFAULT_AVAILABILITY_REFRESH_SECONDS),

@@ -13,7 +13,7 @@ use worker::{Env, MessageBatch, MessageBuilder, MessageExt, QueueContentType, co
 
 use crate::error::{ApiError, ErrorCode};
 use crate::http::{self, Incoming, Reply};
-use crate::timing;
+use crate::{timing, trace};
 
 /// The queue binding.
 pub const QUEUE: &str = "EVENTS";
@@ -34,7 +34,7 @@ struct Accepted<'a> {
 pub async fn post(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
     let bytes = req.json_body(body::MAX_BODY_BYTES).await?;
     let received_at = timing::now_ms() as i64;
-    let events = body::parse(&bytes, received_at, || random_id(received_at))?;
+    let events = body::parse(&bytes, received_at, || random_id("ev-", received_at))?;
     let mut messages: Vec<_> = message::pack(&events, received_at)?
         .into_iter()
         .map(|text| MessageBuilder::new(text).content_type(QueueContentType::Text).build())
@@ -111,13 +111,17 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) {
     // cannot be decoded is retried on its own (and ends in the dead-letter queue).
     let messages: Vec<_> = batch.raw_iter().collect();
     let mut decoded = Vec::with_capacity(messages.len());
+    let mut impressions = Vec::new();
     for msg in &messages {
-        match msg.body().as_string().map(|text| message::decode(&text)) {
-            Some(Ok(m)) => decoded.push((msg, m)),
-            Some(Err(e)) => {
-                console_error!("events: message {} is not an event batch: {e}; retrying", msg.id());
-                msg.retry();
-            }
+        match msg.body().as_string().map(|text| (message::decode(&text), text)) {
+            Some((Ok(m), _)) => decoded.push((msg, m)),
+            Some((Err(e), text)) => match serde_json::from_str::<trace::Impressions>(&text) {
+                Ok(m) => impressions.push((msg, m.impressions)),
+                Err(_) => {
+                    console_error!("events: message {} is not an event batch: {e}; retrying", msg.id());
+                    msg.retry();
+                }
+            },
             None => {
                 console_error!("events: message {} is not text; retrying", msg.id());
                 msg.retry();
@@ -126,25 +130,31 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) {
     }
     let groups: Vec<(&[body::Event], i64)> =
         decoded.iter().map(|(_, m)| (&m.events[..], m.received_at)).collect();
-    match d1::insert(&db, &groups, timing::now_ms() as i64).await {
-        Ok(()) => decoded.iter().for_each(|(msg, _)| msg.ack()),
+    let served: Vec<&trace::Impression> = impressions.iter().flat_map(|(_, list)| list).collect();
+    let handled = decoded.iter().map(|(msg, _)| *msg).chain(impressions.iter().map(|(msg, _)| *msg));
+    match d1::insert(&db, &groups, &served, timing::now_ms() as i64).await {
+        Ok(()) => handled.for_each(|msg| msg.ack()),
         Err(e) => {
-            // Nothing was stored (one transaction); redelivery is safe (idempotent by event_id).
-            console_error!("events: D1 write of {} messages failed: {e}; retrying them", decoded.len());
-            decoded.iter().for_each(|(msg, _)| msg.retry());
+            // Nothing was stored (one transaction); redelivery is safe (idempotent by event_id
+            // and recommendation_id).
+            console_error!(
+                "events: D1 write of {} messages failed: {e}; retrying them",
+                decoded.len() + impressions.len()
+            );
+            handled.for_each(|msg| msg.retry());
         }
     }
 }
 
-/// `ev-` and a UUIDv7 as 32 hex digits: `at_ms` (when the batch was accepted), then 74 random
+/// `prefix` (`ev-` for events, `rec-` for answers) and a UUIDv7 as 32 hex digits: `at_ms`, then 74 random
 /// bits from the platform's `crypto.getRandomValues` (through [`RandomPool`]). Time-ordered IDs
 /// land at the end of the `event_id` index in D1 (and MySQL) instead of on a random page of it,
 /// so each write touches few pages.
-fn random_id(at_ms: i64) -> Result<String, ApiError> {
+pub fn random_id(prefix: &str, at_ms: i64) -> Result<String, ApiError> {
     let random = POOL.with_borrow_mut(RandomPool::take)?;
     let uuid =
         uuid::Builder::from_unix_timestamp_millis(u64::try_from(at_ms).unwrap_or(0), &random).into_uuid();
-    Ok(format!("ev-{}", uuid.simple()))
+    Ok(format!("{prefix}{}", uuid.simple()))
 }
 
 /// Random bytes per event ID (a UUIDv7 holds 74 random bits).
@@ -195,8 +205,8 @@ mod tests {
 
     #[test]
     fn random_ids_are_ev_and_32_hex_digits_and_differ() {
-        let a = random_id(1_764_633_600_000).expect("randomness");
-        let b = random_id(1_764_633_600_000).expect("randomness");
+        let a = random_id("ev-", 1_764_633_600_000).expect("randomness");
+        let b = random_id("ev-", 1_764_633_600_000).expect("randomness");
         assert_eq!(a.len(), 35);
         assert!(
             a.starts_with("ev-") && a[3..].bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
@@ -212,7 +222,7 @@ mod tests {
     fn ids_stay_distinct_across_draws() {
         let n = RandomPool::DRAW / super::ID_RANDOM_BYTES * 3 + 5;
         let all: HashSet<String> =
-            (0..n).map(|_| random_id(1_764_633_600_000).expect("randomness")).collect();
+            (0..n).map(|_| random_id("ev-", 1_764_633_600_000).expect("randomness")).collect();
         assert_eq!(all.len(), n);
     }
 }

@@ -23,6 +23,7 @@ mod similar;
 mod snapshots;
 mod store;
 mod timing;
+mod trace;
 mod users;
 mod users_kv;
 
@@ -32,8 +33,8 @@ use worker::{Context, Env, MessageBatch, event, web_sys};
 /// headers and `cf` object across the JavaScript boundary up front, and `worker::Response`
 /// would build two extra `Headers` objects, on every request.
 #[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
-    Ok(router::handle(http::Incoming::new(req), &env).await?)
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
+    Ok(router::handle(http::Incoming::new(req), &env, &ctx).await?)
 }
 
 /// The consumer of the `EVENTS` queue: writes the events to D1. Always `Ok`: failures are

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::error::ApiError;
 use crate::http::{self, Reply};
 use crate::store::Ready;
+use crate::trace::Trace;
 pub use body::Query;
 use body::{MAX_TOP_N, Who};
 
@@ -28,6 +29,9 @@ struct Answer<'a> {
     /// Interactions whose item the model does not know (when interactions were given).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     unknown_items: Vec<String>,
+    /// `recommendation_id`, `model_version` and `variant` (see `trace`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    trace: Option<&'a Trace>,
 }
 
 #[derive(Serialize)]
@@ -55,7 +59,7 @@ pub fn round4(score: f32) -> f64 {
 /// `POST /recommend` with the (already size- and type-checked) body bytes.
 #[cfg(test)]
 pub fn post(ready: Ready<'_>, body: &[u8]) -> Result<Reply, ApiError> {
-    run(ready, parse(body)?, None, None)
+    run(ready, parse(body)?, None, None, None)
 }
 
 /// Validates the body of `POST /recommend` (before a model is chosen for its user).
@@ -71,6 +75,7 @@ pub fn run(
     query: Query,
     unavailable: Option<Arc<Unavailable>>,
     record: Option<&UserRecord>,
+    trace: Option<&Trace>,
 ) -> Result<Reply, ApiError> {
     let Query { who, mut opts, explain } = query;
     opts.unavailable = unavailable;
@@ -96,7 +101,7 @@ pub fn run(
         // The popular fallback is not drawn from anyone's history: no reasons, but the field.
         explain.then(|| vec![Vec::new(); recs.items.len()])
     };
-    answer(model, user_id, recs, because)
+    answer(model, user_id, recs, because, trace)
 }
 
 /// The validated options of `GET /recommend/{user_id}?n=10&exclude_rated=true`.
@@ -113,11 +118,12 @@ pub fn get(
     user_id: &str,
     opts: &RecommendOptions,
     record: Option<&UserRecord>,
+    trace: Option<&Trace>,
 ) -> Result<Reply, ApiError> {
     let model = ready.model;
     // Not cacheable by the browser for long: availability may change within the minute.
     let cache = if opts.unavailable.is_some() { "no-store" } else { "public, max-age=60" };
-    Ok(answer(model, Some(user_id), for_user(model, user_id, record, opts)?, None)?.cacheable(cache))
+    Ok(answer(model, Some(user_id), for_user(model, user_id, record, opts)?, None, trace)?.cacheable(cache))
 }
 
 /// A user's list: from their record when there is one, else as the artifact knows them.
@@ -138,6 +144,7 @@ fn answer<'m>(
     user_id: Option<&str>,
     recs: Recommendations<'m>,
     because: Option<Vec<Vec<Because<'m>>>>,
+    trace: Option<&Trace>,
 ) -> Result<Reply, ApiError> {
     let work = match recs.source {
         Source::Personalized => format!("{} items scored, d={}", model.num_items(), model.dim()),
@@ -170,6 +177,7 @@ fn answer<'m>(
         recommendations,
         fallback: (recs.source == Source::Popular).then_some("popular"),
         unknown_items: recs.unknown_items,
+        trace,
     };
     Ok(Reply::json(&answer)?.with_work(work))
 }

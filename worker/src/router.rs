@@ -9,13 +9,14 @@ use std::borrow::Cow;
 
 use worker::js_sys::Uint8Array;
 use worker::wasm_bindgen::JsValue;
-use worker::{Env, web_sys};
+use worker::{Context, Env, web_sys};
 
 use crate::config::{self, Config};
 use crate::cors::HeaderList;
 use crate::error::{ApiError, ErrorCode};
 use crate::http::{self, Incoming, Reply};
 use crate::model_admin::{self, Action};
+use crate::trace::{self, Impression, Trace};
 use crate::{auth, catalogue, docs, events, health, recommend, similar, store, timing, users, users_kv};
 
 /// The API's routes. Anything else falls through to a JSON 404 (static assets are answered by
@@ -129,12 +130,12 @@ enum Outcome {
 
 /// Answers one request: every error becomes a JSON error response. Fails only if workerd
 /// refuses to build the response itself.
-pub async fn handle(req: Incoming, env: &Env) -> Result<web_sys::Response, JsValue> {
+pub async fn handle(req: Incoming, env: &Env, ctx: &Context) -> Result<web_sys::Response, JsValue> {
     let config = config::get(env);
     let origin = req.header("origin");
     let mut compute_start = timing::now_ms();
     let mut served = None;
-    let outcome = dispatch(&req, env, config, origin.as_deref(), &mut compute_start, &mut served).await;
+    let outcome = dispatch(&req, env, ctx, config, origin.as_deref(), &mut compute_start, &mut served).await;
     let compute_end = timing::now_ms();
 
     let mut headers = HeaderList::with_capacity(8);
@@ -188,6 +189,7 @@ fn respond(status: u16, headers: &HeaderList, body: Option<&[u8]>) -> Result<web
 async fn dispatch(
     req: &Incoming,
     env: &Env,
+    ctx: &Context,
     config: &Config,
     origin: Option<&str>,
     compute_start: &mut f64,
@@ -220,7 +222,7 @@ async fn dispatch(
     if let Err(e) = spec.guard.check(req, env) {
         return Outcome::Error(e, None);
     }
-    match answer(req, env, config, route, compute_start, served).await {
+    match answer(req, env, ctx, config, route, compute_start, served).await {
         Ok(reply) => Outcome::Reply(reply),
         Err(e) => Outcome::Error(e, None),
     }
@@ -229,6 +231,7 @@ async fn dispatch(
 async fn answer(
     req: &Incoming,
     env: &Env,
+    ctx: &Context,
     config: &Config,
     route: Route,
     compute_start: &mut f64,
@@ -275,8 +278,11 @@ async fn answer(
             None => None,
         };
         let unavailable = catalogue::unavailable(env, config, serving, model).await;
+        let trace = Trace::new(serving, model, timing::now_ms() as i64)?;
         *compute_start = timing::now_ms();
-        return recommend::run(model.ready(), query, unavailable, record.as_deref());
+        let user = query.user_id().map(str::to_owned);
+        let reply = recommend::run(model.ready(), query, unavailable, record.as_deref(), Some(&trace))?;
+        return Ok(traced(reply, trace, user, "recommend", ctx, env, config));
     }
     let query = req.query_pairs()?;
     match route {
@@ -285,15 +291,19 @@ async fn answer(
             let model = pick(Some(&user));
             let record = users_kv::lookup(env, config, model.ready(), &user).await?;
             opts.unavailable = catalogue::unavailable(env, config, serving, model).await;
+            let trace = Trace::new(serving, model, timing::now_ms() as i64)?;
             *compute_start = timing::now_ms();
-            recommend::get(model.ready(), &user, &opts, record.as_deref())
+            let reply = recommend::get(model.ready(), &user, &opts, record.as_deref(), Some(&trace))?;
+            Ok(traced(reply, trace, Some(user), "recommend", ctx, env, config))
         }
         Route::Similar(item) => {
             let n = similar::check(&item, &query)?;
             let model = pick(None);
             let unavailable = catalogue::unavailable(env, config, serving, model).await;
+            let trace = Trace::new(serving, model, timing::now_ms() as i64)?;
             *compute_start = timing::now_ms();
-            similar::get(model.ready(), &item, n, unavailable.as_deref())
+            let reply = similar::get(model.ready(), &item, n, unavailable.as_deref(), Some(&trace))?;
+            Ok(traced(reply, trace, None, "similar", ctx, env, config))
         }
         Route::Users => {
             *compute_start = timing::now_ms();
@@ -308,6 +318,25 @@ async fn answer(
         | Route::AdminEvents
         | Route::AdminItems => Err(ApiError::not_found("no such route")),
     }
+}
+
+/// The answer with its `X-Recommendation-Id`, counted as an impression after it is sent (when
+/// `IMPRESSIONS` is on).
+fn traced(
+    mut reply: Reply,
+    trace: Trace,
+    user_id: Option<String>,
+    route: &str,
+    ctx: &Context,
+    env: &Env,
+    config: &Config,
+) -> Reply {
+    reply.headers.push(("x-recommendation-id", trace.recommendation_id.clone()));
+    if config.impressions {
+        let served_at = timing::now_ms() as i64;
+        trace::record(ctx, env, Impression { trace, user_id, route: route.to_owned(), served_at });
+    }
+    reply
 }
 
 #[cfg(test)]

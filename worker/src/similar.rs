@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::error::ApiError;
 use crate::http::{self, Reply};
 use crate::store::Ready;
+use crate::trace::Trace;
 
 /// Largest `n`.
 const MAX_N: usize = 100;
@@ -15,6 +16,9 @@ struct Similar<'a> {
     item_id: &'a str,
     similar_items: Vec<Neighbour<'a>>,
     total_count: usize,
+    /// `recommendation_id`, `model_version` and `variant` (see `trace`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    trace: Option<&'a Trace>,
 }
 
 #[derive(Serialize)]
@@ -36,6 +40,7 @@ pub fn get(
     item_id: &str,
     n: usize,
     unavailable: Option<&Unavailable>,
+    trace: Option<&Trace>,
 ) -> Result<Reply, ApiError> {
     let model = ready.model;
     let items = model.similar_items(item_id, n, unavailable)?;
@@ -49,7 +54,7 @@ pub fn get(
         })
         .collect();
     let work = format!("cosine similarity over {} items, d={}", model.num_items(), model.dim());
-    Ok(Reply::json(&Similar { item_id, total_count: similar_items.len(), similar_items })?
+    Ok(Reply::json(&Similar { item_id, total_count: similar_items.len(), similar_items, trace })?
         .cacheable(if unavailable.is_some() { "no-store" } else { "public, max-age=300" })
         .with_work(work))
 }

@@ -65,12 +65,12 @@ fn get_recommend(
     query: &[(String, String)],
     record: Option<&edgerec_core::UserRecord>,
 ) -> Result<Reply, ApiError> {
-    recommend::get(ready, user, &recommend::get_options(user, query)?, record)
+    recommend::get(ready, user, &recommend::get_options(user, query)?, record, None)
 }
 
 /// `GET /items/{item}/similar` as the router runs it, with every item available.
 fn get_similar(ready: Ready<'_>, item: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
-    similar::get(ready, item, similar::check(item, query)?, None)
+    similar::get(ready, item, similar::check(item, query)?, None, None)
 }
 
 #[test]

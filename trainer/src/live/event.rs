@@ -122,6 +122,8 @@ mod tests {
             timestamp: 1_767_225_600,
             received_at: 1_767_225_600_123,
             stored_at: 1_767_225_600_456,
+            recommendation_id: None,
+            position: None,
         }
     }
 

@@ -12,6 +12,9 @@
 //!   the time the batch was accepted, which it defaults to;
 //! - `event_id` optional: 1..=128 bytes of printable ASCII without spaces; missing, the caller's
 //!   generator assigns one;
+//! - `recommendation_id` optional, on a click, cart or purchase: the answer it came from, in the
+//!   shape the API issues (`rec-` and 32 hex digits); one never issued is stored as given (the
+//!   metrics find no answer for it); `position` optional with it, the item's rank, 1..=1000;
 //! - no field may be `null`: leave it out instead.
 
 use std::fmt;
@@ -28,7 +31,10 @@ use crate::json::{Object, nullable};
 pub const MAX_EVENTS: usize = 500;
 /// Largest `POST /events` body.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
+use edgerec_core::wire::is_recommendation_id;
 pub use edgerec_core::wire::{Behavior, MAX_EVENT_ID_BYTES, MAX_RATING};
+/// The deepest rank an answer has (a `position` is 1..=this).
+pub const MAX_POSITION: u32 = edgerec_core::MAX_TOP_N as u32;
 /// How far ahead of the Worker's clock a timestamp may be, in seconds.
 pub const MAX_FUTURE_SECONDS: i64 = 24 * 60 * 60;
 
@@ -42,6 +48,11 @@ pub struct Event {
     pub rating: Option<f64>,
     /// Unix seconds.
     pub timestamp: i64,
+    /// The answer a click, cart or purchase came from, and the item's rank in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommendation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
 }
 
 /// The raw body: the events are kept as raw JSON until each is checked on its own, so that the
@@ -69,6 +80,10 @@ struct RawEvent {
     timestamp: Option<Option<Timestamp>>,
     #[serde(default, deserialize_with = "nullable")]
     event_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    recommendation_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    position: Option<Option<u32>>,
 }
 
 /// A timestamp as given: integer Unix seconds (any sign, range-checked later) or RFC 3339.
@@ -206,7 +221,28 @@ fn event(
             id
         }
     };
-    Ok(Event { event_id, user_id, item_id, behavior, rating, timestamp })
+    let recommendation_id = at.given("recommendation_id", ev.recommendation_id)?;
+    let position = at.given("position", ev.position)?;
+    if let Some(id) = &recommendation_id {
+        if !is_recommendation_id(id) {
+            return Err(at.bad(
+                "recommendation_id",
+                format_args!("`{id}` is not one the API issues (rec- and 32 hex digits)"),
+            ));
+        }
+        if !matches!(behavior, Some(Behavior::Click | Behavior::Cart | Behavior::Purchase)) {
+            return Err(at.bad("recommendation_id", "goes with a click, cart or purchase"));
+        }
+    }
+    match (position, &recommendation_id) {
+        (Some(p), Some(_)) if (1..=MAX_POSITION).contains(&p) => {}
+        (Some(p), Some(_)) => {
+            return Err(at.bad("position", format_args!("must be in 1..={MAX_POSITION}, got {p}")));
+        }
+        (Some(_), None) => return Err(at.bad("position", "goes with a `recommendation_id`")),
+        (None, _) => {}
+    }
+    Ok(Event { event_id, user_id, item_id, behavior, rating, timestamp, recommendation_id, position })
 }
 
 /// A timestamp as Unix seconds in `0..=now_s + MAX_FUTURE_SECONDS`.

@@ -56,6 +56,8 @@ fn a_full_event_is_normalised() {
             behavior: Some(Behavior::Purchase),
             rating: Some(4.5),
             timestamp: 1_733_043_600,
+            recommendation_id: None,
+            position: None,
         }
     );
     assert_eq!((events[1].behavior, events[1].rating, events[1].timestamp), (None, Some(1.0), 1_700_000_000));
@@ -167,7 +169,7 @@ fn null_is_rejected_for_every_field() {
         .keys()
         .cloned()
         .collect();
-    assert_eq!(fields.len(), 6);
+    assert_eq!(fields.len(), 8);
     for field in fields {
         let mut event = json!({"user_id": "U", "item_id": "I", "behavior": "view", "rating": 3, "timestamp": 1, "event_id": "e"});
         event[&field] = Value::Null;
@@ -232,5 +234,47 @@ fn every_openapi_example_request_parses() {
     assert!(!examples.is_empty());
     for example in examples.values() {
         ok(example["value"].clone());
+    }
+}
+
+#[test]
+fn attribution_names_the_answer_a_click_cart_or_purchase_came_from() {
+    let id = "rec-0190f5c2a1b27c3d8e9f00112233aabb";
+    let events = ok(json!({"events": [
+        {"user_id": "U1", "item_id": "I1", "behavior": "click", "recommendation_id": id, "position": 3},
+        {"user_id": "U1", "item_id": "I1", "behavior": "purchase", "recommendation_id": id},
+    ]}));
+    assert_eq!((events[0].recommendation_id.as_deref(), events[0].position), (Some(id), Some(3)));
+    assert_eq!((events[1].recommendation_id.as_deref(), events[1].position), (Some(id), None));
+    for (event, needle) in [
+        (
+            json!({"user_id": "U", "item_id": "I", "behavior": "click", "recommendation_id": "nope"}),
+            "recommendation_id",
+        ),
+        (
+            json!({"user_id": "U", "item_id": "I", "behavior": "view", "recommendation_id": id}),
+            "click, cart or purchase",
+        ),
+        (
+            json!({"user_id": "U", "item_id": "I", "rating": 4, "recommendation_id": id}),
+            "click, cart or purchase",
+        ),
+        (
+            json!({"user_id": "U", "item_id": "I", "behavior": "click", "recommendation_id": id, "position": 0}),
+            "position",
+        ),
+        (
+            json!({"user_id": "U", "item_id": "I", "behavior": "click", "recommendation_id": id, "position": 1001}),
+            "position",
+        ),
+        (
+            json!({"user_id": "U", "item_id": "I", "behavior": "click", "position": 2}),
+            "goes with a `recommendation_id`",
+        ),
+        (json!({"user_id": "U", "item_id": "I", "behavior": "click", "recommendation_id": null}), "null"),
+    ] {
+        let e = parse(json!({"events": [event]}).to_string().as_bytes(), NOW_MS, || Ok("ev".into()))
+            .expect_err("bad");
+        assert!(e.message.contains(needle), "{}", e.message);
     }
 }

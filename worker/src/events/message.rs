@@ -84,6 +84,8 @@ mod tests {
             behavior: Some(Behavior::Click),
             rating: i.is_multiple_of(2).then_some(4.5),
             timestamp: 1_733_100_000 + i as i64,
+            recommendation_id: i.is_multiple_of(3).then(|| format!("rec-{i:032x}")),
+            position: i.is_multiple_of(3).then_some(1 + i as u32 % 10),
         }
     }
 
