@@ -15,6 +15,7 @@ mod events;
 mod health;
 mod http;
 mod json;
+mod metrics;
 mod model_admin;
 mod recommend;
 mod router;

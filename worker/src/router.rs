@@ -17,7 +17,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::http::{self, Incoming, Reply};
 use crate::model_admin::{self, Action};
 use crate::trace::{self, Impression, Trace};
-use crate::{auth, catalogue, docs, events, health, recommend, similar, store, timing, users, users_kv};
+use crate::{
+    auth, catalogue, docs, events, health, metrics, recommend, similar, store, timing, users, users_kv,
+};
 
 /// The API's routes. Anything else falls through to a JSON 404 (static assets are answered by
 /// the platform before the Worker runs, except for these paths: `run_worker_first`).
@@ -36,6 +38,8 @@ enum Route {
     AdminEvents,
     /// `/admin/items`: item availability (admin token).
     AdminItems,
+    /// `/admin/metrics`: online metrics per variant (admin token).
+    AdminMetrics,
 }
 
 /// A table entry: the methods are written once, and `Allow` is derived from them.
@@ -62,6 +66,7 @@ impl Route {
             ["events"] => Self::Events,
             ["admin", "events"] => Self::AdminEvents,
             ["admin", "items"] => Self::AdminItems,
+            ["admin", "metrics"] => Self::AdminMetrics,
             _ => return Ok(None),
         }))
     }
@@ -75,7 +80,7 @@ impl Route {
             }
             Self::Recommend | Self::Events => spec!("POST", Open),
             Self::Users => spec!("GET, HEAD", ApiKey),
-            Self::AdminEvents => spec!("GET, HEAD", Admin),
+            Self::AdminEvents | Self::AdminMetrics => spec!("GET, HEAD", Admin),
             Self::AdminItems => spec!("GET, HEAD, PUT", Admin),
             Self::Model(Action::Pointer) => spec!("GET, HEAD, PUT", Admin),
             Self::Model(Action::Activate | Action::Rollback | Action::Promote) => spec!("POST", Admin),
@@ -247,6 +252,7 @@ async fn answer(
         Route::AdminEvents => return events::list(req, env).await,
         Route::AdminItems if req.method == "PUT" => return catalogue::put(req, env, config).await,
         Route::AdminItems => return catalogue::get(req, env).await,
+        Route::AdminMetrics => return metrics::get(req, env).await,
         _ => {}
     }
     let status = store::get(env, config).await;
@@ -316,7 +322,8 @@ async fn answer(
         | Route::Model(_)
         | Route::Events
         | Route::AdminEvents
-        | Route::AdminItems => Err(ApiError::not_found("no such route")),
+        | Route::AdminItems
+        | Route::AdminMetrics => Err(ApiError::not_found("no such route")),
     }
 }
 
@@ -384,6 +391,7 @@ mod tests {
         let admin = [
             Route::AdminEvents,
             Route::AdminItems,
+            Route::AdminMetrics,
             Route::Model(Action::Pointer),
             Route::Model(Action::Activate),
             Route::Model(Action::Rollback),
@@ -395,6 +403,7 @@ mod tests {
         for path in [
             "/admin/events",
             "/admin/items",
+            "/admin/metrics",
             "/admin/model",
             "/admin/model/activate",
             "/admin/model/rollback",
