@@ -219,10 +219,9 @@ fn answer_typings_match_the_dtos() {
         check_answer("ItemSummary", &r.items_page(0, 1)[0]);
         check_answer("RatedItem", &r.rated_request("U1").unwrap()[0]);
         check_answer("ModelInfo", &r.model_info());
-        if let Some(map) = r.item_map() {
-            check_answer("ItemMap", &map);
-            check_answer("MapPoint", &map.points[0]);
-        }
+        let map = r.item_map();
+        check_answer("ItemMap", &map);
+        check_answer("MapPoint", &map.points[0]);
     }
     check_answer("RecencyInfo", &edgerec_core::RecencyInfo { weight: 0.5, decay: 0.8, window: 4 });
     let info = sequence_model().model_info();
