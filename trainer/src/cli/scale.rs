@@ -10,7 +10,7 @@ use crate::train::index::add_index;
 pub enum QuantizeArg {
     /// 32-bit floats.
     None,
-    /// One byte per value and one f32 scale per item.
+    /// One byte per value and one f16 scale per item.
     Int8,
     /// Half precision.
     F16,
@@ -52,7 +52,9 @@ impl ItemMapArg {
 /// `--quantize`, `--index` and `--item-map`, flattened into `trainer train`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ScaleArgs {
-    /// How to store the item factors in the artifact.
+    /// How to store the item factors in the artifact. `int8` and `f16` store the other
+    /// per-item tables compactly too (format v5: categories in one or two bytes, no all-zero
+    /// item biases).
     #[arg(long, value_enum, default_value = "none")]
     pub quantize: QuantizeArg,
     /// Whether to add an approximate (IVF) index for large catalogues.
@@ -75,6 +77,9 @@ impl ScaleArgs {
             QuantizeArg::Int8 => Quantization::Int8,
             QuantizeArg::F16 => Quantization::F16,
         };
+        // Whoever asks for compact factors is sizing a catalogue; plain f32 artifacts keep the
+        // version older readers know.
+        b.compact_item_tables = self.quantize != QuantizeArg::None;
         let params = match self.index {
             IndexArg::None => None,
             IndexArg::Auto => IndexParams::auto(b.item_ids.len()),

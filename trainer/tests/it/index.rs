@@ -1,5 +1,5 @@
 //! `trainer evaluate-index` on a 20,000-item model built through the core, and the export
-//! options `--quantize` / `--index` on a small trained model.
+//! options `--quantize` / `--index` / `--item-map` on a small trained model.
 
 use std::path::Path;
 
@@ -110,6 +110,9 @@ fn train_exports_compact_factors_and_skips_the_index_for_small_catalogues() {
         ]);
         let inspect: serde_json::Value = serde_json::from_str(&ok(&["inspect", model, "--json"])).unwrap();
         assert_eq!(inspect["model"]["item_factors"], want, "{inspect}");
+        // Compact factors bring compact item tables (format v5); f32 keeps the older version.
+        let version = if q == "none" { 2 } else { 5 };
+        assert_eq!(inspect["model"]["format_version"], version, "{inspect}");
         assert!(inspect["model"]["index"].is_null(), "60 items get no index: {inspect}");
         ok(&["recommend", "--model", model, "--user", "a-visitor"]);
     }
