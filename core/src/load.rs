@@ -105,7 +105,7 @@ impl<'a> Model<'a> {
             str_table(&st, names::USER_IDS_BYTES, names::USER_IDS_OFFSETS, Some(num_users), None)?,
         )?;
         // v3 numbers items list by list; `item_ids.order` then lists them in ID order.
-        // v4 numbers them so exactly when it has an index.
+        // v4 and later number them so exactly when they have an index.
         let id_order = typed::<u32>(&st, names::ITEM_IDS_ORDER, Dtype::U32, &[num_items])?;
         let want_order = match version {
             1 | 2 => false,
@@ -114,8 +114,8 @@ impl<'a> Model<'a> {
         };
         if want_order != id_order.is_some() {
             return Err(Error::Invalid(format!(
-                "`{}` comes with format version 3, and with version 4 when it has an index, and \
-                 only then (this is version {version})",
+                "`{}` comes with format version 3, and with version 4 or later when it has an \
+                 index, and only then (this is version {version})",
                 names::ITEM_IDS_ORDER
             )));
         }
