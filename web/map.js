@@ -1,10 +1,11 @@
-// The item map of the demo page: every item placed by the artifact's 2-D projection of its
-// factors, with the current recommendations and the selected item ringed.
+// The item map of the demo page: every item placed by a 2-D projection of its factors (the
+// artifact's, or one the core computes when a large catalogue's artifact leaves it out), with
+// the current recommendations and the selected item ringed.
 import { $, el, svg } from './dom.js';
 
 const MAP_MAX_DOTS = 5000;
 
-/** Draws the artifact's 2-D item map (or says it has none); remembers each item's dot in
+/** Draws the 2-D item map (or says it is empty); remembers each item's dot in
  * `state.mapDots` so highlights can be drawn for any item. */
 export function renderMap(state, catDot) {
   const map = state.rec.itemMap();

@@ -1,5 +1,5 @@
 //! Writes small real artifacts (v1, v2 plain, v2 with recency and a rating head, int8, f16, v3
-//! with an index) as the fuzzer's seed corpus; `run.sh` adds the v2 indexed test fixture.
+//! with an index, v5 with compact item tables) as the fuzzer's seed corpus; `run.sh` adds the v2 indexed test fixture.
 //!
 //! `cargo run -p edgerec-core --example fuzz_seeds -- DIR`
 
@@ -79,6 +79,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let params = IndexParams { lists: 6, nprobe: 1, iterations: 5, seed: 2, sample_per_list: 8 };
     b.index = Some(build_index(&b.item_factors, &b.item_bias, b.dim, &params)?);
     write("v3_rating_index", b.build()?)?;
-    eprintln!("wrote 8 seed artifacts to {dir}");
+    // Version 5: U8 categories and no item biases (all zero, as iALS leaves them), with an index.
+    let mut b = base(ModelKind::Ranking, 4, 40, 8, 6);
+    b.item_bias = vec![0.0; 40];
+    b.item_quantization = Quantization::Int8;
+    b.compact_item_tables = true;
+    let params = IndexParams { lists: 5, nprobe: 2, iterations: 5, seed: 3, sample_per_list: 8 };
+    b.index = Some(build_index(&b.item_factors, &b.item_bias, b.dim, &params)?);
+    write("v5_int8_index_compact_tables", b.build()?)?;
+    eprintln!("wrote 9 seed artifacts to {dir}");
     Ok(())
 }

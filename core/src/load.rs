@@ -10,7 +10,9 @@ use crate::factors::{ItemFactors, Quantization};
 use crate::ivf::{Ivf, Search};
 use crate::model::{FORMAT_VERSION, Model, ModelKind, OLDEST_FORMAT_VERSION};
 use crate::rating_head::RatingHead;
-use crate::read::{self, Marks, check_finite, check_indices, floats, len_1d, required, str_table, typed};
+use crate::read::{
+    self, Marks, check_finite, check_indices, floats, indices, len_1d, required, str_table, typed,
+};
 use crate::recency::Recency;
 use crate::sequence::Sequence;
 use crate::{Error, Result, names};
@@ -64,7 +66,11 @@ impl<'a> Model<'a> {
         };
 
         let num_users = len_1d(&st, names::USER_BIAS)?;
-        let num_items = len_1d(&st, names::ITEM_BIAS)?;
+        // v5 leaves out item biases that are all 0; the popularity order still lists every item.
+        let num_items = match read::tensor(&st, names::ITEM_BIAS)? {
+            None if version >= 5 => len_1d(&st, names::POPULARITY)?,
+            _ => len_1d(&st, names::ITEM_BIAS)?,
+        };
         if num_items == 0 {
             return Err(Error::Invalid("the model has no items".into()));
         }
@@ -77,8 +83,11 @@ impl<'a> Model<'a> {
         }
         let user_bias = required(names::USER_BIAS, typed(&st, names::USER_BIAS, Dtype::F32, &[num_users])?)?;
         // v2 may store the item biases as F16 (beside compact item factors).
-        let item_bias =
-            required(names::ITEM_BIAS, floats(&st, names::ITEM_BIAS, &[num_items], version >= 2)?)?;
+        let item_bias = match floats(&st, names::ITEM_BIAS, &[num_items], version >= 2)? {
+            Some(bias) => bias,
+            None if version >= 5 => Cow::Owned(vec![0.0; num_items]),
+            None => return Err(Error::MissingTensor(names::ITEM_BIAS)),
+        };
         let global: Cow<'_, [f32]> =
             required(names::GLOBAL_BIAS, typed(&st, names::GLOBAL_BIAS, Dtype::F32, &[1])?)?;
         let global_bias = global[0];
@@ -96,7 +105,7 @@ impl<'a> Model<'a> {
             str_table(&st, names::USER_IDS_BYTES, names::USER_IDS_OFFSETS, Some(num_users), None)?,
         )?;
         // v3 numbers items list by list; `item_ids.order` then lists them in ID order.
-        // v4 numbers them so exactly when it has an index.
+        // v4 and later number them so exactly when they have an index.
         let id_order = typed::<u32>(&st, names::ITEM_IDS_ORDER, Dtype::U32, &[num_items])?;
         let want_order = match version {
             1 | 2 => false,
@@ -105,8 +114,8 @@ impl<'a> Model<'a> {
         };
         if want_order != id_order.is_some() {
             return Err(Error::Invalid(format!(
-                "`{}` comes with format version 3, and with version 4 when it has an index, and \
-                 only then (this is version {version})",
+                "`{}` comes with format version 3, and with version 4 or later when it has an \
+                 index, and only then (this is version {version})",
                 names::ITEM_IDS_ORDER
             )));
         }
@@ -154,7 +163,7 @@ impl<'a> Model<'a> {
         }
 
         let categories = str_table(&st, names::CATEGORY_BYTES, names::CATEGORY_OFFSETS, None, None)?;
-        let item_category = typed::<u32>(&st, names::ITEM_CATEGORY, Dtype::U32, &[num_items])?;
+        let item_category = indices(&st, names::ITEM_CATEGORY, &[num_items], version >= 5)?;
         match (&categories, &item_category) {
             (Some(c), Some(ic)) => check_indices(names::ITEM_CATEGORY, ic, c.len())?,
             (None, None) => {}
@@ -177,16 +186,17 @@ impl<'a> Model<'a> {
             }
         }
         let (mut recency, mut rating_head, mut index) = (None, None, None);
-        // v4 is the version of the sequence part: it comes with version 4 and only with it.
-        let sequence = match (version >= 4, Sequence::present(&st, &metadata)) {
-            (true, true) => Some(Sequence::load(&st, &metadata, num_users, num_items, dim)?),
-            (false, false) => None,
-            (true, false) => {
+        // v4 is the version of the sequence part: it comes with version 4 (or later), and
+        // version 4 with it.
+        let sequence = match (version, Sequence::present(&st, &metadata)) {
+            (4.., true) => Some(Sequence::load(&st, &metadata, num_users, num_items, dim)?),
+            (4, false) => {
                 return Err(Error::Invalid("a version-4 artifact must carry the sequence part".into()));
             }
-            (false, true) => {
+            (_, false) => None,
+            (_, true) => {
                 return Err(Error::Invalid(format!(
-                    "the sequence part comes with format version 4 (this is version {version})"
+                    "the sequence part comes with format version 4 or later (this is version {version})"
                 )));
             }
         };

@@ -12,11 +12,11 @@ use crate::recency::{Recency, RecencyInfo};
 use crate::sequence::{Sequence, SequenceInfo};
 use crate::{Error, Result, names};
 
-/// The newest artifact format version, which this build writes for a model with a sequence
-/// part; a model without one but with an index (items numbered list by list) is written as
-/// version 3, and any other as version 2. It reads every version from
-/// [`OLDEST_FORMAT_VERSION`] on.
-pub const FORMAT_VERSION: u32 = 4;
+/// The newest artifact format version, which this build writes for a model with compact item
+/// tables ([`crate::ModelBuilder::compact_item_tables`]); a model without them is written as
+/// version 4 with a sequence part, else 3 with an index (items numbered list by list), else 2.
+/// It reads every version from [`OLDEST_FORMAT_VERSION`] on.
+pub const FORMAT_VERSION: u32 = 5;
 /// The oldest format version this build reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
 

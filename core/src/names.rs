@@ -29,7 +29,7 @@ pub const USER_FACTORS: &str = "user_factors";
 pub const ITEM_FACTORS: &str = "item_factors";
 /// `F32 [num_users]`.
 pub const USER_BIAS: &str = "user_bias";
-/// `F32 [num_items]`.
+/// `F32 [num_items]` (v2: or F16); v5 leaves it out when every item bias is 0.
 pub const ITEM_BIAS: &str = "item_bias";
 /// `F32 [1]`.
 pub const GLOBAL_BIAS: &str = "global_bias";
@@ -54,7 +54,8 @@ pub const SEEN_INDICES: &str = "seen.indices";
 pub const SEEN_VALUES: &str = "seen.values";
 /// `U32 [num_items]`: item indices, most popular first (a permutation).
 pub const POPULARITY: &str = "item_popularity";
-/// Optional `U32 [num_items]`: category index of each item.
+/// Optional `U32 [num_items]` (v5: or U8, U16, the narrowest that holds every index): category
+/// index of each item.
 pub const ITEM_CATEGORY: &str = "item_category";
 /// Optional `U8 [*]`: category names, sorted.
 pub const CATEGORY_BYTES: &str = "categories.bytes";

@@ -76,6 +76,37 @@ pub(crate) fn floats<'a>(
     Ok(values)
 }
 
+/// Reads an index tensor stored as U32 (zero-copy when aligned) or, when `narrow_ok` (format
+/// v5), as U8 or U16, widened to u32: the queries read one table type however it is stored.
+pub(crate) fn indices<'a>(
+    st: &SafeTensors<'a>,
+    name: &'static str,
+    shape: &[usize],
+    narrow_ok: bool,
+) -> Result<Option<Cow<'a, [u32]>>> {
+    let Some(view) = tensor(st, name)? else {
+        return Ok(None);
+    };
+    let width = match view.dtype() {
+        Dtype::U32 => return typed::<u32>(st, name, Dtype::U32, shape),
+        Dtype::U8 if narrow_ok => 1,
+        Dtype::U16 if narrow_ok => 2,
+        d @ (Dtype::U8 | Dtype::U16) => {
+            return Err(Error::Invalid(format!(
+                "`{name}` is {}: narrow index tables come with format version 5",
+                dtype_name(d)
+            )));
+        }
+        d => return Err(Error::Dtype { name, expected: "U32", got: dtype_name(d) }),
+    };
+    if view.shape() != shape {
+        return Err(Error::Shape { name, expected: shape.to_vec(), got: view.shape().to_vec() });
+    }
+    // Little-endian, as every integer of the artifact.
+    let widen = |b: &[u8]| b.iter().rev().fold(0u32, |acc, &byte| acc << 8 | u32::from(byte));
+    Ok(Some(Cow::Owned(view.data().chunks_exact(width).map(widen).collect())))
+}
+
 pub(crate) fn dtype_name_static(d: Dtype) -> &'static str {
     match d {
         Dtype::F32 => "F32",

@@ -202,3 +202,79 @@ fn the_loader_checks_compact_item_factors() {
     let f16_bias = v1(&rewrite(&plain, "item_bias", Some((Dtype::F16, vec![6], f16s(&bias_bits)))));
     assert!(matches!(Model::from_bytes(&f16_bias).unwrap_err(), Error::Dtype { name: "item_bias", .. }));
 }
+
+/// Format v5's compact item tables: categories in the narrowest dtype and no all-zero item
+/// biases, answering exactly as the same model stored in full.
+#[test]
+fn compact_item_tables_answer_like_full_ones() {
+    let mut b = common::random_builder(ModelKind::Ranking, 30, 200, 8, 5);
+    b.item_bias = vec![0.0; 200];
+    b.item_quantization = Quantization::Int8;
+    let full = b.build().unwrap();
+    b.compact_item_tables = true;
+    let compact = b.build().unwrap();
+    let st = SafeTensors::deserialize(&compact).unwrap();
+    assert_eq!(st.tensor(edgerec_core::names::ITEM_CATEGORY).unwrap().dtype(), Dtype::U8);
+    assert!(st.tensor(edgerec_core::names::ITEM_BIAS).is_err(), "all-zero biases are left out");
+    // 3 bytes of categories and 2 of (f16) biases per item.
+    assert!(full.len() - compact.len() >= 200 * 5, "{} -> {}", full.len(), compact.len());
+
+    let (f, c) = (Model::from_bytes(&full).unwrap(), Model::from_bytes(&compact).unwrap());
+    assert_eq!((f.info().format_version, c.info().format_version), (2, 5));
+    let tech = RecommendOptions { categories: Some(vec!["tech".into()]), ..opts(7, true) };
+    for u in 0..f.num_users() {
+        let id = f.user_id(u);
+        for o in [opts(10, true), tech.clone()] {
+            assert_eq!(f.recommend(id, &o).unwrap(), c.recommend(id, &o).unwrap());
+        }
+    }
+    assert_eq!(f.recommend("nobody", &tech).unwrap(), c.recommend("nobody", &tech).unwrap());
+    for i in 0..f.num_items() {
+        assert_eq!(f.item_category(i), c.item_category(i));
+    }
+}
+
+/// U16 past 256 categories; biases that are not all zero are kept; without the option, or with
+/// nothing to compact, the builder writes the version it wrote before.
+#[test]
+fn compact_item_tables_pick_the_narrowest_dtype_and_version() {
+    let mut b = common::random_builder(ModelKind::Ranking, 10, 600, 4, 9);
+    b.item_categories = Some((0..600).map(|i| format!("c{}", i % 300)).collect());
+    b.compact_item_tables = true;
+    let bytes = b.build().unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(st.tensor(edgerec_core::names::ITEM_CATEGORY).unwrap().dtype(), Dtype::U16);
+    assert_eq!(st.tensor(edgerec_core::names::ITEM_BIAS).unwrap().dtype(), Dtype::F32);
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(model.info().format_version, 5);
+    for (i, id) in b.item_ids.iter().enumerate() {
+        let c = b.item_categories.as_ref().unwrap()[i].as_str();
+        assert_eq!(model.item_category(model.item_index(id).unwrap()), Some(c));
+    }
+    b.item_categories = None;
+    assert_eq!(Model::from_bytes(&b.build().unwrap()).unwrap().info().format_version, 2);
+}
+
+/// Below version 5 a narrow category table or a missing item bias is refused.
+#[test]
+fn narrow_item_tables_need_version_5() {
+    let mut b = common::random_builder(ModelKind::Ranking, 10, 50, 4, 3);
+    b.item_bias = vec![0.0; 50];
+    b.compact_item_tables = true;
+    let v5 = b.build().unwrap();
+    let st = SafeTensors::deserialize(&v5).unwrap();
+    let cats = st.tensor(edgerec_core::names::ITEM_CATEGORY).unwrap();
+    let as_v4 = common::rewrite_with(
+        &v5,
+        edgerec_core::names::ITEM_CATEGORY,
+        Some((cats.dtype(), cats.shape().to_vec(), cats.data().to_vec())),
+        &[("format_version", Some("2"))],
+    );
+    let e = Model::from_bytes(&as_v4).unwrap_err().to_string();
+    assert!(e.contains("item_bias"), "{e}");
+    let zeros = vec![0u8; 4 * 50];
+    let with_bias = rewrite(&as_v4, edgerec_core::names::ITEM_BIAS, Some((Dtype::F32, vec![50], zeros)));
+    let e = Model::from_bytes(&with_bias).unwrap_err().to_string();
+    assert!(e.contains("item_category") && e.contains("format version 5"), "{e}");
+    Model::from_bytes(&v5).unwrap();
+}

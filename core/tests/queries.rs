@@ -170,3 +170,39 @@ fn round_trip_scores_are_bit_identical() {
         model.recommend(uid, &RecommendOptions::default()).unwrap()
     );
 }
+
+/// The item map is optional (`trainer train --item-map`): an artifact loads with and without
+/// it, and without it `Model::item_map` computes a PCA of the factors instead.
+#[test]
+fn an_artifact_loads_with_and_without_the_item_projection() {
+    for quantization in [edgerec_core::Quantization::F32, edgerec_core::Quantization::Int8] {
+        let mut b = common::random_builder(ModelKind::Ranking, 20, 120, 8, 11);
+        b.item_quantization = quantization;
+        let with = b.build().unwrap();
+        b.item_projection = None;
+        let without = b.build().unwrap();
+        // 8 bytes per item, and the tensor's entry in the header.
+        assert!(with.len() - without.len() >= 120 * 8, "{quantization:?}");
+
+        let stored = Model::from_bytes(&with).unwrap();
+        assert!(stored.info().has_projection);
+        let points = stored.item_map();
+        for i in 0..stored.num_items() {
+            assert_eq!(stored.item_projection(i).unwrap(), [points[2 * i], points[2 * i + 1]]);
+        }
+
+        let model = Model::from_bytes(&without).unwrap();
+        assert!(!model.info().has_projection && model.item_projection(0).is_none());
+        // Everything else is the same model.
+        let uid = model.user_id(3);
+        let opts = RecommendOptions::default();
+        assert_eq!(model.recommend(uid, &opts).unwrap(), stored.recommend(uid, &opts).unwrap());
+        // Below `ITEM_MAP_SAMPLE` items the computed map is the PCA of every (dequantised) row.
+        let rows: Vec<f32> =
+            (0..model.num_items()).flat_map(|i| model.item_factors(i).unwrap().to_vec()).collect();
+        let computed = model.item_map();
+        assert_eq!(&*computed, &edgerec_core::pca2(&rows, model.num_items(), 8)[..]);
+        assert!(computed.iter().all(|v| v.is_finite()) && computed.iter().any(|&v| v != 0.0));
+        assert_eq!(computed, Model::from_bytes(&without).unwrap().item_map(), "deterministic");
+    }
+}

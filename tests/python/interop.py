@@ -1,6 +1,6 @@
 """Python interop check: an artifact written by edgerec-core opens with `safetensors.numpy`
-and its plain arrays equal what the core itself reads; a numpy reference forward pass of the
-version-4 sequence network agrees with the core's.
+and its plain arrays equal what the core itself reads (version 5's compact item tables too); a
+numpy reference forward pass of the version-4 sequence network agrees with the core's.
 
 Run from the repository root: `.venv/bin/python tests/python/interop.py`.
 """
@@ -91,6 +91,28 @@ def check_compact(tmp, quantization, dtype):
     assert t["item_bias"].dtype == np.float16
     item_bias = t["item_bias"].astype(np.float32)
     scores = t["global_bias"][0] + t["user_bias"][:, None] + item_bias[None, :] + t["user_factors"] @ got.T
+    np.testing.assert_allclose(scores, np.array(core["scores"], dtype=np.float32), rtol=1e-5, atol=1e-5)
+
+
+def check_v5_compact_tables(tmp):
+    """A version-5 artifact (compact item tables: U8 categories, no all-zero item biases), read
+    as docs/ARTIFACT.md says, gives the core's categories, factors and scores."""
+    seeds = os.path.join(tmp, "seeds")
+    cargo_example("fuzz_seeds", seeds)
+    path = os.path.join(seeds, "v5_int8_index_compact_tables.safetensors")
+    core = json.loads(cargo_example("dump_json", path))
+    t = load_file(path)
+    meta = safe_open(path, "numpy").metadata()
+    assert meta["format_version"] == "5" and meta["model_kind"] == "ranking", meta
+    assert t["item_category"].dtype == np.uint8 and "item_bias" not in t
+    item_bias = (
+        t["item_bias"].astype(np.float32) if "item_bias" in t else np.zeros(len(t["item_popularity"]), np.float32)
+    )
+    names = strings(t, "categories")
+    assert [names[c] for c in t["item_category"].astype(np.int64)] == core["categories"]
+    got = item_factors(t)
+    np.testing.assert_array_equal(got, np.array(core["item_factors"], dtype=np.float32))
+    scores = item_bias[None, :] + t["user_factors"] @ got.T  # a ranking model's score
     np.testing.assert_allclose(scores, np.array(core["scores"], dtype=np.float32), rtol=1e-5, atol=1e-5)
 
 
@@ -274,6 +296,7 @@ def main():
         check_compact(tmp, "int8", np.int8)
         check_compact(tmp, "f16", np.float16)
         check_v3_index(tmp)
+        check_v5_compact_tables(tmp)
         sequence_worst = {q: check_v4_sequence(tmp, q) for q in ("f32", "int8")}
         explain_worst = {k: check_explain(tmp, k) for k in ("ranking", "rating")}
 
@@ -310,6 +333,7 @@ def main():
     print(f"python interop: {len(t)} tensors match the core's view")
     print("python interop: int8 and f16 item factors dequantise to the core's values")
     print("python interop: a version-3 index reads as documented (ID order, lists as runs)")
+    print("python interop: version-5 compact item tables (U8 categories, no zero biases) read as documented")
     print(
         "python interop: a version-4 sequence network, run in numpy from docs/ARTIFACT.md, agrees with the core "
         + ", ".join(f"({q}: max relative difference {d:.1e})" for q, d in sequence_worst.items())

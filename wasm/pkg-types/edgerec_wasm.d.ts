@@ -116,6 +116,9 @@ export interface ItemMap {
     categories: string[];
     /** One point per item, in index order. */
     points: MapPoint[];
+    /** Whether the points are the artifact's stored projection; false when they were computed
+     * from the item factors (the artifact leaves the map out, as large catalogues do). */
+    stored: boolean;
 }
 
 export interface RecencyInfo {
@@ -177,9 +180,9 @@ export class Recommender {
      */
     info(): ModelInfo;
     /**
-     * The 2-D item map stored in the artifact, or `null` when it has none.
+     * The 2-D item map: the artifact's, or computed from the item factors when it has none.
      */
-    itemMap(): ItemMap | null;
+    itemMap(): ItemMap;
     /**
      * Up to `limit` items from position `offset`, in ID order, with their categories.
      */

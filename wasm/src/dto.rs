@@ -301,7 +301,7 @@ pub struct MapPointOut<'m> {
     pub category: Option<&'m str>,
 }
 
-/// The answer of `itemMap()`: the artifact's 2-D projection of the item factors.
+/// The answer of `itemMap()`: a 2-D projection of the item factors.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemMapOut<'m> {
@@ -309,6 +309,9 @@ pub struct ItemMapOut<'m> {
     pub categories: Vec<&'m str>,
     /// One point per item, in index order.
     pub points: Vec<MapPointOut<'m>>,
+    /// Whether the points are the artifact's `item_projection`; false when the artifact leaves
+    /// it out and they were computed from the item factors (a PCA, the same on every load).
+    pub stored: bool,
 }
 
 /// The answer of `info()`.
@@ -333,7 +336,7 @@ pub struct InfoOut {
     pub created_at: Option<String>,
     /// `[min, max]` of predicted ratings, if the model clamps them.
     pub rating_range: Option<(f32, f32)>,
-    /// Whether `itemMap()` has points.
+    /// Whether the artifact stores the item map (`itemMap()` computes one otherwise).
     pub has_projection: bool,
     /// The recency component that shifts a known user's list by their latest items, if the
     /// model has one.

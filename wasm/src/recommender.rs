@@ -115,22 +115,23 @@ impl Recommender {
             .collect())
     }
 
-    /// `itemMap()`: `None` when the artifact carries no projection.
-    pub fn item_map(&self) -> Option<ItemMapOut<'_>> {
+    /// `itemMap()`: the artifact's projection, or one the core computes from the item factors
+    /// when the artifact leaves it out (`trainer train --item-map`).
+    pub fn item_map(&self) -> ItemMapOut<'_> {
         let model = self.model.model();
-        let points = (0..model.num_items())
-            .map(|index| {
-                let [x, y] = model.item_projection(index)?;
-                Some(MapPointOut {
-                    item_id: model.item_id(index),
-                    index,
-                    x,
-                    y,
-                    category: model.item_category(index),
-                })
+        let xy = model.item_map();
+        let points = xy
+            .chunks_exact(2)
+            .enumerate()
+            .map(|(index, p)| MapPointOut {
+                item_id: model.item_id(index),
+                index,
+                x: p[0],
+                y: p[1],
+                category: model.item_category(index),
             })
-            .collect::<Option<Vec<_>>>()?;
-        Some(ItemMapOut { categories: model.categories(), points })
+            .collect();
+        ItemMapOut { categories: model.categories(), points, stored: model.item_projection(0).is_some() }
     }
 
     /// `info()`.
@@ -233,8 +234,8 @@ impl Recommender {
         Ok(to_js("rated", &self.rated_request(user_id)?)?)
     }
 
-    /// The 2-D item map stored in the artifact, or `null` when it has none.
-    #[wasm_bindgen(js_name = itemMap, unchecked_return_type = "ItemMap | null")]
+    /// The 2-D item map: the artifact's, or computed from the item factors when it has none.
+    #[wasm_bindgen(js_name = itemMap, unchecked_return_type = "ItemMap")]
     pub fn js_item_map(&self) -> Result<JsValue, JsError> {
         Ok(to_js("itemMap", &self.item_map())?)
     }

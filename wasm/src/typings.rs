@@ -120,6 +120,9 @@ export interface ItemMap {
   categories: string[];
   /** One point per item, in index order. */
   points: MapPoint[];
+  /** Whether the points are the artifact's stored projection; false when they were computed
+   * from the item factors (the artifact leaves the map out, as large catalogues do). */
+  stored: boolean;
 }
 
 export interface RecencyInfo {

@@ -250,6 +250,7 @@ fn pages_rated_items_map_and_info() {
     let map = rust(r.js_item_map().unwrap());
     assert_eq!(map["categories"], json!(["fashion", "sports", "tech"]));
     assert_eq!(map["points"][2], json!({"itemId": "TECH1", "index": 2, "x": 1, "y": 0, "category": "tech"}));
+    assert_eq!(map["stored"], true);
 
     let info = rust(r.js_info().unwrap());
     assert_eq!(info["numUsers"], 3);

@@ -57,8 +57,17 @@ fn responses_serialize_with_camel_case_keys() {
     let info: Value = serde_json::to_value(r.model_info()).unwrap();
     assert_eq!(info["numItems"], 3);
     assert_eq!(info["hasProjection"], false);
-    assert!(r.item_map().is_none(), "no projection, no map");
-    assert_eq!(model(true).item_map().unwrap().points.len(), 3);
+    // Without a stored projection the map is computed from the factors: every item has a point.
+    let computed = r.item_map();
+    assert!(!computed.stored && computed.points.len() == 3);
+    assert!(computed.points.iter().all(|p| p.x.is_finite() && p.y.is_finite()));
+    let full = model(true);
+    let stored = full.item_map();
+    assert!(stored.stored);
+    assert_eq!(
+        stored.points.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>(),
+        [[0.0, 0.0], [1.0, 1.0], [0.5, 0.5]]
+    );
 }
 
 #[test]

@@ -227,10 +227,9 @@ fn answer_typings_match_the_dtos() {
         let explained = r.explain_request(&req).unwrap();
         let because = explained.iter().flatten().next().expect("a listed item has a reason");
         check_answer("Because", because);
-        if let Some(map) = r.item_map() {
-            check_answer("ItemMap", &map);
-            check_answer("MapPoint", &map.points[0]);
-        }
+        let map = r.item_map();
+        check_answer("ItemMap", &map);
+        check_answer("MapPoint", &map.points[0]);
     }
     check_answer("RecencyInfo", &edgerec_core::RecencyInfo { weight: 0.5, decay: 0.8, window: 4 });
     let info = sequence_model().model_info();

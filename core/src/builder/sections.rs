@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use safetensors::Dtype;
+
 use super::{ModelBuilder, RatingHeadParts, RecencyParts};
 use crate::model::{FORMAT_VERSION, ModelKind};
 use crate::{Error, Result, ids, names};
@@ -23,6 +25,18 @@ pub(super) fn check_lengths(parts: &[(&str, usize, usize)]) -> Result<()> {
 /// Rows of `width` values of `src`, in `order` (`order[k]` is the original row of row `k`).
 pub(super) fn permute_rows(src: &[f32], order: &[usize], width: usize) -> Vec<f32> {
     order.iter().flat_map(|&o| src[o * width..(o + 1) * width].iter().copied()).collect()
+}
+
+/// `values`, each below `bound`, as the little-endian bytes of U32, or (`narrow`, format v5) of
+/// the narrowest of U8 and U16 that holds `bound - 1`; the dtype says which.
+pub(super) fn index_bytes(values: &[u32], bound: usize, narrow: bool) -> (Dtype, Vec<u8>) {
+    if narrow && bound <= 1 << 8 {
+        (Dtype::U8, values.iter().map(|&v| v as u8).collect())
+    } else if narrow && bound <= 1 << 16 {
+        (Dtype::U16, values.iter().flat_map(|&v| (v as u16).to_le_bytes()).collect())
+    } else {
+        (Dtype::U32, values.iter().flat_map(|&v| v.to_le_bytes()).collect())
+    }
 }
 
 /// Compressed sparse rows: `indptr` (one more than the rows) and the row-major entries.
@@ -174,18 +188,20 @@ impl ModelBuilder {
         }
     }
 
-    /// The safetensors metadata: format, version (4 with a sequence part, else 3 when items
-    /// are numbered list by list, else 2, so every other artifact still loads in older
-    /// readers), kind, dim and each part's settings.
+    /// The safetensors metadata: format, version (5 when compact item tables were written,
+    /// else 4 with a sequence part, else 3 when items are numbered list by list, else 2, so
+    /// every other artifact still loads in older readers), kind, dim and each part's settings.
     pub(super) fn metadata(
         &self,
+        compact_tables: bool,
         numbered_by_list: bool,
         nprobe: Option<usize>,
     ) -> Result<HashMap<String, String>> {
-        let version = match (&self.sequence, numbered_by_list) {
-            (Some(_), _) => FORMAT_VERSION,
-            (None, true) => 3,
-            (None, false) => 2,
+        let version = match (compact_tables, &self.sequence, numbered_by_list) {
+            (true, ..) => FORMAT_VERSION,
+            (false, Some(_), _) => 4,
+            (false, None, true) => 3,
+            (false, None, false) => 2,
         };
         let mut metadata = HashMap::from([
             (names::META_FORMAT.to_owned(), names::FORMAT_NAME.to_owned()),

@@ -76,7 +76,7 @@ impl AnalyzeCommand {
         let item_labels: Vec<usize> = (0..ni).map(|i| cat_index(i).unwrap_or(0)).collect();
         let user_purity = analyze::purity(&user_clusters, &dominant);
         let item_purity = analyze::purity(&item_clusters, &item_labels);
-        let projection = analyze::pca2(&item_data, ni, d);
+        let projection = edgerec_core::pca2(&item_data, ni, d);
 
         let mut out = std::io::stdout().lock();
         writeln!(out, "users by dominant category:")?;

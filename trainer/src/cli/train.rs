@@ -20,7 +20,7 @@ use crate::train::eval::{Evaluator, Metrics, Sample};
 use crate::train::experiment::Experiment;
 use crate::train::fit::{self, EpochStats, Problem, Verbosity};
 use crate::train::sequence::SeqEpoch;
-use crate::train::{analyze, pipeline, plot, split};
+use crate::train::{pipeline, plot, split};
 
 /// `trainer train`.
 #[derive(Debug, Clone, clap::Args)]
@@ -234,8 +234,6 @@ impl TrainCommand {
         let rank = split::item_id_rank(data);
         let mut builder =
             pipeline::builder(cfg, data, &outcome.weights, &data.interactions, outcome.recency, &rank);
-        builder.item_projection =
-            Some(analyze::pca2(&outcome.weights.main.item.data, data.num_items(), cfg.dim()));
         builder.created_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         let info = serde_json::json!({
             "config": &report.config,

@@ -1,5 +1,5 @@
 //! `trainer evaluate-index` on a 20,000-item model built through the core, and the export
-//! options `--quantize` / `--index` on a small trained model.
+//! options `--quantize` / `--index` / `--item-map` on a small trained model.
 
 use std::path::Path;
 
@@ -110,7 +110,43 @@ fn train_exports_compact_factors_and_skips_the_index_for_small_catalogues() {
         ]);
         let inspect: serde_json::Value = serde_json::from_str(&ok(&["inspect", model, "--json"])).unwrap();
         assert_eq!(inspect["model"]["item_factors"], want, "{inspect}");
+        // Compact factors bring compact item tables (format v5); f32 keeps the older version.
+        let version = if q == "none" { 2 } else { 5 };
+        assert_eq!(inspect["model"]["format_version"], version, "{inspect}");
         assert!(inspect["model"]["index"].is_null(), "60 items get no index: {inspect}");
         ok(&["recommend", "--model", model, "--user", "a-visitor"]);
     }
+}
+
+/// `--item-map`: `auto` stores the 2-D map below 50,000 items, `off` leaves it out (8 bytes
+/// per item), `on` keeps it; every artifact loads and answers.
+#[test]
+fn train_item_map_flag_stores_or_leaves_out_the_projection() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.csv");
+    let data = data.to_str().unwrap();
+    ok(&[
+        "generate",
+        "--users",
+        "60",
+        "--items",
+        "40",
+        "--interactions",
+        "1200",
+        "--seed",
+        "5",
+        "--out",
+        data,
+    ]);
+    let mut sizes = Vec::new();
+    for (flag, stored) in [("auto", true), ("on", true), ("off", false)] {
+        let model = dir.path().join(format!("{flag}.safetensors"));
+        let model = model.to_str().unwrap();
+        ok(&["train", "--data", data, "--item-map", flag, "--out", model, "--quiet"]);
+        let inspect: serde_json::Value = serde_json::from_str(&ok(&["inspect", model, "--json"])).unwrap();
+        assert_eq!(inspect["model"]["has_projection"], stored, "--item-map {flag}: {inspect}");
+        ok(&["recommend", "--model", model, "--user", "a-visitor"]);
+        sizes.push(std::fs::metadata(model).unwrap().len());
+    }
+    assert!(sizes[2] < sizes[1], "off leaves out 8 bytes per item: {sizes:?}");
 }
