@@ -13,14 +13,15 @@
 #    model lifecycle: uploads, pointer, canary, promote, rollback, hot swap, with an ADMIN_TOKEN
 #    and MODEL_REFRESH_SECONDS=2), catalogue (item availability, traced answers and attributed
 #    events: the fixture bundled, the D1 migrations applied, a local Queue, an ADMIN_TOKEN and
-#    AVAILABILITY_REFRESH_SECONDS=1) and scale (a SCALE_ITEMS-item int8 model with an IVF index
+#    AVAILABILITY_REFRESH_SECONDS=1), experiment (a canary experiment measured online: the fixture
+#    bundled, a second fixture as a 50 % canary through local R2, D1, a local Queue) and scale (a SCALE_ITEMS-item int8 model with an IVF index
 #    from local R2, its users in local KV; see docs/SCALE.md);
 # 3. builds the deployable bundle with `wrangler deploy --dry-run --outdir` and prints its size;
 #    with the demo's trained model (scripts/demo-model.sh) in it, serves it and runs the seed's
 #    client tests against it (mode demo).
 #
 # EDGEREC_E2E_MODES picks the steps, e.g. "open live" (default: all of
-# "corrupt open keyed missing r2 live catalogue models scale deploy"); only the bundles they need are built.
+# "corrupt open keyed missing r2 live catalogue experiment models scale deploy"); only the bundles they need are built.
 #
 # Idempotent; safe to rerun. Honours CARGO_TARGET_DIR. Sources scripts/setup.sh when run alone.
 set -euo pipefail
@@ -32,7 +33,7 @@ WORK="$ROOT/target/worker-e2e"
 WORKER="$ROOT/worker"
 WRANGLER="$ROOT/node_modules/.bin/wrangler"
 PROFILE_ARGS=(--release)
-MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 live catalogue models scale deploy} "
+MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 live catalogue experiment models scale deploy} "
 mkdir -p "$WORK"
 want() { [[ "$MODES" == *" $1 "* ]]; }
 log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
@@ -89,7 +90,7 @@ if want corrupt; then
   stop_server
 fi
 
-if want open || want keyed || want catalogue || want models || { want deploy && [ ! -f "$ROOT/web/models/demo.safetensors" ]; }; then
+if want open || want keyed || want catalogue || want experiment || want models || { want deploy && [ ! -f "$ROOT/web/models/demo.safetensors" ]; }; then
   build fixture "$WORK/fixture.safetensors"
 fi
 if want open; then
@@ -198,6 +199,53 @@ TOML
   CONFIG=$catalogue_config STATE=$catalogue_state start_server fixture
   catalogue_db=$(find "$catalogue_state/v3/d1" -name '*.sqlite' ! -name metadata.sqlite | head -1)
   EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_REFRESH=1 EDGEREC_D1_SQLITE=$catalogue_db run_tests catalogue
+  stop_server
+  rm -f "$WORK/.dev.vars"
+fi
+
+# A canary experiment: the fixture bundled, another fixture published as a 50 % canary through a
+# local R2 bucket, and D1 with a local Queue for the impressions and the attributed events.
+if want experiment; then
+  exp_state="$WORK/state-experiment"
+  rm -rf "$exp_state"
+  "$BIN/examples/fixture" "$WORK/experiment-canary.safetensors" 1000 600 64 11
+  exp_config="$WORK/wrangler-experiment.toml"
+  cat >"$exp_config" <<TOML
+name = "edgerec-e2e-experiment"
+main = "$WORK/bundle-fixture/index.js"
+compatibility_date = "$(sed -n 's/^compatibility_date = "\(.*\)"/\1/p' "$WORKER/wrangler.toml")"
+
+[vars]
+ALLOWED_ORIGINS = "*"
+MODEL_R2_BINDING = "MODELS"
+MODEL_REFRESH_SECONDS = "1"
+
+[[r2_buckets]]
+binding = "MODELS"
+bucket_name = "edgerec-e2e-experiment"
+
+[[d1_databases]]
+binding = "DB"
+database_name = "edgerec-e2e-experiment"
+database_id = "00000000-0000-4000-8000-000000000005"
+migrations_dir = "$WORKER/migrations"
+
+[[queues.producers]]
+binding = "EVENTS"
+queue = "edgerec-e2e-experiment-events"
+
+[[queues.consumers]]
+queue = "edgerec-e2e-experiment-events"
+max_batch_size = 100
+max_batch_timeout = 1
+TOML
+  log "wrangler d1 migrations apply DB --local (experiment)"
+  (cd "$WORK" && "$WRANGLER" d1 migrations apply DB --local --persist-to "$exp_state" -c "$exp_config" \
+    >"$WORK/d1-migrations-experiment.log" 2>&1) || { cat "$WORK/d1-migrations-experiment.log"; exit 1; }
+  admin_token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORK/.dev.vars"
+  CONFIG=$exp_config STATE=$exp_state start_server fixture
+  EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_CANARY_MODEL="$WORK/experiment-canary.safetensors" run_tests experiment
   stop_server
   rm -f "$WORK/.dev.vars"
 fi
