@@ -1,14 +1,13 @@
-//! Queries: recommend and predict (similar items: `similar.rs`).
+//! Queries: recommend and predict (similar items: `similar.rs`): the options and answers here,
+//! the filter a request builds in `filter`, and the searches that fill a page in `rank`.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::ivf::Search;
 use crate::kernel::Scored;
 use crate::model::{Model, ModelKind};
-use crate::picks::Picks;
 use crate::rating_head;
 use crate::unavailable::Unavailable;
 use crate::{Error, Result};
@@ -111,23 +110,10 @@ pub struct Recommendations<'m> {
     pub unknown_items: Vec<String>,
 }
 
-pub(crate) struct Filter<'s> {
-    /// Sorted, unique item indices to skip (borrowed from the seen list when nothing is added).
-    pub(crate) excluded: Cow<'s, [u32]>,
-    /// `allowed[c]` for category index `c`; `None` means every category.
-    pub(crate) allowed: Option<Vec<bool>>,
-    /// Items that may not be served now.
-    pub(crate) unavailable: Option<&'s Unavailable>,
-    /// The diversity cap: `(k, each item's category, number of categories)`.
-    pub(crate) cap: Option<(usize, &'s [u32], usize)>,
-    /// Sorted, unique candidate indices: only these may be picked.
-    pub(crate) only: Option<Vec<u32>>,
-    /// Candidate IDs the model does not know.
-    pub(crate) unknown: Vec<String>,
-    /// How many of the best to skip, and how many to pick in all (`offset + top_n`).
-    pub(crate) offset: usize,
-    pub(crate) wanted: usize,
-}
+mod filter;
+mod rank;
+
+pub(crate) use filter::Filter;
 
 impl<'a> Model<'a> {
     pub(crate) fn check_n(n: usize) -> Result<()> {
@@ -152,85 +138,15 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
-    /// `seen` must be sorted and unique, as the loader guarantees for seen lists.
-    pub(crate) fn filter<'s>(&'s self, opts: &'s RecommendOptions, seen: &'s [u32]) -> Result<Filter<'s>> {
-        let seen = if opts.exclude_rated { seen } else { &[] };
-        let excluded = if opts.exclude_items.is_empty() {
-            Cow::Borrowed(seen)
-        } else {
-            let mut excluded = seen.to_vec();
-            excluded.extend(opts.exclude_items.iter().filter_map(|id| self.item_index(id)).map(|i| i as u32));
-            excluded.sort_unstable();
-            excluded.dedup();
-            Cow::Owned(excluded)
-        };
-        let allowed = match &opts.categories {
-            None => None,
-            Some(wanted) => {
-                let Some(names) = &self.categories else {
-                    return Err(Error::InvalidArgument("this model has no item categories".into()));
-                };
-                let mut allowed = vec![false; names.len()];
-                for name in wanted {
-                    let c = names.find(name).ok_or_else(|| Error::UnknownCategory { name: name.clone() })?;
-                    allowed[c] = true;
-                }
-                Some(allowed)
-            }
-        };
-        let cap = match opts.max_per_category {
-            None => None,
-            Some(k) => match (&self.categories, &self.item_category) {
-                (Some(names), Some(cats)) => Some((k, &cats[..], names.len())),
-                _ => return Err(Error::InvalidArgument("this model has no item categories to cap".into())),
-            },
-        };
-        let (only, unknown) = match &opts.candidates {
-            None => (None, Vec::new()),
-            Some(ids) => {
-                let mut only = Vec::with_capacity(ids.len());
-                let mut unknown = Vec::new();
-                for id in ids {
-                    match self.item_index(id) {
-                        Some(i) => only.push(i as u32),
-                        None => unknown.push(id.clone()),
-                    }
-                }
-                only.sort_unstable();
-                only.dedup();
-                (Some(only), unknown)
-            }
-        };
-        Ok(Filter {
-            excluded,
-            allowed,
-            unavailable: opts.unavailable.as_deref(),
-            cap,
-            only,
-            unknown,
-            offset: opts.offset,
-            wanted: opts.offset + opts.top_n,
-        })
-    }
-
-    fn allowed_category(&self, filter: &Filter<'_>, item: usize) -> bool {
-        match (&filter.allowed, &self.item_category) {
-            (Some(allowed), Some(cats)) => {
-                cats.get(item).is_some_and(|&c| allowed.get(c as usize).copied().unwrap_or(false))
-            }
-            _ => true,
-        }
-    }
-
     /// Clamps a raw rating-model score to the rating scale.
-    fn report(&self, raw: f32) -> f32 {
+    pub(crate) fn report(&self, raw: f32) -> f32 {
         match (self.kind, self.rating_range) {
             (ModelKind::Rating, Some((lo, hi))) => raw.clamp(lo, hi),
             _ => raw,
         }
     }
 
-    fn clamp_rating(&self, raw: f32) -> f32 {
+    pub(crate) fn clamp_rating(&self, raw: f32) -> f32 {
         match self.rating_range {
             Some((lo, hi)) => raw.clamp(lo, hi),
             None => raw,
@@ -318,153 +234,6 @@ impl<'a> Model<'a> {
         let history = history.iter().map(|&i| i as usize);
         recency.add(session.iter().copied().chain(history), &self.item_factors, &mut v);
         Cow::Owned(v)
-    }
-
-    /// Whether item `i` passes the filter (a binary search in the exclusions, then
-    /// availability and categories).
-    #[inline]
-    pub(crate) fn passes(&self, filter: &Filter<'_>, i: u32) -> bool {
-        filter.excluded.binary_search(&i).is_err()
-            && !filter.unavailable.is_some_and(|u| u.contains(i as usize))
-            && filter.only.as_ref().is_none_or(|only| only.binary_search(&i).is_ok())
-            && self.allowed_category(filter, i as usize)
-    }
-
-    /// How many of the items `items` pass the filter.
-    pub(crate) fn count_passing(&self, filter: &Filter<'_>, items: std::ops::Range<usize>) -> usize {
-        if filter.allowed.is_none()
-            && filter.only.is_none()
-            && filter.unavailable.is_none_or(|u| u.is_empty())
-        {
-            let below = |end: usize| filter.excluded.partition_point(|&e| (e as usize) < end);
-            return items.len() - (below(items.end) - below(items.start));
-        }
-        items.filter(|&i| self.passes(filter, i as u32)).count()
-    }
-
-    /// The page of the best items for a user vector that pass the filter (`top_n` after
-    /// `offset`, at most `max_per_category` a category): the candidates alone when the request
-    /// gives them, else through the index or by scoring every item, as [`Model::search`] says.
-    pub(crate) fn rank(&self, factors: &[f32], bias: f32, filter: &Filter<'_>) -> Vec<Scored> {
-        let picks = Picks::new(filter.wanted, filter.cap);
-        let picked = match (&filter.only, &self.index, self.search) {
-            (Some(only), _, _) => self.rank_only(only, factors, bias, filter, picks),
-            (None, Some(ivf), Search::Index { nprobe }) => {
-                self.rank_indexed(ivf, nprobe, factors, bias, filter, picks)
-            }
-            _ => self.rank_exact(factors, bias, filter, picks),
-        };
-        picked.into_iter().skip(filter.offset).collect()
-    }
-
-    /// Scores the request's candidates only.
-    fn rank_only(
-        &self,
-        only: &[u32],
-        factors: &[f32],
-        bias: f32,
-        filter: &Filter<'_>,
-        mut picks: Picks<'_>,
-    ) -> Vec<Scored> {
-        let base = match self.kind {
-            ModelKind::Rating => self.global_bias + bias,
-            ModelKind::Ranking => 0.0,
-        };
-        let mut buf = Vec::new();
-        for &i in only {
-            if !self.passes(filter, i) {
-                continue;
-            }
-            let Some(dot) = self.item_factors.dot_row(factors, i as usize, &mut buf) else { continue };
-            let score = base + self.item_bias.get(i as usize).copied().unwrap_or(0.0) + dot;
-            picks.push(Scored { score, index: i });
-        }
-        picks.into_sorted()
-    }
-
-    /// Scores every item for a user vector and fills `top` with those that pass the filter.
-    pub(crate) fn rank_exact(
-        &self,
-        factors: &[f32],
-        bias: f32,
-        filter: &Filter<'_>,
-        mut top: Picks<'_>,
-    ) -> Vec<Scored> {
-        let base = match self.kind {
-            ModelKind::Rating => self.global_bias + bias,
-            ModelKind::Ranking => 0.0,
-        };
-        // Sorted exclusions, consumed in step with the (increasing) candidate indices.
-        let mut excluded: &[u32] = &filter.excluded;
-        let item_bias: &[f32] = &self.item_bias;
-        self.item_factors.for_each_block(factors, self.dim, |first, dots| {
-            let mut threshold = top.threshold();
-            for (k, (&dot, &b)) in dots.iter().zip(&item_bias[first..]).enumerate() {
-                let score = base + b + dot;
-                if score < threshold {
-                    continue;
-                }
-                let i = (first + k) as u32;
-                while excluded.first().is_some_and(|&e| e < i) {
-                    excluded = &excluded[1..];
-                }
-                if excluded.first() == Some(&i)
-                    || filter.unavailable.is_some_and(|u| u.contains(i as usize))
-                    || !self.allowed_category(filter, i as usize)
-                {
-                    continue;
-                }
-                top.push(Scored { score, index: i });
-                threshold = top.threshold();
-            }
-        });
-        top.into_sorted()
-    }
-
-    /// The popularity fallback: the page of the most popular items that pass the filter (at
-    /// most `max_per_category` a category). Unknown candidates join `unknown_items`.
-    pub(crate) fn popular(
-        &self,
-        filter: &Filter<'_>,
-        reason: String,
-        mut unknown_items: Vec<String>,
-    ) -> Recommendations<'a> {
-        let base = match self.kind {
-            ModelKind::Rating => self.global_bias,
-            ModelKind::Ranking => 0.0,
-        };
-        let mut per_category = filter.cap.map(|(_, _, categories)| vec![0usize; categories]);
-        let mut under_cap = |i: usize| match (&mut per_category, filter.cap) {
-            (Some(counts), Some((k, cats, _))) => match cats.get(i).and_then(|&c| counts.get_mut(c as usize))
-            {
-                Some(count) if *count < k => {
-                    *count += 1;
-                    true
-                }
-                _ => false,
-            },
-            _ => true,
-        };
-        unknown_items.extend(filter.unknown.iter().cloned());
-        let items = self
-            .popularity
-            .iter()
-            .map(|&i| i as usize)
-            .filter(|&i| self.passes(filter, i as u32) && under_cap(i))
-            .take(filter.wanted)
-            .skip(filter.offset)
-            .map(|i| {
-                let score = self.report(base + self.item_bias.get(i).copied().unwrap_or(0.0));
-                ScoredItem {
-                    item_id: self.item_id(i),
-                    index: i,
-                    score,
-                    predicted_rating: self.rating_of(For::Anonymous, i, score),
-                }
-            })
-            .collect();
-        let items = self.in_rank_order(items);
-        Recommendations { items, source: Source::Popular, reason: Some(reason), unknown_items }
     }
 
     /// Top-N items for a user ID. An unknown user gets the popularity fallback, and the
