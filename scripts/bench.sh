@@ -37,6 +37,7 @@ if [ "${BENCH_ALL:-0}" = 1 ]; then
   tests/worker/scale-bench.sh
   tests/worker/availability-bench.sh
   ITEMS=1000000 APPEND=1 tests/worker/availability-bench.sh
+  tests/worker/experiment-bench.sh
 fi
 if [ "${BENCH_SCALE:-1}" = 1 ]; then
   wasm/build.sh
