@@ -35,7 +35,10 @@ const metrics = async (query) => {
  * answers per variant. */
 async function simulate(tag, clickRate, seed) {
   const draw = random(seed);
-  const since = Math.floor(Date.now() / 1000);
+  // The period starts on a fresh second (since is in whole seconds), so it holds no answer of
+  // the period before it.
+  const since = Math.ceil(Date.now() / 1000);
+  await new Promise((r) => setTimeout(r, since * 1000 - Date.now() + 1));
   const served = { current: 0, canary: 0 };
   const clicks = [];
   for (let start = 0; start < USERS; start += 16) {
@@ -66,6 +69,7 @@ async function simulate(tag, clickRate, seed) {
     const shown = m.variants.reduce((n, v) => n + v.impressions, 0);
     const clicked = m.variants.reduce((n, v) => n + v.clicks, 0);
     if (shown === USERS && clicked === clicks.length) return { m, served, clicks: clicks.length };
+    assert.ok(shown <= USERS && clicked <= clicks.length, `counted twice: ${shown} of ${USERS} answers and ${clicked} of ${clicks.length} clicks`);
     assert.ok(Date.now() < deadline, `counted ${shown} of ${USERS} answers and ${clicked} of ${clicks.length} clicks`);
     await new Promise((r) => setTimeout(r, 250));
   }
