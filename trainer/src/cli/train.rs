@@ -19,6 +19,7 @@ use crate::train::config::{Objective, ValidParams};
 use crate::train::eval::{Evaluator, Metrics, Sample};
 use crate::train::experiment::Experiment;
 use crate::train::fit::{self, EpochStats, Problem, Verbosity};
+use crate::train::pipeline::choice::Choice;
 use crate::train::sequence::SeqEpoch;
 use crate::train::{pipeline, plot, split};
 
@@ -60,6 +61,8 @@ struct TrainReport {
     recency_trials: Vec<pipeline::RecencyTrial>,
     history: Vec<EpochStats>,
     seq_history: Vec<SeqEpoch>,
+    /// Under `--objective auto`: the models compared on the inner split and the one kept.
+    choice: Option<Choice>,
     data_fingerprint: String,
     artifact: Option<String>,
     artifact_bytes: Option<usize>,
@@ -200,6 +203,8 @@ impl TrainCommand {
         let v = verbosity(&self.output);
         let outcome = pipeline::run(cfg, exp, data, v)?;
         let train_seconds = started.elapsed().as_secs_f64();
+        // Under `auto`, the settings of the model that was kept.
+        let cfg = &cfg.chosen(outcome.objective);
         let (train_len, val_len, inner_len) = outcome.sizes;
         let mut report = TrainReport {
             config: cfg.clone(),
@@ -222,6 +227,7 @@ impl TrainCommand {
             recency_trials: outcome.recency_trials,
             history: outcome.history,
             seq_history: outcome.seq_history,
+            choice: outcome.choice,
             data_fingerprint: fingerprint(data),
             artifact: None,
             artifact_bytes: None,
@@ -242,6 +248,7 @@ impl TrainCommand {
             "baselines": &report.baselines,
             "recency": &report.recency,
             "best_epoch": report.best_epoch,
+            "choice": &report.choice,
             "data_fingerprint": &report.data_fingerprint,
             "validation": &data.report,
             "trainer_version": env!("CARGO_PKG_VERSION"),
@@ -308,6 +315,13 @@ fn print_summary(out: &mut impl Write, r: &TrainReport) -> std::io::Result<()> {
         r.train_interactions,
         r.val_interactions
     )?;
+    if let Some(c) = &r.choice {
+        writeln!(out, "  {:<14} {:>8} {:>8} {:>10}", "inner split", "HR@10", "NDCG@10", "train s")?;
+        for m in &c.candidates {
+            writeln!(out, "  {:<14} {:>8.4} {:>8.4} {:>10.1}", m.objective.name(), m.hr, m.ndcg, m.seconds)?;
+        }
+        writeln!(out, "chose {}", c.reason)?;
+    }
     if r.epochs_run == 0 {
         // iALS alone: alternating closed-form sweeps, no epochs to choose.
         writeln!(out, "trained in {:.2}s (iALS)", r.train_seconds)?;

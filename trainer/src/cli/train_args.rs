@@ -11,7 +11,9 @@ use crate::train::sequence::SeqArgs;
 /// [`TrainParams::default`]'s and [`ExperimentParams::default`]'s.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
-    /// What to learn: `auto` picks `hybrid` for data whose ratings vary, else `ranking`.
+    /// What to learn. `auto`: the factorisation model (`hybrid` for data whose ratings vary,
+    /// else `ranking`), or the `sequence` model when the data has order and the sequence model
+    /// ranks better on the inner split (trained within `--seq-time-budget`).
     #[arg(long, value_enum, default_value_t = P::default().objective)]
     pub objective: Objective,
     /// The ranking algorithm (ranking and hybrid objectives).

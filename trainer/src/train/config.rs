@@ -16,7 +16,8 @@ use crate::dataset::{Behavior, Interaction};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
-    /// Chosen by the data: `hybrid` when the ratings vary, else `ranking`.
+    /// Chosen by the data: `hybrid` when the ratings vary, else `ranking`; or `sequence` when
+    /// the data has order and the sequence model ranks better on the inner split.
     Auto,
     /// A ranking model (iALS) that orders the lists, plus a rating head (the rating model)
     /// that reports `predicted_rating` on the rating scale.
@@ -28,6 +29,19 @@ pub enum Objective {
     /// Next-item prediction: self-attention over each user's latest items (SASRec-class),
     /// trained with a softmax cross-entropy; `--seq-*` flags.
     Sequence,
+}
+
+impl Objective {
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Hybrid => "hybrid",
+            Self::Rating => "rating",
+            Self::Ranking => "ranking",
+            Self::Sequence => "sequence",
+        }
+    }
 }
 
 /// The algorithm of the ranking part.
@@ -163,6 +177,8 @@ pub struct ValidParams {
     recency_decay: Option<f32>,
     device: DeviceKind,
     seq: SeqArgs,
+    /// Whether the objective was `auto`: the pipeline then also tries the sequence model.
+    auto: bool,
 }
 
 /// Defaults tuned per objective. Rating (and a hybrid's rating head): 5-fold cross-validation
@@ -212,6 +228,7 @@ impl TrainParams {
             recency_decay: self.recency_decay,
             device: self.device,
             seq: self.seq,
+            auto: false,
         };
         p.validate()?;
         Ok(p)
@@ -270,14 +287,32 @@ impl ValidParams {
         Ok(())
     }
 
-    /// Resolves `auto` against the data: `hybrid` when the ratings vary, else `ranking`.
+    /// Resolves `auto` against the data: `hybrid` when the ratings vary, else `ranking`; the
+    /// pipeline then compares that with the sequence model on the inner split
+    /// ([`ValidParams::auto`]).
     pub fn resolve(&self, data: &[Interaction]) -> Self {
         let mut p = self.clone();
         if p.objective == Objective::Auto {
             let varies = data.first().is_some_and(|f| data.iter().any(|x| x.rating != f.rating));
             p.objective = if varies { Objective::Hybrid } else { Objective::Ranking };
+            p.auto = true;
         }
         p
+    }
+
+    /// Whether the objective was `auto` (resolved by [`ValidParams::resolve`]).
+    pub fn auto(&self) -> bool {
+        self.auto
+    }
+
+    /// The same settings with the objective that `auto` chose.
+    pub fn chosen(&self, objective: Objective) -> Self {
+        Self { objective, ..self.clone() }
+    }
+
+    /// The sequence model's time budget in seconds: the flag, or under `auto` its default.
+    pub fn seq_time_budget(&self) -> Option<f64> {
+        self.seq.time_budget.or(self.auto.then_some(super::sequence::AUTO_TIME_BUDGET))
     }
 
     /// The same settings for the rating model (a hybrid's rating head): the defaults of the

@@ -68,11 +68,21 @@ fn experiment() -> Experiment {
 }
 
 #[test]
-fn the_sequence_model_learns_order_that_factorisation_cannot_see() {
+fn auto_picks_the_sequence_model_where_order_teaches_and_it_wins() {
     let data = cycle_data(120, 15);
     let exp = experiment().resolve(&data.interactions);
-    let seq = pipeline::run(&params(Objective::Sequence), &exp, &data, Verbosity::Quiet).unwrap();
+    // The defaults' objective: auto compares both on the inner split and keeps the better.
+    let seq =
+        pipeline::run(&params(Objective::Auto).resolve(&data.interactions), &exp, &data, Verbosity::Quiet)
+            .unwrap();
     let als = pipeline::run(&params(Objective::Ranking), &exp, &data, Verbosity::Quiet).unwrap();
+    let choice = seq.choice.as_ref().expect("auto reports its choice");
+    assert_eq!(seq.objective, Objective::Sequence, "{}", choice.reason);
+    assert!(choice.order.as_ref().is_some_and(|o| o.ordered), "{choice:?}");
+    let [matrix, sequence] = &choice.candidates[..] else { panic!("two candidates: {choice:?}") };
+    assert_eq!((matrix.objective, sequence.objective), (Objective::Ranking, Objective::Sequence));
+    assert!(sequence.ndcg > matrix.ndcg, "{choice:?}");
+    assert!(seq.weights.sequence.is_some() && seq.recency.is_none());
     let pop = &seq.baselines["most_popular"];
     eprintln!(
         "HR@10 / NDCG@10: sequence {:.3}/{:.3}, iALS + recency {:.3}/{:.3}, most popular {:.3}/{:.3}",
@@ -86,6 +96,31 @@ fn the_sequence_model_learns_order_that_factorisation_cannot_see() {
         als.metrics.ndcg
     );
     assert!(seq.best_epoch >= 1 && !seq.seq_history.is_empty());
+}
+
+#[test]
+fn auto_keeps_factorisation_without_training_a_sequence_model_where_order_says_nothing() {
+    // The same walks with each user's timestamps shuffled: the items a user saw are the same,
+    // their order is noise.
+    let mut data = cycle_data(120, 15);
+    let mut next = 7u64;
+    for chunk in data.interactions.chunks_mut(15) {
+        for k in (1..chunk.len()).rev() {
+            next = next.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let j = (next >> 33) as usize % (k + 1);
+            let (a, b) = (chunk[k].timestamp, chunk[j].timestamp);
+            chunk[k].timestamp = b;
+            chunk[j].timestamp = a;
+        }
+    }
+    let exp = experiment().resolve(&data.interactions);
+    let cfg = params(Objective::Auto).resolve(&data.interactions);
+    let out = pipeline::run(&cfg, &exp, &data, Verbosity::Quiet).unwrap();
+    let choice = out.choice.as_ref().expect("auto reports its choice");
+    assert_eq!(out.objective, Objective::Ranking, "{}", choice.reason);
+    assert!(out.seq_history.is_empty() && out.weights.sequence.is_none(), "no sequence model was trained");
+    assert_eq!(choice.candidates.len(), 1);
+    assert!(choice.reason.contains("no order in the data"), "{}", choice.reason);
 }
 
 /// One sequence model on short cycle walks, trained once and shared by the tests below.

@@ -75,6 +75,8 @@ pub struct SeqFit {
     pub best_epoch: usize,
     /// Every epoch run.
     pub history: Vec<SeqEpoch>,
+    /// Whether the time budget ended the training (before early stopping or the last epoch).
+    pub out_of_time: bool,
 }
 
 fn snapshot(net: &Net) -> candle_core::Result<Vec<Tensor>> {
@@ -182,12 +184,14 @@ fn progress(v: Verbosity, batches: usize) -> ProgressBar {
 }
 
 /// Trains on `histories` (each user's items, oldest first), keeping the weights with the best
-/// NDCG@10 on `holdout` when given.
+/// NDCG@10 on `holdout` when given. With a `deadline`, no epoch starts that would end after it
+/// at the pace of the last one (the first epoch always runs).
 pub fn fit(
     p: &SeqParams,
     items: usize,
     histories: &[Vec<u32>],
     holdout: Option<&Holdout>,
+    deadline: Option<Instant>,
     dev: &Device,
     v: Verbosity,
 ) -> anyhow::Result<SeqFit> {
@@ -203,7 +207,13 @@ pub fn fit(
     let mut batches: Vec<&[usize]> = users.chunks(p.batch_users).collect();
     let (mut history, mut best) = (Vec::new(), None::<(f64, usize, Vec<Tensor>)>);
     let (mut inputs, mut targets) = (Vec::new(), Vec::new());
+    let mut out_of_time = false;
+    let mut last_epoch = std::time::Duration::ZERO;
     for epoch in 1..=p.epochs {
+        if deadline.is_some_and(|d| epoch > 1 && Instant::now() + last_epoch > d) {
+            out_of_time = true;
+            break;
+        }
         batches.shuffle(&mut rng);
         let started = Instant::now();
         let bar = progress(v, batches.len());
@@ -250,6 +260,7 @@ pub fn fit(
             );
         }
         history.push(e);
+        last_epoch = started.elapsed();
         if let Some(score) = ndcg {
             if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
                 best = Some((score, epoch, snapshot(&net)?));
@@ -265,5 +276,5 @@ pub fn fit(
         }
         None => history.len(),
     };
-    Ok(SeqFit { net, best_epoch, history })
+    Ok(SeqFit { net, best_epoch, history, out_of_time })
 }

@@ -52,7 +52,16 @@ pub struct SeqArgs {
     /// Sequence model: dropout.
     #[arg(id = "seq_dropout", long = "seq-dropout", default_value_t = DEFAULTS.dropout)]
     pub dropout: f32,
+    /// Sequence model: seconds of training, counted from the start of the training pipeline; no
+    /// epoch starts that would end later (default: 900 under `--objective auto`, none for
+    /// `--objective sequence`, whose result then depends on the seed alone).
+    #[arg(id = "seq_time_budget", long = "seq-time-budget")]
+    pub time_budget: Option<f64>,
 }
+
+/// The sequence model's time budget under `--objective auto`: MovieLens-1M's target of 15
+/// minutes for the whole command on 2 cores.
+pub const AUTO_TIME_BUDGET: f64 = 900.0;
 
 /// The defaults, declared once for the flags and for [`SeqArgs::default`].
 const DEFAULTS: SeqArgs = SeqArgs {
@@ -64,6 +73,7 @@ const DEFAULTS: SeqArgs = SeqArgs {
     batch_users: 32,
     negatives: None,
     dropout: 0.2,
+    time_budget: None,
 };
 
 impl Default for SeqArgs {
@@ -81,6 +91,10 @@ impl SeqArgs {
         anyhow::ensure!(self.lr.is_finite() && self.lr > 0.0, "--seq-lr must be a positive number");
         anyhow::ensure!(self.batch_users >= 1, "--seq-batch must be at least 1");
         anyhow::ensure!((0.0..0.9).contains(&self.dropout), "--seq-dropout must be in [0, 0.9)");
+        anyhow::ensure!(
+            self.time_budget.is_none_or(|t| t.is_finite() && t > 0.0),
+            "--seq-time-budget must be a positive number of seconds"
+        );
         Ok(())
     }
 

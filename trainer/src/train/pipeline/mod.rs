@@ -21,8 +21,13 @@ use super::export;
 use super::fit::{self, EpochStats, Problem, Validation, Verbosity};
 use super::sequence::{self, SeqEpoch};
 use super::split::{self, Split};
+
+pub mod choice;
+mod sequence_path;
+
 use super::tables::Factors;
 use crate::dataset::{Dataset, Interaction};
+use choice::{Candidate, Choice};
 
 /// The longest history the recency tuning stores; the exported window follows the decay.
 const TUNING_WINDOW: usize = 100;
@@ -59,6 +64,8 @@ pub struct RecencyTrial {
 pub struct Outcome {
     /// The model to export.
     pub weights: Weights,
+    /// What it is (under `auto`, what was chosen).
+    pub objective: Objective,
     /// The recency settings chosen (None: no recency component).
     pub recency: Option<RecencyInfo>,
     /// Every recency setting tried on the inner split.
@@ -75,6 +82,8 @@ pub struct Outcome {
     pub sizes: (usize, usize, usize),
     /// Epochs of the sequence model on the inner split (empty for other objectives).
     pub seq_history: Vec<SeqEpoch>,
+    /// Under `auto`: the models compared on the inner split, and why one was kept.
+    pub choice: Option<Choice>,
 }
 
 fn device(kind: DeviceKind) -> anyhow::Result<Device> {
@@ -196,10 +205,9 @@ pub fn builder(
     item_rank: &[u32],
 ) -> ModelBuilder {
     let seen = rows.iter().map(|x| (x.user, x.item, export::seen_value(cfg, x)));
-    let range = match cfg.objective() {
-        Objective::Rating | Objective::Hybrid => export::rating_range(rows),
-        _ => None,
-    };
+    let range = (cfg.objective() == Objective::Rating || w.head.is_some())
+        .then(|| export::rating_range(rows))
+        .flatten();
     let mut b = export::builder(&w.main, export::kind(cfg.objective()), data, seen, range);
     if let Some(h) = &w.head {
         b.rating_head = Some(RatingHeadParts {
@@ -260,8 +268,9 @@ fn tune_recency(
 /// Runs the pipeline on resolved settings (`resolve` both first).
 pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) -> anyhow::Result<Outcome> {
     if cfg.objective() == Objective::Sequence {
-        return run_sequence(cfg, exp, data, v);
+        return sequence_path::run(cfg, exp, data, v);
     }
+    let started = std::time::Instant::now();
     let rank = split::item_id_rank(data);
     let parts = split::outer(&data.interactions, exp, &rank);
     let inner = split::inner(&parts.train, exp.split(), exp.seed(), &rank);
@@ -305,6 +314,46 @@ pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) ->
         (None, Vec::new())
     };
 
+    // Under `auto`, the sequence model on the same inner split: kept when it ranks better.
+    let mut choice = None;
+    if cfg.auto() {
+        let matrix = Candidate {
+            objective: cfg.objective(),
+            hr: 0.0,
+            ndcg: 0.0,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let best = recency_trials.iter().fold(None::<&RecencyTrial>, |b, t| match b {
+            Some(b) if b.ndcg >= t.ndcg => Some(b),
+            _ => Some(t),
+        });
+        let trial = match best {
+            None => sequence_path::Trial::Kept(Choice {
+                reason: choice::untried(cfg.objective(), None),
+                chosen: cfg.objective(),
+                candidates: vec![matrix],
+                order: None,
+            }),
+            Some(b) => {
+                let matrix = Candidate { hr: b.hr, ndcg: b.ndcg, ..matrix };
+                let deadline = cfg.seq_time_budget().map(|s| started + std::time::Duration::from_secs_f64(s));
+                sequence_path::trial(cfg, data, &inner, &rank, sample, matrix, deadline, v)?
+            }
+        };
+        match trial {
+            sequence_path::Trial::Chosen(fitted, c) => {
+                let head = (cfg.objective() == Objective::Hybrid)
+                    .then(|| sequence_path::Head { epochs: best_epoch, history: history.clone() });
+                let seq_cfg = cfg.chosen(Objective::Sequence);
+                let mut out =
+                    sequence_path::finish(&seq_cfg, exp, data, &parts, inner.val.len(), fitted, head)?;
+                out.choice = Some(c);
+                return Ok(out);
+            }
+            sequence_path::Trial::Kept(c) => choice = Some(c),
+        }
+    }
+
     // 2. The evaluation model (trained on the training part) and 3. the model to export
     //    (retrained on everything with the settings chosen above) are independent: train both
     //    at once.
@@ -346,6 +395,7 @@ pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) ->
     };
     Ok(Outcome {
         weights,
+        objective: cfg.objective(),
         recency,
         recency_trials,
         metrics,
@@ -354,60 +404,6 @@ pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) ->
         best_epoch,
         sizes: (parts.train.len(), parts.val.len(), inner.val.len()),
         seq_history: Vec::new(),
-    })
-}
-
-/// The sequence model: one fit on the inner split's training part, stopped early on its next
-/// items. The evaluation model and the exported one share those weights and differ only in
-/// the histories their user states are computed from (the training part, or everything): a
-/// user's latest items are read at serving time without retraining, as the papers' protocol
-/// and production both do.
-fn run_sequence(
-    cfg: &ValidParams,
-    exp: &Experiment,
-    data: &Dataset,
-    v: Verbosity,
-) -> anyhow::Result<Outcome> {
-    let rank = split::item_id_rank(data);
-    let parts = split::outer(&data.interactions, exp, &rank);
-    let inner = split::inner(&parts.train, exp.split(), exp.seed(), &rank);
-    let sample = Sample { users: exp.eval_users(), seed: exp.seed() };
-    let dev = device(cfg.device())?;
-    let (nu, ni) = (data.num_users(), data.num_items());
-    let inner_hist = sequence::data::histories(&inner.train, nu, &rank);
-    let holdout = (!inner.val.is_empty()).then(|| sequence::holdout(&inner_hist, &inner.val));
-    let p = cfg.seq().params(ni, cfg.dim(), cfg.seed());
-    let fitted = sequence::fit::fit(&p, ni, &inner_hist, holdout.as_ref(), &dev, v)?;
-    let items = sequence::item_factors(&fitted)?;
-    let network = sequence::network(&fitted)?;
-    let weights_after = |rows: &[Interaction]| -> anyhow::Result<Weights> {
-        let mut f = Factors::zeros(nu, ni);
-        f.user.dim = cfg.dim();
-        f.item.dim = cfg.dim();
-        f.user.data = sequence::user_states(&fitted, &sequence::data::histories(rows, nu, &rank), &dev)?;
-        f.item.data = items.clone();
-        Ok(Weights { main: f, head: None, sequence: Some(network.clone()) })
-    };
-    let (mut metrics, mut baselines) = (Metrics::default(), BTreeMap::new());
-    if !parts.val.is_empty() {
-        let w = weights_after(&parts.train)?;
-        let bytes = builder(cfg, data, &w, &parts.train, None, &rank).build()?;
-        let model = Model::from_bytes(&bytes)?;
-        metrics =
-            eval::metrics(&model, &TestSet::new(&model, data, &parts.val), false, sample.users, sample.seed)?;
-        let ev = Evaluator::new(data, &parts.train, &parts.val, sample);
-        baselines = ev.baselines(cfg)?;
-        baselines.extend(ev.popularity_baselines(&rank)?);
-    }
-    Ok(Outcome {
-        weights: weights_after(&data.interactions)?,
-        recency: None,
-        recency_trials: Vec::new(),
-        metrics,
-        baselines,
-        history: Vec::new(),
-        best_epoch: fitted.best_epoch,
-        sizes: (parts.train.len(), parts.val.len(), inner.val.len()),
-        seq_history: fitted.history,
+        choice,
     })
 }
