@@ -6,10 +6,17 @@
 //   EDGEREC_CANARY_MODEL  the artifact to publish as the canary
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { MODE, call, post, assertError } from './lib.mjs';
+import { join } from 'node:path';
+import { BASE, MODE, call, post, assertError } from './lib.mjs';
 
 const AUTH = { authorization: `Bearer ${process.env.EDGEREC_ADMIN_TOKEN ?? ''}` };
+
+/** Runs the trainer (run.sh builds it) against this Worker; its standard output. */
+const trainer = (...args) =>
+  execFileSync(process.env.EDGEREC_TRAINER, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const admin = ['--token', process.env.EDGEREC_ADMIN_TOKEN ?? ''];
 const USERS = 1200;
 
 /** A deterministic generator (mulberry32), so each run draws the same clicks. */
@@ -103,14 +110,35 @@ describe('a canary experiment, measured online', { skip: MODE !== 'experiment' }
     assert.equal(canary.purchases, 0);
     assert.equal(canary.conversion.rate, 0);
 
+    // `trainer metrics` reads the same answer, says what it shows, and charts CTR over time.
+    const period = ['--since', String(Math.floor(Date.parse(ahead.m.since) / 1000)), '--until', String(Math.floor(Date.parse(ahead.m.until) / 1000))];
+    assert.deepEqual(JSON.parse(trainer('metrics', '--from', BASE, ...admin, ...period, '--json')), ahead.m);
+    const svg = join(process.env.EDGEREC_E2E_WORK, 'experiment-ctr.svg');
+    const table = trainer('metrics', '--from', BASE, ...admin, ...period, '--svg', svg, '--buckets', '4');
+    assert.match(table, /canary vs current: CTR .* points, the canary is ahead;/, table);
+    assert.match(table, /^ {2}canary /m, table);
+    const chart = readFileSync(svg, 'utf8');
+    assert.ok(chart.startsWith('<svg') && chart.includes('canary') && chart.includes('current'), 'the SVG charts both variants');
+
     const equal = await simulate('equal', { canary: 0.2, current: 0.2 }, 2);
     const same = equal.m.canary_vs_current.ctr;
     console.log(`# equal rates (20 %): difference ${pct(same)}`);
     assert.ok(same.low < 0 && same.high > 0, `equal rates: the interval includes 0: ${JSON.stringify(same)}`);
+    const since = Math.floor(Date.parse(equal.m.since) / 1000), until = Math.floor(Date.parse(equal.m.until) / 1000);
+    const flat = trainer('metrics', '--from', BASE, ...admin, '--since', String(since), '--until', String(until));
+    assert.match(flat, /CTR .* points, no difference shown \(the interval includes 0\)/, flat);
 
     // A one-hour attribution window still holds every click: they came within seconds.
     const late = await metrics(`since=${equal.m.since}&until=${equal.m.until}&window_hours=1`);
     assert.equal(late.variants.reduce((n, v) => n + v.clicks, 0), equal.clicks, 'all clicks came within the hour');
+
+    // `trainer publish --promote` shows the comparison (both periods together), then promotes.
+    const canaryVersion = canary.model_version;
+    const promoted = JSON.parse(trainer('publish', '--to', BASE, ...admin, '--promote', '--json'));
+    assert.equal(promoted.action, 'promote');
+    assert.ok(promoted.comparison?.canary_vs_current?.ctr.low > 0, JSON.stringify(promoted.comparison));
+    const pointer = await call('/admin/model', { headers: AUTH });
+    assert.equal(pointer.json.current?.version, canaryVersion, pointer.text);
   });
 
   test('bad metrics requests are 4xx and change nothing', async () => {

@@ -245,7 +245,8 @@ TOML
   admin_token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
   printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORK/.dev.vars"
   CONFIG=$exp_config STATE=$exp_state start_server fixture
-  EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_CANARY_MODEL="$WORK/experiment-canary.safetensors" run_tests experiment
+  EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_CANARY_MODEL="$WORK/experiment-canary.safetensors" \
+    EDGEREC_TRAINER="$BIN/trainer" EDGEREC_E2E_WORK="$WORK" run_tests experiment
   stop_server
   rm -f "$WORK/.dev.vars"
 fi

@@ -19,13 +19,7 @@ use crate::error::ApiError;
 use crate::events;
 use crate::store::{Served, Serving};
 
-/// Which model of a canary experiment answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Variant {
-    Current,
-    Canary,
-}
+pub use edgerec_core::wire::Variant;
 
 /// What an answer is traced by.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ mod generate;
 mod ingest;
 mod inspect;
 mod items;
+mod metrics;
 mod output;
 mod publish;
 mod recommend;
@@ -64,6 +65,10 @@ enum Command {
     /// Push item availability (a flag or stock column of the items table, or a CSV) to the
     /// Worker; idempotent.
     Items(items::ItemsArgs),
+    /// Online metrics per model version and variant from the Worker (impressions, attributed
+    /// clicks and purchases, CTR and conversion with 95 % intervals, the canary's difference);
+    /// optionally an SVG of CTR over time.
+    Metrics(metrics::MetricsArgs),
 }
 
 impl Cli {
@@ -82,6 +87,7 @@ impl Cli {
             Command::Ingest(args) => ingest::run(&args),
             Command::Publish(args) => publish::run(&args),
             Command::Items(args) => items::run(&args),
+            Command::Metrics(args) => metrics::run(&args),
         }
     }
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::output::{load_model, read_model};
 use crate::live::client::Admin;
+use crate::live::metrics::{self, Period};
 
 /// Arguments of `trainer publish`: exactly one action.
 #[derive(Debug, Clone, clap::Args)]
@@ -42,7 +43,8 @@ pub struct PublishArgs {
     #[arg(long)]
     pub rollback: bool,
 
-    /// Make the canary the current model.
+    /// Make the canary the current model, after printing how it compares online with the
+    /// current one (`trainer metrics` over the last seven days).
     #[arg(long)]
     pub promote: bool,
 
@@ -55,6 +57,7 @@ pub struct PublishArgs {
 pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let admin = Admin::new(&args.to, &args.token)?;
+    let mut comparison = Value::Null;
     let (action, answer) = if let Some(path) = &args.model {
         let bytes = read_model(path)?;
         load_model(path, &bytes)?;
@@ -77,6 +80,13 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     } else if args.rollback {
         ("rollback", admin.post("/admin/model/rollback", None)?)
     } else {
+        // What the canary did so far, printed before it becomes the current model (a Worker
+        // without the metrics store still promotes; the reason is printed instead).
+        match metrics::fetch(&admin, Period { since: None, until: None, window_hours: None }) {
+            Ok(report) if !args.json => metrics::print(&mut std::io::stderr().lock(), &report)?,
+            Ok(report) => comparison = serde_json::to_value(&report)?,
+            Err(e) => eprintln!("warning: no comparison before promoting: {e:#}"),
+        }
         ("promote", admin.post("/admin/model/promote", None)?)
     };
     let moved = matches!(action, "model" | "activate");
@@ -91,7 +101,13 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
     if args.json {
-        let v = json!({ "action": action, "answer": answer, "pointer": pointer, "elapsed_seconds": elapsed });
+        let v = json!({
+            "action": action,
+            "answer": answer,
+            "pointer": pointer,
+            "comparison": comparison,
+            "elapsed_seconds": elapsed,
+        });
         serde_json::to_writer(&mut out, &v)?;
         writeln!(out)?;
         return Ok(());

@@ -8,11 +8,14 @@
 //! - [`store`]: pages into MySQL, idempotent by `event_id`, with the resume cursor;
 //! - [`client`]: the blocking HTTP client for the Worker's admin routes;
 //! - [`items`]: item availability from the shop's items table or a CSV, pushed to the Worker
-//!   (`trainer items`).
+//!   (`trainer items`);
+//! - [`metrics`]: online metrics per variant from the Worker (`trainer metrics`, and
+//!   `trainer publish --promote`'s comparison).
 
 pub mod client;
 pub mod event;
 pub mod items;
+pub mod metrics;
 pub mod page;
 mod schema;
 pub mod store;

@@ -9,9 +9,8 @@
 //! model (all versions of each side together) has Newcombe's interval: an interval that excludes
 //! 0 is a difference the data shows.
 
-mod stats;
-
-use serde::{Deserialize, Serialize};
+use edgerec_core::wire::{Comparison, MetricsReport, VariantMetrics, difference, wilson};
+use serde::Deserialize;
 use worker::Env;
 use worker::wasm_bindgen::JsValue;
 
@@ -19,7 +18,6 @@ use crate::error::{ApiError, ErrorCode};
 use crate::http::{self, Incoming, Reply};
 use crate::timing;
 use crate::trace::Variant;
-use stats::{Rate, difference, wilson};
 
 /// The default period: the last seven days.
 const DEFAULT_DAYS: i64 = 7;
@@ -55,35 +53,6 @@ struct Counts {
     purchases: u64,
     clicked: u64,
     converted: u64,
-}
-
-#[derive(Serialize)]
-struct Row {
-    model_version: String,
-    variant: Variant,
-    impressions: u64,
-    users: u64,
-    clicks: u64,
-    carts: u64,
-    purchases: u64,
-    ctr: Option<Rate>,
-    conversion: Option<Rate>,
-}
-
-#[derive(Serialize)]
-struct Comparison {
-    ctr: Rate,
-    conversion: Rate,
-}
-
-#[derive(Serialize)]
-struct Metrics {
-    since: String,
-    until: String,
-    window_hours: usize,
-    variants: Vec<Row>,
-    /// The canary minus the current model; `null` unless both served in the period.
-    canary_vs_current: Option<Comparison>,
 }
 
 /// A time parameter: RFC 3339, or integer Unix seconds. Unix milliseconds out.
@@ -132,7 +101,7 @@ pub async fn get(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
     };
     let variants = counts
         .into_iter()
-        .map(|c| Row {
+        .map(|c| VariantMetrics {
             ctr: wilson(c.clicked, c.impressions),
             conversion: wilson(c.converted, c.impressions),
             model_version: c.model_version,
@@ -144,7 +113,7 @@ pub async fn get(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
             purchases: c.purchases,
         })
         .collect();
-    Reply::json(&Metrics {
+    Reply::json(&MetricsReport {
         since: timing::rfc3339(since as f64),
         until: timing::rfc3339(until as f64),
         window_hours,

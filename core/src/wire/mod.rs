@@ -1,9 +1,15 @@
 //! The contracts the Worker and the trainer share on the wire, defined once here (both depend
 //! on the core): the behaviours an event records, a stored event as `GET /admin/events` sends
-//! it, and the limits on IDs, event IDs and ratings. The Worker's OpenAPI document describes
-//! the same; its tests check the two agree.
+//! it, the limits on IDs, event IDs and ratings, and `GET /admin/metrics`'s answer. The
+//! Worker's OpenAPI document describes the same; its tests check the two agree.
 
 use serde::{Deserialize, Serialize};
+
+mod metrics;
+mod stats;
+
+pub use metrics::{Comparison, MetricsReport, Rate, Variant, VariantMetrics};
+pub use stats::{difference, wilson};
 
 /// Longest user or item ID, in bytes of UTF-8.
 pub const MAX_ID_BYTES: usize = 256;

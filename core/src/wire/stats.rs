@@ -3,18 +3,10 @@
 //! two independent rates. Both stay inside [0, 1] (and [−1, 1]) and behave at 0 and n, where
 //! the normal approximation does not.
 
-use serde::Serialize;
+use super::Rate;
 
 /// z for a two-sided 95 % interval.
 const Z: f64 = 1.959_963_984_540_054;
-
-/// A rate with its 95 % interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Rate {
-    pub rate: f64,
-    pub low: f64,
-    pub high: f64,
-}
 
 /// `k` successes in `n` trials, with Wilson's interval; `None` when `n` is 0.
 pub fn wilson(k: u64, n: u64) -> Option<Rate> {
