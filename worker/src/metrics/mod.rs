@@ -25,24 +25,48 @@ const DEFAULT_DAYS: i64 = 7;
 const DEFAULT_WINDOW_HOURS: usize = 24;
 const MAX_WINDOW_HOURS: usize = 24 * 30;
 
-const QUERY: &str = "WITH shown AS ( \
-       SELECT recommendation_id, user_id, model_version, variant, served_at FROM impressions \
-       WHERE served_at >= ?1 AND served_at < ?2), \
-     outcomes AS ( \
-       SELECT s.recommendation_id, sum(e.behavior = 'click') AS clicks, sum(e.behavior = 'cart') AS carts, \
-         sum(e.behavior = 'purchase') AS purchases \
-       FROM shown s JOIN events e ON e.recommendation_id = s.recommendation_id \
-       WHERE e.received_at >= s.served_at AND e.received_at < s.served_at + ?3 \
-       GROUP BY s.recommendation_id) \
-     SELECT s.model_version AS model_version, s.variant AS variant, count(*) AS impressions, \
-       count(DISTINCT s.user_id) AS users, coalesce(sum(o.clicks), 0) AS clicks, \
-       coalesce(sum(o.carts), 0) AS carts, coalesce(sum(o.purchases), 0) AS purchases, \
-       coalesce(sum(o.clicks > 0), 0) AS clicked, coalesce(sum(o.purchases > 0), 0) AS converted \
-     FROM shown s LEFT JOIN outcomes o ON o.recommendation_id = s.recommendation_id \
-     GROUP BY s.model_version, s.variant ORDER BY s.variant, s.model_version";
+/// Impressions and distinct users per version and variant: one covering index range
+/// (`impressions_period`, migration 0005).
+const SHOWN: &str = "SELECT model_version, variant, count(*) AS impressions, count(DISTINCT user_id) AS users \
+     FROM impressions WHERE served_at >= ?1 AND served_at < ?2 \
+     GROUP BY model_version, variant ORDER BY variant, model_version";
 
-/// One row of [`QUERY`].
+/// Attributed outcomes per version and variant: each answer of the period with its events in
+/// the window (`events_attribution`), summed per answer, then per version and variant. Answers
+/// with no attributed event do not appear here (they count 0).
+const OUTCOMES: &str = "SELECT model_version, variant, sum(c) AS clicks, sum(k) AS carts, sum(p) AS purchases, \
+       sum(c > 0) AS clicked, sum(p > 0) AS converted \
+     FROM (SELECT i.model_version AS model_version, i.variant AS variant, sum(e.behavior = 'click') AS c, \
+         sum(e.behavior = 'cart') AS k, sum(e.behavior = 'purchase') AS p \
+       FROM impressions i JOIN events e ON e.recommendation_id = i.recommendation_id \
+         AND e.received_at >= i.served_at AND e.received_at < i.served_at + ?3 \
+       WHERE i.served_at >= ?1 AND i.served_at < ?2 \
+       GROUP BY i.recommendation_id) \
+     GROUP BY model_version, variant";
+
+/// One row of [`SHOWN`].
 #[derive(Debug, Deserialize)]
+struct Shown {
+    model_version: String,
+    variant: Variant,
+    impressions: u64,
+    users: u64,
+}
+
+/// One row of [`OUTCOMES`].
+#[derive(Debug, Deserialize)]
+struct Outcomes {
+    model_version: String,
+    variant: Variant,
+    clicks: u64,
+    carts: u64,
+    purchases: u64,
+    clicked: u64,
+    converted: u64,
+}
+
+/// The two merged: what the answer is built from.
+#[derive(Debug)]
 struct Counts {
     model_version: String,
     variant: Variant,
@@ -53,6 +77,27 @@ struct Counts {
     purchases: u64,
     clicked: u64,
     converted: u64,
+}
+
+/// Each version and variant that answered, with its outcomes (0 where none were attributed).
+fn merge(shown: Vec<Shown>, outcomes: &[Outcomes]) -> Vec<Counts> {
+    shown
+        .into_iter()
+        .map(|s| {
+            let o = outcomes.iter().find(|o| o.model_version == s.model_version && o.variant == s.variant);
+            Counts {
+                clicks: o.map_or(0, |o| o.clicks),
+                carts: o.map_or(0, |o| o.carts),
+                purchases: o.map_or(0, |o| o.purchases),
+                clicked: o.map_or(0, |o| o.clicked),
+                converted: o.map_or(0, |o| o.converted),
+                model_version: s.model_version,
+                variant: s.variant,
+                impressions: s.impressions,
+                users: s.users,
+            }
+        })
+        .collect()
 }
 
 /// A time parameter: RFC 3339, or integer Unix seconds. Unix milliseconds out.
@@ -79,15 +124,16 @@ pub async fn get(req: &Incoming, env: &Env) -> Result<Reply, ApiError> {
     };
     let db = env.d1(crate::config::D1_BINDING).map_err(storage)?;
     let bind = [since, until, window_hours as i64 * 3_600_000].map(|v| JsValue::from_f64(v as f64));
-    let counts: Vec<Counts> = db
-        .prepare(QUERY)
-        .bind(&bind)
-        .map_err(storage)?
-        .all()
-        .await
-        .map_err(storage)?
-        .results()
-        .map_err(storage)?;
+    // Both in one round trip.
+    let statements = vec![
+        db.prepare(SHOWN).bind(&bind[..2]).map_err(storage)?,
+        db.prepare(OUTCOMES).bind(&bind).map_err(storage)?,
+    ];
+    let mut results = db.batch(statements).await.map_err(storage)?.into_iter();
+    let missing = || storage(worker::Error::RustError("a D1 batch result is missing".into()));
+    let shown: Vec<Shown> = results.next().ok_or_else(missing)?.results().map_err(storage)?;
+    let outcomes: Vec<Outcomes> = results.next().ok_or_else(missing)?.results().map_err(storage)?;
+    let counts = merge(shown, &outcomes);
     let side = |variant: Variant| {
         let rows = counts.iter().filter(|c| c.variant == variant);
         rows.fold((0, 0, 0), |(n, c, p), r| (n + r.impressions, c + r.clicked, p + r.converted))
