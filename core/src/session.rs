@@ -6,6 +6,24 @@ use crate::Result;
 use crate::model::Model;
 use crate::query::{For, RecommendOptions, Recommendations, Source};
 
+/// A known user's stored part, wherever it is kept: in the artifact, or in a
+/// [`crate::UserRecord`] outside it.
+pub(crate) struct Known<'k> {
+    /// Trained factors (for a sequence model, the state after their history).
+    pub factors: &'k [f32],
+    /// Trained bias.
+    pub bias: f32,
+    /// Seen items (sorted, unique) and their values.
+    pub seen: &'k [u32],
+    pub seen_values: &'k [f32],
+    /// Latest items for the recency component, newest first.
+    pub recent: &'k [u32],
+    /// The sequence network's history, oldest first.
+    pub sequence: &'k [u32],
+    /// Whose rating-head part scores them.
+    pub whom: For<'k>,
+}
+
 impl<'a> Model<'a> {
     /// Top-N items for `user_id` given `interactions` they just made (listed in the order they
     /// happened: the last is the newest), with no retraining.
@@ -34,44 +52,65 @@ impl<'a> Model<'a> {
             }
             return self.recommend_for_interactions(interactions, opts);
         };
+        let range = self.seen_range(user);
+        let known = Known {
+            factors: self.user_factors(user).unwrap_or(&[]),
+            bias: self.user_bias.get(user).copied().unwrap_or(0.0),
+            seen: &self.seen_indices[range.clone()],
+            seen_values: &self.seen_values[range],
+            recent: self.recent_items(user),
+            sequence: self.sequence_history(user),
+            whom: For::User(user),
+        };
+        self.session_known(known, interactions, opts)
+    }
+
+    /// The session path for a known user, wherever their part is kept.
+    pub(crate) fn session_known<S: AsRef<str>>(
+        &self,
+        user: Known<'_>,
+        interactions: &[(S, f32)],
+        opts: &RecommendOptions,
+    ) -> Result<Recommendations<'a>> {
         let (known, unknown_items) = self.resolve_interactions(interactions)?;
         if known.is_empty() {
-            let mut recs = self.recommend_index(user, opts)?;
+            let mut recs =
+                self.recommend_known(user.factors, user.bias, user.recent, user.seen, user.whom, opts)?;
             recs.unknown_items = unknown_items.into_iter().chain(recs.unknown_items).collect();
             return Ok(recs);
         }
-        let seen = &self.seen_indices[self.seen_range(user)];
         let mut excluded: Vec<u32> =
-            seen.iter().copied().chain(known.iter().map(|&(i, _)| i as u32)).collect();
+            user.seen.iter().copied().chain(known.iter().map(|&(i, _)| i as u32)).collect();
         excluded.sort_unstable();
         excluded.dedup();
         let filter = self.filter(opts, &excluded)?;
         let session: Vec<usize> = known.iter().map(|&(i, _)| i).collect();
-        let (factors, bias): (Cow<'_, [f32]>, f32) = if let Some(state) = self.session_state(user, &session) {
-            (Cow::Owned(state?), self.user_bias.get(user).copied().unwrap_or(0.0))
+        let (factors, bias): (Cow<'_, [f32]>, f32) = if let Some(state) =
+            self.state_after(user.sequence, &session)
+        {
+            (Cow::Owned(state?), user.bias)
         } else if self.recency.as_ref().is_some_and(|r| r.info.weight > 0.0) {
             let session: Vec<usize> = known.iter().rev().map(|&(i, _)| i).collect();
-            (self.user_vector(user, &session)?, self.user_bias.get(user).copied().unwrap_or(0.0))
+            (self.vector_with_history(user.factors, user.recent, &session), user.bias)
         } else {
             // The shift the new interactions make to a fold-in of the stored ones, added to
             // the trained factors: with none the list is the trained one, and a few clicks
             // nudge it rather than replace it (a fresh fold-in need not agree with how the
             // factors were trained).
-            let seen: Vec<(usize, f64)> = self.seen_items(user).map(|(i, v)| (i, f64::from(v))).collect();
+            let seen: Vec<(usize, f64)> =
+                user.seen.iter().zip(user.seen_values).map(|(&i, &v)| (i as usize, f64::from(v))).collect();
             let mut all = seen.clone();
             all.extend_from_slice(&known);
             let (before, before_bias) =
                 if seen.is_empty() { (vec![0.0; self.dim], 0.0) } else { self.fold_in_known(&seen)? };
             let (after, after_bias) = self.fold_in_known(&all)?;
-            let trained = self.user_factors(user).unwrap_or(&[]);
             let shifted: Vec<f32> =
-                trained.iter().zip(after.iter().zip(&before)).map(|(p, (a, b))| p + (a - b)).collect();
-            let bias = self.user_bias.get(user).copied().unwrap_or(0.0) + (after_bias - before_bias);
-            (Cow::Owned(shifted), bias)
+                user.factors.iter().zip(after.iter().zip(&before)).map(|(p, (a, b))| p + (a - b)).collect();
+            (Cow::Owned(shifted), user.bias + (after_bias - before_bias))
         };
         let picked = self.rank(&factors, bias, &filter);
         Ok(Recommendations {
-            items: self.scored(picked, For::User(user)),
+            items: self.scored(picked, user.whom),
             source: Source::Session,
             reason: None,
             unknown_items: unknown_items.into_iter().chain(filter.unknown).collect(),

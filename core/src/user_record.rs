@@ -2,31 +2,37 @@
 //! user that holds everything a recommendation for a known user reads, so a host can answer for
 //! them exactly as if they were in the artifact.
 //!
-//! The layout (version 1, every number little-endian) is documented in `docs/ARTIFACT.md`:
+//! The layout (every number little-endian) is documented in `docs/ARTIFACT.md`:
 //!
 //! | bytes | field |
 //! | --- | --- |
 //! | 4 | magic `ERUR` |
-//! | 2 | record version, `1` |
+//! | 2 | record version: `1`, or `2` when a sequence history follows |
 //! | 2 | flags: bit 0 = a rating head part follows; other bits 0 |
 //! | 2 | `D`, the factor dimension |
 //! | 2 | `H`, the rating head's dimension (0 without a head) |
 //! | 4 | `S`, seen items |
 //! | 4 | `R`, latest items |
+//! | 4 | version 2 only: `Q`, the sequence history's length |
 //! | 4 + 4·D | bias (f32), factors (f32 × D) |
 //! | 4 + 4·H | with a head: head bias (f32), head factors (f32 × H) |
 //! | 4·S + 4·S | seen item indices (u32, strictly increasing), their values (f32) |
 //! | 4·R | latest item indices (u32), newest first |
+//! | 4·Q | version 2 only: the sequence network's history (u32), oldest first |
 
 use crate::model::Model;
 use crate::query::{For, RecommendOptions, Recommendations};
+use crate::session::Known;
 use crate::{Error, Result};
 
 /// The four bytes every user record starts with.
 pub const USER_RECORD_MAGIC: [u8; 4] = *b"ERUR";
-/// The user record version this build writes and reads.
-pub const USER_RECORD_VERSION: u16 = 1;
+/// The newest user record version this build reads (and 1, the version it writes for a model
+/// without a sequence part, byte for byte as before version 2 existed).
+pub const USER_RECORD_VERSION: u16 = 2;
 const HEADER: usize = 20;
+/// Version 2's header: version 1's and `Q`.
+const HEADER_V2: usize = 24;
 
 /// The key-value store key of a user's record: `<version>/<user id>`, where `version` is the
 /// [`crate::artifact_version`] of the artifact the record belongs to (the one without users).
@@ -48,6 +54,8 @@ pub struct UserRecord {
     seen: Vec<u32>,
     seen_values: Vec<f32>,
     recent: Vec<u32>,
+    /// The sequence network's history, oldest first (empty for a model without a sequence part).
+    sequence: Vec<u32>,
 }
 
 impl UserRecord {
@@ -94,17 +102,23 @@ impl UserRecord {
     /// The record's bytes (see the module docs for the layout).
     pub fn encode(&self) -> Vec<u8> {
         let head_dim = self.head.as_ref().map_or(0, |(f, _)| f.len());
+        let v2 = !self.sequence.is_empty();
         let mut out = Vec::with_capacity(
-            HEADER + 4 * (2 + self.factors.len() + head_dim + 2 * self.seen.len() + self.recent.len()),
+            HEADER_V2
+                + 4 * (2 + self.factors.len() + head_dim + 2 * self.seen.len() + self.recent.len())
+                + 4 * self.sequence.len(),
         );
         out.extend_from_slice(&USER_RECORD_MAGIC);
-        out.extend_from_slice(&USER_RECORD_VERSION.to_le_bytes());
+        out.extend_from_slice(&(if v2 { 2u16 } else { 1 }).to_le_bytes());
         out.extend_from_slice(&(if self.head.is_some() { FLAG_HEAD } else { 0 }).to_le_bytes());
         // Lengths were checked against a model (dims ≤ 4096, counts below 2³²) on the way in.
         out.extend_from_slice(&(self.factors.len() as u16).to_le_bytes());
         out.extend_from_slice(&(head_dim as u16).to_le_bytes());
         out.extend_from_slice(&(self.seen.len() as u32).to_le_bytes());
         out.extend_from_slice(&(self.recent.len() as u32).to_le_bytes());
+        if v2 {
+            out.extend_from_slice(&(self.sequence.len() as u32).to_le_bytes());
+        }
         let f32s =
             |out: &mut Vec<u8>, v: &[f32]| v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         let u32s =
@@ -118,6 +132,7 @@ impl UserRecord {
         u32s(&mut out, &self.seen);
         f32s(&mut out, &self.seen_values);
         u32s(&mut out, &self.recent);
+        u32s(&mut out, &self.sequence);
         out
     }
 
@@ -129,7 +144,7 @@ impl UserRecord {
             return Err(bad("it does not start with `ERUR`"));
         }
         let version = r.u16()?;
-        if version != USER_RECORD_VERSION {
+        if !(1..=USER_RECORD_VERSION).contains(&version) {
             return Err(bad(format!(
                 "unsupported user record version {version} (this build reads {USER_RECORD_VERSION})"
             )));
@@ -140,14 +155,16 @@ impl UserRecord {
         }
         let (dim, head_dim) = (usize::from(r.u16()?), usize::from(r.u16()?));
         let (seen, recent) = (r.u32()? as usize, r.u32()? as usize);
+        let sequence = if version >= 2 { r.u32()? as usize } else { 0 };
         let has_head = flags & FLAG_HEAD != 0;
         if has_head == (head_dim == 0) {
             return Err(bad("the head flag and the head dimension disagree"));
         }
-        let want = [1 + dim, if has_head { 1 + head_dim } else { 0 }, seen, seen, recent]
+        let header = if version >= 2 { HEADER_V2 } else { HEADER };
+        let want = [1 + dim, if has_head { 1 + head_dim } else { 0 }, seen, seen, recent, sequence]
             .iter()
             .try_fold(0usize, |acc, &n| acc.checked_add(n.checked_mul(4)?))
-            .and_then(|body| body.checked_add(HEADER));
+            .and_then(|body| body.checked_add(header));
         if want != Some(bytes.len()) {
             return Err(bad(format!("the record has {} bytes; its header says {want:?}", bytes.len())));
         }
@@ -166,6 +183,7 @@ impl UserRecord {
             seen: r.u32s(seen)?,
             seen_values: r.f32s("seen values", seen)?,
             recent: r.u32s(recent)?,
+            sequence: r.u32s(sequence)?,
         };
         record.check(model)?;
         Ok(record)
@@ -196,12 +214,21 @@ impl UserRecord {
         if self.seen.len() != self.seen_values.len() {
             return Err(bad("seen items and their values differ in length"));
         }
-        if let Some(i) = self.seen.iter().chain(&self.recent).find(|&&i| i as usize >= items) {
+        if let Some(i) =
+            self.seen.iter().chain(&self.recent).chain(&self.sequence).find(|&&i| i as usize >= items)
+        {
             return Err(bad(format!("item index {i} is out of range (< {items})")));
         }
         let window = model.recency.as_ref().map_or(0, |r| r.stored_window);
         if self.recent.len() > window {
             return Err(bad(format!("{} latest items; the model keeps at most {window}", self.recent.len())));
+        }
+        let max_len = model.sequence.as_ref().map_or(0, |s| s.info.max_len);
+        if self.sequence.len() > max_len {
+            return Err(bad(format!(
+                "a sequence history of {} items; the model's network reads at most {max_len}",
+                self.sequence.len()
+            )));
         }
         Ok(())
     }
@@ -242,6 +269,7 @@ impl<'a> Model<'a> {
             seen: self.seen_indices.get(range.clone())?.to_vec(),
             seen_values: self.seen_values.get(range)?.to_vec(),
             recent: self.recent_items(user).to_vec(),
+            sequence: self.sequence_history(user).to_vec(),
         })
     }
 
@@ -264,5 +292,28 @@ impl<'a> Model<'a> {
             For::Record(head),
             opts,
         )
+    }
+
+    /// Top-N items for a user whose record is kept outside the artifact, given `interactions`
+    /// they just made: the same answer [`Model::recommend_session`] gives for that user when
+    /// they are in the artifact.
+    pub fn recommend_record_session<S: AsRef<str>>(
+        &self,
+        record: &UserRecord,
+        interactions: &[(S, f32)],
+        opts: &RecommendOptions,
+    ) -> Result<Recommendations<'a>> {
+        Self::check_page(opts)?;
+        record.check(self)?;
+        let known = Known {
+            factors: &record.factors,
+            bias: record.bias,
+            seen: &record.seen,
+            seen_values: &record.seen_values,
+            recent: &record.recent,
+            sequence: &record.sequence,
+            whom: For::Record(record.head.as_ref().map(|(f, b)| (f.as_slice(), *b))),
+        };
+        self.session_known(known, interactions, opts)
     }
 }

@@ -13,12 +13,34 @@ use edgerec_core::{
 use proptest::prelude::*;
 
 /// The fixture shapes: a rating model, and a ranking model with a rating head, a recency
-/// component, int8 rows and an index.
+/// component, int8 rows and an index; either ranking shape with a sequence network.
 fn fixture(kind: ModelKind, users: usize, items: usize, dim: usize, seed: u64, rich: bool) -> ModelBuilder {
-    let mut b = common::random_builder(kind, users, items, dim, seed);
-    if !rich {
-        return b;
-    }
+    let b = common::random_builder(kind, users, items, dim, seed);
+    if rich { with_head_recency_index(b, users, items, dim, seed) } else { b }
+}
+
+/// `b` (a ranking model) with a sequence network reading 4 items, and each user's history (0 to
+/// 6 items).
+fn with_sequence(mut b: ModelBuilder, users: usize, items: usize, dim: usize, seed: u64) -> ModelBuilder {
+    let mut rng = common::Rng::new(seed ^ 0x5EC);
+    let mut parts = common::random_sequence(&mut rng, dim, 4, 1);
+    parts.history = (0..users).map(|u| (0..u % 7).map(|_| rng.below(items) as u32).collect()).collect();
+    b.sequence = Some(parts);
+    // The network's state is the whole user vector: no recency component, no biases.
+    b.recency = None;
+    b.user_bias = vec![0.0; users];
+    b.item_bias = vec![0.0; items];
+    b
+}
+
+/// `b` with a rating head, a recency component, int8 rows and an index.
+fn with_head_recency_index(
+    mut b: ModelBuilder,
+    users: usize,
+    items: usize,
+    dim: usize,
+    seed: u64,
+) -> ModelBuilder {
     let head = common::random_builder(ModelKind::Rating, users, items, 3, seed ^ 1);
     b.rating_head = Some(RatingHeadParts {
         dim: 3,
@@ -69,9 +91,13 @@ proptest! {
         excluded in proptest::collection::vec(0usize..200, 0..8),
         category in proptest::option::of(0usize..3),
         exact in any::<bool>(),
+        sequential in any::<bool>(),
     ) {
-        let kind = if ranking || rich { ModelKind::Ranking } else { ModelKind::Rating };
-        let b = fixture(kind, 12, 60, dim, seed, rich);
+        let kind = if ranking || rich || sequential { ModelKind::Ranking } else { ModelKind::Rating };
+        let mut b = fixture(kind, 12, 60, dim, seed, rich);
+        if sequential {
+            b = with_sequence(b, 12, 60, dim, seed);
+        }
         let full_bytes = b.build().unwrap();
         let (outside_bytes, records) = split_users(&full_bytes).unwrap();
         let mut full = Model::from_bytes(&full_bytes).unwrap();
@@ -93,6 +119,13 @@ proptest! {
             prop_assert_eq!(&got, &want);
             // The artifact without users knows nobody: the popular fallback.
             prop_assert_eq!(outside.recommend(id, &opts).unwrap().source, Source::Popular);
+            // A session continues the record as it continues the artifact's user: the sequence
+            // network over its history, the recency component, or the fold-in shift.
+            let clicked = [(full.item_id(seed as usize % 60), 1.0), ("NOPE", 1.0), (full.item_id(7), 2.0)];
+            let want = full.recommend_session(id, &clicked, &opts).unwrap();
+            let got = outside.recommend_record_session(&decoded, &clicked, &opts).unwrap();
+            prop_assert_eq!(want.source, Source::Session);
+            prop_assert_eq!(&got, &want);
         }
     }
 }
@@ -157,7 +190,9 @@ fn the_decoder_refuses_what_does_not_fit() {
         b
     };
     assert!(user_record_error(&patched(0, b"XRUR"), &plain).contains("ERUR"));
-    assert!(user_record_error(&patched(4, &2u16.to_le_bytes()), &plain).contains("version 2"));
+    assert!(user_record_error(&patched(4, &3u16.to_le_bytes()), &plain).contains("version 3"));
+    // A version 2 header over a version 1 body: the lengths disagree.
+    assert!(user_record_error(&patched(4, &2u16.to_le_bytes()), &plain).contains("header says"));
     assert!(user_record_error(&patched(6, &4u16.to_le_bytes()), &plain).contains("flags"));
     assert!(user_record_error(&patched(20, &f32::NAN.to_le_bytes()), &plain).contains("bias"));
     let seen = plain.seen_items(3).count();
@@ -175,6 +210,16 @@ fn the_decoder_refuses_what_does_not_fit() {
     long[16..20].copy_from_slice(&6u32.to_le_bytes());
     long.extend(std::iter::repeat_n(0u8, 4 * (6 - stored)));
     assert!(user_record_error(&long, &rich).contains("at most 5"));
+    // A sequence model's record is version 2 and carries the network's history; a model
+    // without a network refuses it.
+    let seq = with_sequence(fixture(ModelKind::Ranking, 8, 50, 4, 5, false), 8, 50, 4, 5).build().unwrap();
+    let seq = Model::from_bytes(&seq).unwrap();
+    let record = seq.user_record(6).unwrap();
+    let bytes = record.encode();
+    assert_eq!(bytes[4..6], 2u16.to_le_bytes());
+    assert_eq!(UserRecord::decode(&bytes, &seq).unwrap(), record);
+    assert!(user_record_error(&bytes, &plain).contains("reads at most 0"));
+    assert_eq!(good[4..6], 1u16.to_le_bytes(), "records without a network stay version 1");
 }
 
 #[test]

@@ -39,6 +39,20 @@ describe('a large model from R2, users from KV', { skip: MODE !== 'scale' }, () 
     }
   });
 
+  test('a KV user\'s session continues their record, not a stranger\'s fold-in', async () => {
+    const [{ user, items }] = JSON.parse(readFileSync(`${DIR}/oracle.json`, 'utf8'));
+    const interactions = items.slice(0, 2).map((item_id) => ({ item_id, rating: 5 }));
+    const session = await post('/recommend', { user_id: user, interactions, top_n: 10 });
+    assert.equal(session.res.status, 200, session.text);
+    assertRecommendations(session.json, 10);
+    assert.match(session.res.headers.get('server-timing'), /work;desc="session, then \d+ items scored/);
+    const stranger = await post('/recommend', { interactions, top_n: 10 });
+    assert.match(stranger.res.headers.get('server-timing'), /work;desc="fold-in, then/);
+    const ids = (json) => json.recommendations.map((x) => x.item_id);
+    assert.notDeepEqual(ids(session.json), ids(stranger.json), 'the record shapes the session');
+    assert.ok(!ids(session.json).some((id) => items.slice(0, 2).includes(id)), 'the session items are left out');
+  });
+
   test('a user in neither the artifact nor KV gets the popular fallback', async () => {
     const r = await call('/recommend/nobody-here?n=5');
     assert.equal(r.res.status, 200, r.text);

@@ -5,7 +5,8 @@
 //! pointer is the only change to what is served (see [`crate::store::pointer`]), and it is a
 //! conditional write: two publishers racing get one success and one 409, never a lost update.
 
-use serde::{Deserialize, Serialize};
+use edgerec_core::wire::Published;
+use serde::Deserialize;
 use worker::{Bucket, Env};
 
 use crate::config::Config;
@@ -32,15 +33,6 @@ pub enum Action {
     Rollback,
     /// `POST /admin/model/promote`.
     Promote,
-}
-
-#[derive(Serialize)]
-struct Published<'a> {
-    version: &'a str,
-    key: &'a str,
-    bytes: u64,
-    role: &'static str,
-    percent: Option<u8>,
 }
 
 #[derive(Deserialize)]
@@ -159,7 +151,13 @@ async fn publish(
         }
     };
     write(bucket, config, &pointer, etag).await?;
-    Reply::json(&Published { version: &entry.version, key: &entry.key, bytes: entry.bytes, role, percent })
+    Reply::json(&Published {
+        version: entry.version,
+        key: entry.key,
+        bytes: entry.bytes,
+        role: role.into(),
+        percent,
+    })
 }
 
 /// Rollback or promote: applies `change` to the pointer (409 with `nothing` if it cannot).

@@ -88,7 +88,10 @@ pub fn run(
         Who::Session(user_id, interactions) => (
             Some(user_id.as_str()),
             &interactions[..],
-            model.recommend_session(user_id, interactions, &opts)?,
+            match record {
+                Some(record) => model.recommend_record_session(record, interactions, &opts)?,
+                None => model.recommend_session(user_id, interactions, &opts)?,
+            },
         ),
     };
     let because = if explain && recs.source != Source::Popular {

@@ -279,7 +279,7 @@ async fn answer(
     if route == Route::Recommend {
         let query = recommend::parse(&req.json_body(http::MAX_BODY_BYTES).await?)?;
         let model = pick(query.user_id());
-        let record = match query.lone_user() {
+        let record = match query.user_id() {
             Some(user) => users_kv::lookup(env, config, model.ready(), user).await?,
             None => None,
         };

@@ -209,15 +209,6 @@ impl<'a> Model<'a> {
         items
     }
 
-    /// The vector a known user is scored with: the trained factors plus, when the model has a
-    /// recency component, the decayed mean over `session` (newest first) and the stored history.
-    pub(crate) fn user_vector(&self, user: usize, session: &[usize]) -> Result<Cow<'_, [f32]>> {
-        let factors = self
-            .user_factors(user)
-            .ok_or_else(|| Error::InvalidArgument(format!("user index {user} is out of range")))?;
-        Ok(self.vector_with_history(factors, self.recent_items(user), session))
-    }
-
     /// The trained `factors` plus, when the model has a recency component, the decayed mean over
     /// `session` (newest first) and then `history` (newest first): a known user's scoring
     /// vector, wherever their factors and history are kept.

@@ -271,11 +271,10 @@ impl Model<'_> {
         self.sequence.as_ref().map_or(&[], |s| s.history(user))
     }
 
-    /// The sequence state of `user`'s stored history followed by `session` (item indices,
+    /// The sequence state of a stored `history` followed by `session` (item indices, both
     /// oldest first), if the model has a sequence part.
-    pub(crate) fn session_state(&self, user: usize, session: &[usize]) -> Option<Result<Vec<f32>>> {
+    pub(crate) fn state_after(&self, history: &[u32], session: &[usize]) -> Option<Result<Vec<f32>>> {
         let seq = self.sequence.as_ref()?;
-        let history = seq.history(user);
         let l = seq.info.max_len;
         // Only the latest L items are read: skip what the session pushes out of the window.
         let from_history = l.saturating_sub(session.len()).min(history.len());

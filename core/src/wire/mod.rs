@@ -6,9 +6,11 @@
 use serde::{Deserialize, Serialize};
 
 mod metrics;
+mod pointer;
 mod stats;
 
 pub use metrics::{Comparison, MetricsReport, Rate, Variant, VariantMetrics};
+pub use pointer::{Canary, Entry, MAX_HISTORY, Pointer, Published};
 pub use stats::{difference, wilson};
 
 /// Longest user or item ID, in bytes of UTF-8.

@@ -6,7 +6,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::Context as _;
 use clap::ArgGroup;
+use edgerec_core::wire::{Entry, Pointer, Published};
 use serde_json::{Value, json};
 
 use super::output::{load_model, read_model};
@@ -63,10 +65,10 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
         load_model(path, &bytes)?;
         let version = edgerec_core::artifact_version(&bytes);
         let answer = admin.put_model(&bytes, args.canary)?;
-        let served = answer.get("version").and_then(Value::as_str);
+        let served = typed::<Published>(&answer, "PUT /admin/model")?.version;
         anyhow::ensure!(
-            served == Some(version.as_str()),
-            "the Worker stored {} as version {served:?}, but its SHA-256 gives {version}",
+            served == version,
+            "the Worker stored {} as version {served}, but its SHA-256 gives {version}",
             path.display()
         );
         ("model", answer)
@@ -89,14 +91,20 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
         }
         ("promote", admin.post("/admin/model/promote", None)?)
     };
-    let moved = matches!(action, "model" | "activate");
-    let pointer = if moved {
-        admin.get("/admin/model").unwrap_or_else(|err| {
-            eprintln!("warning: published, but reading the pointer back failed: {err:#}");
-            Value::Null
-        })
+    let published = match action {
+        "model" | "activate" => Some(typed::<Published>(&answer, action)?),
+        _ => None,
+    };
+    let pointer: Option<Pointer> = if published.is_some() {
+        match admin.get("/admin/model").and_then(|v| typed(&v, "GET /admin/model")) {
+            Ok(p) => Some(p),
+            Err(err) => {
+                eprintln!("warning: published, but reading the pointer back failed: {err:#}");
+                None
+            }
+        }
     } else {
-        answer.clone()
+        Some(typed(&answer, action)?)
     };
     let elapsed = started.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
@@ -112,53 +120,43 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
         writeln!(out)?;
         return Ok(());
     }
-    if moved {
-        let text = |k: &str| {
-            answer.get(k).map_or("-".to_owned(), |v| v.as_str().map_or(v.to_string(), str::to_owned))
-        };
-        let percent =
-            answer.get("percent").and_then(Value::as_u64).map(|p| format!(" ({p} %)")).unwrap_or_default();
-        writeln!(
+    match &published {
+        Some(p) => writeln!(
             out,
-            "published version {} as {}{percent}: key {}, {} bytes",
-            text("version"),
-            text("role"),
-            text("key"),
-            text("bytes")
-        )?;
-    } else {
-        writeln!(out, "{action}: done")?;
+            "published version {} as {}{}: key {}, {} bytes",
+            p.version,
+            p.role,
+            p.percent.map(|x| format!(" ({x} %)")).unwrap_or_default(),
+            p.key,
+            p.bytes
+        )?,
+        None => writeln!(out, "{action}: done")?,
     }
-    write_pointer(&mut out, &pointer)?;
+    if let Some(p) = &pointer {
+        write_pointer(&mut out, p)?;
+    }
     writeln!(out, "  elapsed   {elapsed:.2} s")?;
     Ok(())
 }
 
-fn entry(e: Option<&Value>) -> String {
-    match e {
-        Some(e) if !e.is_null() => {
-            let field = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("?").to_owned();
-            let percent =
-                e.get("percent").and_then(Value::as_u64).map(|p| format!(", {p} %")).unwrap_or_default();
-            format!("{} ({}{percent}, published {})", field("version"), field("key"), field("published_at"))
-        }
-        _ => "-".to_owned(),
-    }
+/// The Worker's answer to `what` read as its documented type.
+fn typed<T: serde::de::DeserializeOwned>(answer: &Value, what: &str) -> anyhow::Result<T> {
+    serde_json::from_value(answer.clone()).with_context(|| {
+        format!("the Worker's answer to {what} does not have the documented shape: {answer}")
+    })
 }
 
-fn write_pointer(out: &mut impl std::io::Write, pointer: &Value) -> std::io::Result<()> {
-    if pointer.is_null() {
-        return Ok(());
-    }
-    writeln!(out, "  current   {}", entry(pointer.get("current")))?;
-    writeln!(out, "  canary    {}", entry(pointer.get("canary")))?;
-    let history = pointer.get("history").and_then(Value::as_array).map_or(0, Vec::len);
-    writeln!(
-        out,
-        "  history   {history} earlier model(s){}",
-        match history {
-            0 => String::new(),
-            _ => format!(", newest {}", entry(pointer.get("history").and_then(|h| h.as_array()?.last()))),
-        }
-    )
+fn entry(e: &Entry, percent: Option<u8>) -> String {
+    let percent = percent.map(|p| format!(", {p} %")).unwrap_or_default();
+    format!("{} ({}{percent}, published {})", e.version, e.key, e.published_at)
+}
+
+fn write_pointer(out: &mut impl std::io::Write, pointer: &Pointer) -> std::io::Result<()> {
+    let current = pointer.current.as_ref().map_or("-".to_owned(), |e| entry(e, None));
+    let canary = pointer.canary.as_ref().map_or("-".to_owned(), |c| entry(&c.entry, Some(c.percent)));
+    writeln!(out, "  current   {current}")?;
+    writeln!(out, "  canary    {canary}")?;
+    let history = pointer.history.len();
+    let newest = pointer.history.last().map(|e| format!(", newest {}", entry(e, None))).unwrap_or_default();
+    writeln!(out, "  history   {history} earlier model(s){newest}")
 }

@@ -97,15 +97,6 @@ impl Query {
             Who::Anonymous(_) => None,
         }
     }
-
-    /// The user ID of a request that names a user and nothing else: such a request can be
-    /// answered from the user's record in KV (`users_kv`).
-    pub fn lone_user(&self) -> Option<&str> {
-        match &self.who {
-            Who::User(user) => Some(user),
-            Who::Session(..) | Who::Anonymous(_) => None,
-        }
-    }
 }
 
 /// Parses and validates the body bytes.
