@@ -4,10 +4,14 @@
 //! against the query vector (`query · centroid + the list's mean item bias`), probes the best
 //! `nprobe` lists, and scores their items exactly, so every returned score is the exact score
 //! and the result is the exact top-N of the probed items. When filters leave fewer than
-//! `top_n` candidates (or, under a per-category cap, fewer than `top_n` can be picked), further
-//! lists are probed in the same order until enough pass or every
-//! list is probed (which is exact search). The lists are chosen by integer pre-score where an
-//! error bound proves the choice equal to the f32 scores' ([`prescored`]).
+//! [`PAGE_DEPTH`] candidates (or `offset + top_n` when deeper; under a per-category cap, fewer
+//! than `offset + top_n` that can be picked), further lists are probed in the same order until
+//! enough pass or every list is probed (which is exact search). Widening to a depth that does
+//! not depend on the page keeps pages consistent: the pages of one query within the first
+//! `PAGE_DEPTH` ranks come from the same probed lists, so the next page follows without repeats
+//! (under a cap the widening follows the page, so a deep capped page can differ from a longer
+//! first page). The lists are chosen by integer pre-score where an error bound proves the
+//! choice equal to the f32 scores' ([`prescored`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -16,6 +20,11 @@ use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
 use self::prescored::Coarse;
+
+/// The fewest passing candidates an index search gathers before it stops widening (without a
+/// per-category cap): the same for every page of a query up to this depth, so its pages are
+/// slices of one ranking.
+pub const PAGE_DEPTH: usize = 100;
 use crate::kernel::{BLOCK, Scored, for_each_block};
 use crate::model::{Model, ModelKind};
 use crate::picks::Picks;
@@ -292,7 +301,7 @@ impl Model<'_> {
         let mut rows = Vec::new();
         let mut order = ivf.probe_order(factors, dim, nprobe);
         for probed in 0..ivf.lists() {
-            if probed >= nprobe && top.can_fill(passing) {
+            if probed >= nprobe && top.can_fill(passing) && (top.capped() || passing >= PAGE_DEPTH) {
                 break;
             }
             let Some(list) = order.get(probed, || ivf.list_scores(factors, dim)) else { break };

@@ -39,7 +39,7 @@ pub use explain::{Because, MAX_BECAUSE};
 pub use external_users::{USERS_EXTERNAL, UserRecords, split_users};
 pub use factors::Quantization;
 pub use fold_in::FoldIn;
-pub use ivf::{IndexInfo, Search};
+pub use ivf::{IndexInfo, PAGE_DEPTH, Search};
 pub use ivf_build::{AUTO_INDEX_MIN_ITEMS, IndexParams, IndexParts, build_index};
 pub use model::{FORMAT_VERSION, Model, ModelInfo, ModelKind, OLDEST_FORMAT_VERSION};
 pub use owned::OwnedModel;

@@ -79,6 +79,11 @@ impl<'c> Picks<'c> {
         }
     }
 
+    /// Whether a per-category cap applies.
+    pub(crate) fn capped(&self) -> bool {
+        matches!(self, Self::Capped { .. })
+    }
+
     /// The picks, best first.
     pub(crate) fn into_sorted(self) -> Vec<Scored> {
         match self {
