@@ -79,6 +79,8 @@ pub struct ModelBuilder {
     pub created_at: Option<String>,
     /// Free-form JSON: training config, metrics, data fingerprint.
     pub info: Option<String>,
+    /// The last user deletion applied to the training data (see [`names::META_ERASED_THROUGH`]).
+    pub erased_through: Option<u64>,
     /// The recency component (ranking and rating models alike).
     pub recency: Option<RecencyParts>,
     /// A rating head (ranking models only).
@@ -119,6 +121,7 @@ impl ModelBuilder {
             rating_range: None,
             created_at: None,
             info: None,
+            erased_through: None,
             recency: None,
             rating_head: None,
             fold_in: None,

@@ -243,6 +243,12 @@ impl<'a> Model<'a> {
         self.metadata.get(key).map(String::as_str)
     }
 
+    /// The `seq` of the last user deletion applied to the training data, when the trainer
+    /// recorded it ([`names::META_ERASED_THROUGH`]; `None` also when the value is not an integer).
+    pub fn erased_through(&self) -> Option<u64> {
+        self.metadata(names::META_ERASED_THROUGH)?.parse().ok()
+    }
+
     /// The factor row of a user.
     pub fn user_factors(&self, user: usize) -> Option<&[f32]> {
         self.user_factors.get(user * self.dim..(user + 1) * self.dim)

@@ -22,6 +22,10 @@ pub const META_INFO: &str = "info";
 /// Metadata (v2, optional): `external` when the users live outside the artifact (as user
 /// records, for example in Workers KV); the artifact then holds no users.
 pub const META_USERS: &str = "users";
+/// Metadata (optional): the `seq` of the last user deletion (`DELETE /admin/users/{id}` on the
+/// Worker) that had reached the training data when it was read, an integer. The Worker hides a
+/// deleted user from a model whose value is below that deletion's `seq`, or that has none.
+pub const META_ERASED_THROUGH: &str = "erased_through";
 
 /// `F32 [num_users, dim]`.
 pub const USER_FACTORS: &str = "user_factors";

@@ -119,3 +119,29 @@ wait_stored() {
   n=$(admin_events "$1")
   check "and no duplicates after the second batch (found $n)" test "$n" = "$2"
 }
+
+# wait_unknown USER: until GET /recommend/USER answers the popular fallback (the user is served
+# as unknown); fails after the refresh interval plus 10 s. Prints the milliseconds it took since
+# $1's start time in $2 (Unix seconds with a fraction), e.g. the DELETE's.
+wait_unknown() {
+  local deadline=$(( $(date +%s) + ${REFRESH:-30} + 10 ))
+  while [ "$(date +%s)" -le "$deadline" ]; do
+    if [ "$(curl -s "$URL$(recommend_path "$1")" | jq -r .fallback)" = popular ]; then
+      awk -v s="$2" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f\n", (e - s) * 1000 }'
+      return 0
+    fi
+    sleep 0.02
+  done
+  echo "  FAILED: $1 is not served as unknown within the refresh interval" >&2
+  exit 1
+}
+
+# d1_sql SQL ARGS...: rows of SQL on the local D1 database (SQLite, python3), as JSON.
+d1_sql() {
+  local db
+  db=$(find "$WORK/state/v3/d1" -name '*.sqlite' ! -name metadata.sqlite | head -1)
+  python3 -c 'import json, sqlite3, sys
+con = sqlite3.connect(sys.argv[1], timeout=10)
+with con:
+    print(json.dumps(con.execute(sys.argv[2], sys.argv[3:]).fetchall()))' "$db" "$@"
+}

@@ -7,11 +7,16 @@
 #  2. posts events for a user the model has never seen (plus the same batch again: stored once);
 #  3. `trainer ingest` pulls them into MariaDB (a second run finds nothing new), `trainer train`
 #     makes model B, `trainer publish` serves it: the new user is now known;
-#  4. `trainer items` pushes availability from a stock column of the shop's items table (twice:
+#  4. deletes that user (DELETE /admin/users/{id}) and, straight in D1, a generated one: both are
+#     served as unknown within the refresh interval (the times are printed), their events and
+#     impressions leave D1; the user comes back with new events; `trainer ingest` erases the old
+#     rows in MariaDB and keeps the new ones, `trainer train` makes model C (erased_through set,
+#     the generated user nowhere in it), and C serves the returning user as known again;
+#  5. `trainer items` pushes availability from a stock column of the shop's items table (twice:
 #     the second push changes nothing), and a CSV puts one item back: the user's list leaves
 #     out exactly the items out of stock, and is still 10 long;
-#  5. runs wrk on /recommend through a rollback (B -> A): not one request fails or gets a 5xx,
-#     and the rollback restores A's version; a second rollback goes past the first publish, back
+#  6. runs wrk on /recommend through a rollback (C -> B): not one request fails or gets a 5xx,
+#     and the rollback restores B's version; two more go back to A, then past the first publish,
 #     to the bundled model.
 #
 # Uses $EDGEREC_TEST_DATABASE_URL when set (scripts/test.sh starts MariaDB), else starts its own.
@@ -85,6 +90,51 @@ check "B differs from A" test "$version_b" != "$version_a"
 wait_version "$version_b" "$(recommend_path "$new_user")"
 expect_json "$(recommend_path "$new_user")" '.fallback == null and (.recommendations | length) == 10'
 
+log "delete $new_user: served as unknown, erased from D1, MariaDB and model C; a return starts anew"
+auth=(-H "authorization: Bearer $ADMIN_TOKEN")
+step_started=$(date +%s.%N)
+started=$step_started
+headers=$(curl -s -o /dev/null -D - -X DELETE "$URL/admin/users/$new_user" "${auth[@]}" | tr -d '\r')
+check "DELETE /admin/users/$new_user answers 204" grep -q '^HTTP/[0-9.]* 204' <<<"$headers"
+told_ms=$(wait_unknown "$new_user" "$started")
+printf '  \033[32mok\033[0m DELETE -> served as unknown: %s ms (the isolate that took the DELETE)\n' "$told_ms" >&2
+seq=$(sed -n 's/^x-deletion-seq: //Ip' <<<"$headers")
+deleted_at=$(jq -r '.[0][0]' <<<"$(d1_sql "SELECT deleted_at FROM deleted_users WHERE seq = ?" "$seq")")
+check "D1 holds none of their events" test "$(admin_events "$new_user")" = 0
+check "nor their impressions served before the deletion" test "$(d1_sql "SELECT COUNT(*) FROM impressions WHERE user_id = ? AND served_at <= ?" "$new_user" "$deleted_at")" = '[[0]]'
+unknown=$(curl -sf "$URL$(recommend_path NO-SUCH-USER)" | jq -c '[.recommendations[].item_id]')
+expect_json "$(recommend_path "$new_user")" ".fallback == \"popular\" and [.recommendations[].item_id] == $unknown"
+expect_json "/users?limit=1000" "(.user_ids | index(\"$new_user\")) == null"
+# An isolate that was not told: a deletion written straight into D1's SQLite file is seen only by
+# the Worker's own check (at most every $REFRESH s).
+victim=$(curl -sf "$URL/users?limit=5" | jq -r '.user_ids[4]')
+victim_rows=$(sql "SELECT COUNT(*) FROM live_interactions WHERE user_id = '$victim'")
+expect_json "$(recommend_path "$victim")" '.fallback == null'
+started=$(date +%s.%N)
+d1_sql "INSERT INTO deleted_users (user_id, deleted_at) VALUES (?, ?)" "$victim" "$(date +%s%3N)" >/dev/null
+untold_ms=$(wait_unknown "$victim" "$started")
+printf '  \033[32mok\033[0m written straight into D1 -> served as unknown: %s ms (an isolate not told; refresh %s s)\n' "$untold_ms" "$REFRESH" >&2
+victim_seq=$(jq -r '.[0][0]' <<<"$(d1_sql "SELECT seq FROM deleted_users WHERE user_id = ?" "$victim")")
+sleep 1  # a return in the deletion's second would count as before it
+back=$(jq -c '{events: [.events[:3][] | .event_id += "-back"]}' <<<"$batch")
+check "the user comes back: 3 new events accepted" test "$(curl -sf -X POST "$URL/events" -H 'content-type: application/json' -d "$back" | jq .accepted)" = 3
+wait_stored "$new_user" 3
+erased=$(ingest)
+check "ingest erases both users' old rows, keeps the 3 new ones: $erased" jq -e \
+  ".deletions == 2 and .erased_rows == $((count + victim_rows)) and .inserted == 3 and .erasure_cursor == $victim_seq" <<<"$erased"
+check "MariaDB holds the 3 new rows of $new_user" test "$(sql "SELECT COUNT(*) FROM live_interactions WHERE user_id = '$new_user'")" = 3
+check "and none of $victim" test "$(sql "SELECT COUNT(*) FROM live_interactions WHERE user_id = '$victim'")" = 0
+check "a second ingest applies nothing" jq -e '.deletions == 0 and .inserted == 0' <<<"$(ingest)"
+train_to "$WORK/c.safetensors"
+check "C was trained on what is left" grep -q "rows read: $(sql "SELECT COUNT(*) FROM live_interactions")," "$WORK/train.log"
+check "C records the deletions its data had seen (erased_through $victim_seq)" jq -e ".erased_through == $victim_seq" <<<"$("$TRAINER" inspect "$WORK/c.safetensors" --json)"
+check "$victim appears nowhere in C" bash -c "! grep -qF '$victim' '$WORK/c.safetensors'"
+version_c=$(publish --model "$WORK/c.safetensors" | jq -r .answer.version)
+wait_version "$version_c" "$(recommend_path "$new_user")"
+expect_json "$(recommend_path "$new_user")" '.fallback == null'
+expect_json "$(recommend_path "$victim")" '.fallback == "popular"'
+awk -v s="$step_started" -v e="$(date +%s.%N)" 'BEGIN { printf "  the deletion step took %.1f s\n", e - s }' >&2
+
 log "trainer items: stock from the items table, then a CSV"
 off=$(curl -sf "$URL$(recommend_path U10001)" | jq -r '[.recommendations[:3][].item_id] | join(",")')
 sql "ALTER TABLE live_items ADD COLUMN IF NOT EXISTS stock INT NOT NULL DEFAULT 5;
@@ -106,19 +156,21 @@ check "the CSV puts $back back: $csv" jq -e '.changed == 1' <<<"$csv"
 wait_availability "$(jq .version <<<"$csv")"
 expect_json "$(recommend_path U10001)" "[.recommendations[].item_id] | index(\"$back\") != null"
 
-log "wrk on POST /recommend through a rollback (B -> A)"
+log "wrk on POST /recommend through a rollback (C -> B)"
 WRK_BODY='{"user_id": "U10001", "top_n": 10}' wrk -t2 -c8 -d8s --latency -s tests/worker/wrk.lua \
   "$URL/recommend" >"$WORK/wrk.txt" &
 wrk_pid=$!
 sleep 2
 rolled=$(publish --rollback)
-check "the rollback points back at A: $rolled" jq -e --arg v "$version_a" '.pointer.current.version == $v' <<<"$rolled"
-wait_version "$version_a" "$(recommend_path U10001)"
+check "the rollback points back at B: $rolled" jq -e --arg v "$version_b" '.pointer.current.version == $v' <<<"$rolled"
+wait_version "$version_b" "$(recommend_path U10001)"
 wait "$wrk_pid"
 cat "$WORK/wrk.txt"
 check "wrk made requests" grep -qE '^ +[0-9]+ requests in' "$WORK/wrk.txt"
 check "no request failed or got a non-2xx answer" bash -c "! grep -qE 'Non-2xx|Socket errors' '$WORK/wrk.txt'"
-log "a second rollback goes back past the first publish, to the bundled model"
+rolled=$(publish --rollback)
+check "a second rollback points back at A: $rolled" jq -e --arg v "$version_a" '.pointer.current.version == $v' <<<"$rolled"
+log "a third rollback goes back past the first publish, to the bundled model"
 rolled=$(publish --rollback)
 check "the pointer is empty again: $rolled" jq -e '.pointer == {current: null, history: [], canary: null}' <<<"$rolled"
 wait_source() {

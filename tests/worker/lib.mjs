@@ -3,6 +3,7 @@
 //   EDGEREC_MODE  one of MODES (see tests/worker/run.sh for what each serves)
 //   EDGEREC_API_KEY, EDGEREC_ALLOWED_ORIGIN  for keyed mode
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 
 export const BASE = process.env.EDGEREC_URL ?? 'http://127.0.0.1:8787';
 export const MODES = ['open', 'keyed', 'corrupt', 'missing', 'r2', 'live', 'catalogue', 'experiment', 'models', 'scale', 'demo'];
@@ -72,4 +73,23 @@ export function assertRecommendations(json, n) {
     assert.ok(r.predicted_rating <= above.predicted_rating,
       `rank ${r.rank} has predicted_rating ${r.predicted_rating}, above rank ${above.rank}'s ${above.predicted_rating}`);
   });
+}
+
+/** Rows of a read-only query on the local D1 database (EDGEREC_D1_SQLITE, set by run.sh in the
+ * modes that have D1). */
+export function d1(sql, ...params) {
+  const script = 'import json, sqlite3, sys\ncon = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=10)\n'
+    + 'print(json.dumps(con.execute(sys.argv[2], sys.argv[3:]).fetchall()))';
+  return JSON.parse(execFileSync('python3', ['-c', script, process.env.EDGEREC_D1_SQLITE, sql, ...params], { encoding: 'utf8' }));
+}
+
+/** Polls `check` until it returns something truthy (returned); fails after `seconds`. */
+export async function eventually(what, check, seconds = 10) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const got = await check();
+    if (got) return got;
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${seconds} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

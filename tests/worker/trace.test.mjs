@@ -4,28 +4,10 @@
 //   EDGEREC_D1_SQLITE    the local D1 database's SQLite file, read here to see the impressions
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { MODE, call, post, assertError } from './lib.mjs';
+import { MODE, call, post, assertError, d1, eventually } from './lib.mjs';
 
 const AUTH = { authorization: `Bearer ${process.env.EDGEREC_ADMIN_TOKEN ?? ''}` };
 const ID = /^rec-[0-9a-f]{32}$/;
-
-/** Rows of a read-only query on the local D1 database. */
-function d1(sql, ...params) {
-  const script = 'import json, sqlite3, sys\ncon = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=10)\n'
-    + 'print(json.dumps(con.execute(sys.argv[2], sys.argv[3:]).fetchall()))';
-  return JSON.parse(execFileSync('python3', ['-c', script, process.env.EDGEREC_D1_SQLITE, sql, ...params], { encoding: 'utf8' }));
-}
-
-async function eventually(what, check, seconds = 10) {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const got = await check();
-    if (got) return got;
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${seconds} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function assertTraced(r) {
   assert.equal(r.res.status, 200, r.text);

@@ -9,6 +9,11 @@ use anyhow::Context as _;
 use mysql_async::prelude::Queryable as _;
 use mysql_async::{Conn, Opts, OptsBuilder};
 
+/// The table in which `trainer ingest` keeps, per Worker URL and interactions table, the `seq`
+/// of the last user deletion it applied (and `trainer train` reads it, to stamp the model's
+/// `erased_through`).
+pub const ERASURE_CURSOR_TABLE: &str = "edgerec_erasure_cursor";
+
 /// A parsed database URL with what error messages may show.
 #[derive(Debug, Clone)]
 pub struct Target {

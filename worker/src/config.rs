@@ -41,7 +41,8 @@ pub struct Config {
     pub users_kv_binding: String,
     /// `USERS_CACHE_ENTRIES`: how many user records an isolate keeps decoded (LRU).
     pub users_cache_entries: usize,
-    /// `AVAILABILITY_REFRESH_SECONDS`: how often an isolate re-reads item availability (at most).
+    /// `AVAILABILITY_REFRESH_SECONDS`: how often an isolate re-reads item availability, and the
+    /// users deleted since its last read (at most).
     pub availability_refresh_seconds: u64,
     /// `IMPRESSIONS`: count each answer as an impression (`on`, the default) or not (`off`).
     pub impressions: bool,

@@ -10,6 +10,7 @@ mod catalogue;
 mod config;
 mod cors;
 mod docs;
+mod erasure;
 mod error;
 mod events;
 mod health;

@@ -59,7 +59,7 @@ pub fn round4(score: f32) -> f64 {
 /// `POST /recommend` with the (already size- and type-checked) body bytes.
 #[cfg(test)]
 pub fn post(ready: Ready<'_>, body: &[u8]) -> Result<Reply, ApiError> {
-    run(ready, parse(body)?, None, None, None)
+    run(ready, parse(body)?, false, None, None, None)
 }
 
 /// Validates the body of `POST /recommend` (before a model is chosen for its user).
@@ -69,10 +69,13 @@ pub fn parse(body: &[u8]) -> Result<Query, ApiError> {
 
 /// Answers a validated `POST /recommend` with the model chosen for it, the items it must not
 /// serve now, and the user's KV record when the model keeps its users outside the artifact
-/// (`users_kv`).
+/// (`users_kv`). With `as_unknown` (a deleted user, see `erasure`) the model's stored data on
+/// the user is not used: the answer is an unknown user's, with the request's `interactions`
+/// folded in as a visitor's.
 pub fn run(
     ready: Ready<'_>,
     query: Query,
+    as_unknown: bool,
     unavailable: Option<Arc<Unavailable>>,
     record: Option<&UserRecord>,
     trace: Option<&Trace>,
@@ -81,6 +84,18 @@ pub fn run(
     opts.unavailable = unavailable;
     let model = ready.model;
     let (user_id, interactions, recs) = match &who {
+        Who::User(user_id) | Who::Session(user_id, _) if as_unknown => {
+            let interactions = match &who {
+                Who::Session(_, interactions) => &interactions[..],
+                _ => &[][..],
+            };
+            let recs = if interactions.is_empty() {
+                model.recommend_unknown(&opts)?
+            } else {
+                model.recommend_for_interactions(interactions, &opts)?
+            };
+            (Some(user_id.as_str()), interactions, recs)
+        }
         Who::User(user_id) => (Some(user_id.as_str()), &[][..], for_user(model, user_id, record, &opts)?),
         Who::Anonymous(interactions) => {
             (None, &interactions[..], model.recommend_for_interactions(interactions, &opts)?)
@@ -98,7 +113,7 @@ pub fn run(
         let items: Vec<usize> = recs.items.iter().map(|s| s.index).collect();
         Some(match (record, &who) {
             (Some(record), Who::User(_)) => model.explain_record(record, &items)?,
-            _ => model.explain(user_id, interactions, &items)?,
+            _ => model.explain(user_id.filter(|_| !as_unknown), interactions, &items)?,
         })
     } else {
         // The popular fallback is not drawn from anyone's history: no reasons, but the field.
@@ -115,10 +130,12 @@ pub fn get_options(user_id: &str, query: &[(String, String)]) -> Result<Recommen
     Ok(RecommendOptions { top_n, exclude_rated, ..RecommendOptions::default() })
 }
 
-/// `GET /recommend/{user_id}` with its options (with the user's KV record, if any).
+/// `GET /recommend/{user_id}` with its options (with the user's KV record, if any); with
+/// `as_unknown`, an unknown user's list whatever the model holds (see [`run`]).
 pub fn get(
     ready: Ready<'_>,
     user_id: &str,
+    as_unknown: bool,
     opts: &RecommendOptions,
     record: Option<&UserRecord>,
     trace: Option<&Trace>,
@@ -126,7 +143,9 @@ pub fn get(
     let model = ready.model;
     // Not cacheable by the browser for long: availability may change within the minute.
     let cache = if opts.unavailable.is_some() { "no-store" } else { "public, max-age=60" };
-    Ok(answer(model, Some(user_id), for_user(model, user_id, record, opts)?, None, trace)?.cacheable(cache))
+    let recs =
+        if as_unknown { model.recommend_unknown(opts)? } else { for_user(model, user_id, record, opts)? };
+    Ok(answer(model, Some(user_id), recs, None, trace)?.cacheable(cache))
 }
 
 /// A user's list: from their record when there is one, else as the artifact knows them.

@@ -18,7 +18,8 @@ use crate::http::{self, Incoming, Reply};
 use crate::model_admin::{self, Action};
 use crate::trace::{self, Impression, Trace};
 use crate::{
-    auth, catalogue, docs, events, health, metrics, recommend, similar, store, timing, users, users_kv,
+    auth, catalogue, docs, erasure, events, health, metrics, recommend, similar, store, timing, users,
+    users_kv,
 };
 
 /// The API's routes. Anything else falls through to a JSON 404 (static assets are answered by
@@ -40,6 +41,10 @@ enum Route {
     AdminItems,
     /// `/admin/metrics`: online metrics per variant (admin token).
     AdminMetrics,
+    /// `/admin/users/{id}`: deleting a user (admin token).
+    AdminUser(String),
+    /// `/admin/deletions`: the deleted users, for `trainer ingest` (admin token).
+    AdminDeletions,
 }
 
 /// A table entry: the methods are written once, and `Allow` is derived from them.
@@ -67,6 +72,9 @@ impl Route {
             ["admin", "events"] => Self::AdminEvents,
             ["admin", "items"] => Self::AdminItems,
             ["admin", "metrics"] => Self::AdminMetrics,
+            // An empty ID reaches the handler, which answers 400 as for any bad ID.
+            ["admin", "users", user] => Self::AdminUser(http::decode_segment(user)?),
+            ["admin", "deletions"] => Self::AdminDeletions,
             _ => return Ok(None),
         }))
     }
@@ -80,7 +88,8 @@ impl Route {
             }
             Self::Recommend | Self::Events => spec!("POST", Open),
             Self::Users => spec!("GET, HEAD", ApiKey),
-            Self::AdminEvents | Self::AdminMetrics => spec!("GET, HEAD", Admin),
+            Self::AdminEvents | Self::AdminMetrics | Self::AdminDeletions => spec!("GET, HEAD", Admin),
+            Self::AdminUser(_) => spec!("DELETE", Admin),
             Self::AdminItems => spec!("GET, HEAD, PUT", Admin),
             Self::Model(Action::Pointer) => spec!("GET, HEAD, PUT", Admin),
             Self::Model(Action::Activate | Action::Rollback | Action::Promote) => spec!("POST", Admin),
@@ -253,6 +262,8 @@ async fn answer(
         Route::AdminItems if req.method == "PUT" => return catalogue::put(req, env, config).await,
         Route::AdminItems => return catalogue::get(req, env).await,
         Route::AdminMetrics => return metrics::get(req, env).await,
+        Route::AdminUser(user) => return erasure::delete(env, config, &user).await,
+        Route::AdminDeletions => return erasure::list(req, env).await,
         _ => {}
     }
     let status = store::get(env, config).await;
@@ -279,15 +290,20 @@ async fn answer(
     if route == Route::Recommend {
         let query = recommend::parse(&req.json_body(http::MAX_BODY_BYTES).await?)?;
         let model = pick(query.user_id());
+        let hidden = match query.user_id() {
+            Some(user) => erasure::hidden(env, config, model.ready().model, user).await,
+            None => false,
+        };
         let record = match query.user_id() {
-            Some(user) => users_kv::lookup(env, config, model.ready(), user).await?,
-            None => None,
+            Some(user) if !hidden => users_kv::lookup(env, config, model.ready(), user).await?,
+            _ => None,
         };
         let unavailable = catalogue::unavailable(env, config, serving, model).await;
         let trace = Trace::new(serving, model, timing::now_ms() as i64)?;
         *compute_start = timing::now_ms();
         let user = query.user_id().map(str::to_owned);
-        let reply = recommend::run(model.ready(), query, unavailable, record.as_deref(), Some(&trace))?;
+        let reply =
+            recommend::run(model.ready(), query, hidden, unavailable, record.as_deref(), Some(&trace))?;
         return Ok(traced(reply, trace, user, "recommend", ctx, env, config));
     }
     let query = req.query_pairs()?;
@@ -295,11 +311,13 @@ async fn answer(
         Route::RecommendUser(user) => {
             let mut opts = recommend::get_options(&user, &query)?;
             let model = pick(Some(&user));
-            let record = users_kv::lookup(env, config, model.ready(), &user).await?;
+            let hidden = erasure::hidden(env, config, model.ready().model, &user).await;
+            let record =
+                if hidden { None } else { users_kv::lookup(env, config, model.ready(), &user).await? };
             opts.unavailable = catalogue::unavailable(env, config, serving, model).await;
             let trace = Trace::new(serving, model, timing::now_ms() as i64)?;
             *compute_start = timing::now_ms();
-            let reply = recommend::get(model.ready(), &user, &opts, record.as_deref(), Some(&trace))?;
+            let reply = recommend::get(model.ready(), &user, hidden, &opts, record.as_deref(), Some(&trace))?;
             Ok(traced(reply, trace, Some(user), "recommend", ctx, env, config))
         }
         Route::Similar(item) => {
@@ -312,8 +330,10 @@ async fn answer(
             Ok(traced(reply, trace, None, "similar", ctx, env, config))
         }
         Route::Users => {
+            let ready = pick(None).ready();
+            erasure::sync(env, config).await;
             *compute_start = timing::now_ms();
-            users::get(pick(None).ready(), &query)
+            erasure::with_hidden(ready.model, |hidden, count| users::get(ready, &query, hidden, count))
         }
         Route::Health
         | Route::Recommend
@@ -323,7 +343,9 @@ async fn answer(
         | Route::Events
         | Route::AdminEvents
         | Route::AdminItems
-        | Route::AdminMetrics => Err(ApiError::not_found("no such route")),
+        | Route::AdminMetrics
+        | Route::AdminUser(_)
+        | Route::AdminDeletions => Err(ApiError::not_found("no such route")),
     }
 }
 
@@ -347,72 +369,5 @@ fn traced(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{Action, Guard, Route};
-
-    #[test]
-    fn routes_match_exact_paths_only() {
-        assert_eq!(Route::parse("/health"), Ok(Some(Route::Health)));
-        assert_eq!(Route::parse("/recommend"), Ok(Some(Route::Recommend)));
-        assert_eq!(Route::parse("/recommend/U%2010001"), Ok(Some(Route::RecommendUser("U 10001".into()))));
-        assert_eq!(Route::parse("/items/TECH1001/similar"), Ok(Some(Route::Similar("TECH1001".into()))));
-        assert_eq!(Route::parse("/admin/model"), Ok(Some(Route::Model(Action::Pointer))));
-        assert_eq!(Route::parse("/admin/model/promote"), Ok(Some(Route::Model(Action::Promote))));
-        assert_eq!(Route::parse("/events"), Ok(Some(Route::Events)));
-        assert_eq!(Route::parse("/admin/events"), Ok(Some(Route::AdminEvents)));
-        assert_eq!(Route::parse("/admin/items"), Ok(Some(Route::AdminItems)));
-        for none in ["/", "/health/", "/recommend/", "/items//similar", "/items/A/similar/x", "/docs.html"] {
-            assert_eq!(Route::parse(none), Ok(None), "{none}");
-        }
-        assert!(Route::parse("/recommend/%FF").is_err());
-    }
-
-    #[test]
-    fn methods_are_matched_as_raw_strings() {
-        assert!(Route::Recommend.spec().allows("POST"));
-        assert!(!Route::Recommend.spec().allows("post"));
-        assert!(!Route::Recommend.spec().allows("GET"));
-        assert!(Route::Health.spec().allows("HEAD"));
-        assert!(!Route::Health.spec().allows("FOO"));
-        assert!(!Route::Health.spec().allows("GET, HEAD"));
-        assert!(Route::Model(Action::Pointer).spec().allows("PUT"));
-    }
-
-    #[test]
-    fn the_allow_list_names_the_methods_and_options() {
-        for route in [Route::Recommend, Route::Health, Route::Users, Route::Events, Route::AdminEvents] {
-            let spec = route.spec();
-            assert_eq!(spec.allow, format!("{}, OPTIONS", spec.methods));
-        }
-    }
-
-    #[test]
-    fn every_admin_route_is_guarded_by_the_admin_token() {
-        let admin = [
-            Route::AdminEvents,
-            Route::AdminItems,
-            Route::AdminMetrics,
-            Route::Model(Action::Pointer),
-            Route::Model(Action::Activate),
-            Route::Model(Action::Rollback),
-            Route::Model(Action::Promote),
-        ];
-        for route in admin {
-            assert_eq!(route.spec().guard, Guard::Admin, "{route:?}");
-        }
-        for path in [
-            "/admin/events",
-            "/admin/items",
-            "/admin/metrics",
-            "/admin/model",
-            "/admin/model/activate",
-            "/admin/model/rollback",
-            "/admin/model/promote",
-        ] {
-            let route = Route::parse(path).ok().flatten();
-            assert_eq!(route.map(|r| r.spec().guard), Some(Guard::Admin), "{path}");
-        }
-        assert_eq!(Route::Users.spec().guard, Guard::ApiKey);
-        assert_eq!(Route::Health.spec().guard, Guard::Open);
-    }
-}
+#[path = "router_tests.rs"]
+mod tests;

@@ -65,7 +65,7 @@ fn get_recommend(
     query: &[(String, String)],
     record: Option<&edgerec_core::UserRecord>,
 ) -> Result<Reply, ApiError> {
-    recommend::get(ready, user, &recommend::get_options(user, query)?, record, None)
+    recommend::get(ready, user, false, &recommend::get_options(user, query)?, record, None)
 }
 
 /// `GET /items/{item}/similar` as the router runs it, with every item available.
@@ -96,6 +96,28 @@ fn recommend_session() {
     insta::assert_snapshot!(post(
         r#"{"user_id": "U3", "interactions": [{"item_id": "SPRT1", "rating": 5}], "top_n": 3}"#
     ));
+}
+
+/// A deleted user's answers are an unknown user's (and, with interactions, a visitor's),
+/// whatever the model holds on them: the same body but for `user_id`.
+#[test]
+fn a_deleted_user_is_served_as_unknown() {
+    let as_unknown = |body: &str| {
+        show(
+            recommend::parse(body.as_bytes())
+                .and_then(|q| recommend::run(ready(), q, true, None, None, None)),
+        )
+    };
+    let unknown = post(r#"{"user_id": "nobody", "top_n": 2}"#).replace("nobody", "U1");
+    assert_eq!(as_unknown(r#"{"user_id": "U1", "top_n": 2}"#), unknown);
+    assert_ne!(post(r#"{"user_id": "U1", "top_n": 2}"#), unknown, "U1 is known to the model");
+    let clicks = r#""interactions": [{"item_id": "SPRT1", "rating": 5}], "top_n": 3, "explain": true"#;
+    let visitor = post(&format!("{{{clicks}}}")).replace(r#"{"user_id":null"#, r#"{"user_id":"U3""#);
+    assert_eq!(as_unknown(&format!(r#"{{"user_id": "U3", {clicks}}}"#)), visitor);
+    let opts = recommend::get_options("U2", &query(&[("n", "2")])).unwrap();
+    let get = show(recommend::get(ready(), "U2", true, &opts, None, None));
+    let unknown = show(get_recommend(ready(), "nobody", &query(&[("n", "2")]), None)).replace("nobody", "U2");
+    assert_eq!(get, unknown);
 }
 
 #[test]
@@ -133,9 +155,19 @@ fn health_ready_and_unavailable() {
 
 #[test]
 fn users_pages() {
-    insta::assert_snapshot!("users_first_page", show(users::get(ready(), &query(&[("limit", "2")]))));
+    insta::assert_snapshot!(
+        "users_first_page",
+        show(users::get(ready(), &query(&[("limit", "2")]), &|_| false, 0))
+    );
     let last = query(&[("limit", "2"), ("cursor", "U2")]);
-    insta::assert_snapshot!("users_last_page", show(users::get(ready(), &last)));
+    insta::assert_snapshot!("users_last_page", show(users::get(ready(), &last, &|_| false, 0)));
+    // A deleted user is left out, of the pages and of the total.
+    let page = show(users::get(ready(), &query(&[("limit", "2")]), &|id| id == "U2", 1));
+    assert_eq!(
+        page,
+        r#"200 application/json
+{"total_users":2,"user_ids":["U1","U3"],"next_cursor":null}"#
+    );
 }
 
 #[test]
@@ -152,7 +184,7 @@ fn error_bodies() {
         ("unknown_field", post(r#"{"user_id": "U1", "topn": 3}"#)),
         ("neither_user_nor_interactions", post("{}")),
         ("unknown_category", post(r#"{"user_id": "U1", "categories": ["food"]}"#)),
-        ("bad_query_param", show(users::get(ready(), &query(&[("limit", "0")])))),
+        ("bad_query_param", show(users::get(ready(), &query(&[("limit", "0")]), &|_| false, 0))),
         (
             "model_unavailable",
             show(Err(crate::store::require(&Status::Unavailable("no model".into())).err().unwrap())),

@@ -19,7 +19,14 @@ struct Users<'a> {
     note: Option<String>,
 }
 
-pub fn get(ready: Ready<'_>, query: &[(String, String)]) -> Result<Reply, ApiError> {
+/// A page of the model's users, leaving out those `hidden` says (deleted users, see
+/// `erasure`); `num_hidden` is how many of the model's users that is.
+pub fn get(
+    ready: Ready<'_>,
+    query: &[(String, String)],
+    hidden: &dyn Fn(&str) -> bool,
+    num_hidden: usize,
+) -> Result<Reply, ApiError> {
     let limit = http::int_param(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)?;
     let model = ready.model;
     let start = match http::query_param(query, "cursor") {
@@ -30,15 +37,13 @@ pub fn get(ready: Ready<'_>, query: &[(String, String)]) -> Result<Reply, ApiErr
             model.user_position_after(cursor)
         }
     };
-    let user_ids: Vec<&str> = model.user_ids(start, limit).collect();
-    let more = start.saturating_add(user_ids.len()) < model.num_users();
+    let mut listed = model.user_ids(start, usize::MAX).filter(|id| !hidden(id));
+    let user_ids: Vec<&str> = listed.by_ref().take(limit).collect();
+    let more = listed.next().is_some();
+    let total_users = model.num_users().saturating_sub(num_hidden);
     let next_cursor = if more { user_ids.last().copied() } else { None };
     let note = more.then(|| {
-        format!(
-            "showing {} of {} users; pass next_cursor as cursor for more",
-            user_ids.len(),
-            model.num_users()
-        )
+        format!("showing {} of {total_users} users; pass next_cursor as cursor for more", user_ids.len())
     });
-    Reply::json(&Users { total_users: model.num_users(), user_ids, next_cursor, note })
+    Reply::json(&Users { total_users, user_ids, next_cursor, note })
 }

@@ -72,6 +72,36 @@ pub async fn lookup(env: &Env, config: &Config, ready: Ready<'_>, user_id: &str)
     Ok(entry)
 }
 
+/// Deletes `user_id`'s records under the versions of `models` that keep their users in KV (and
+/// this isolate's cached copy); returns how many keys were deleted (KV does not say whether a
+/// key existed, so this counts the keys asked for).
+pub async fn delete(
+    env: &Env,
+    config: &Config,
+    models: &[Ready<'_>],
+    user_id: &str,
+) -> Result<usize, ApiError> {
+    let versions: Vec<&str> =
+        models.iter().filter(|r| r.model.users_external()).map(|r| r.provenance.version.as_str()).collect();
+    if versions.is_empty() || config.users_kv_binding.is_empty() {
+        return Ok(0);
+    }
+    let unavailable = |e: String| {
+        ApiError::new(ErrorCode::UsersUnavailable, format!("cannot delete the user's KV records: {e}"))
+    };
+    let kv = env.kv(&config.users_kv_binding).map_err(|e| unavailable(e.to_string()))?;
+    for version in &versions {
+        let key = edgerec_core::user_record_key(version, user_id);
+        kv.delete(&key).await.map_err(|e| unavailable(e.to_string()))?;
+    }
+    CACHE.with_borrow_mut(|cache| {
+        if let Some(cache) = cache {
+            cache.entries.pop(user_id);
+        }
+    });
+    Ok(versions.len())
+}
+
 fn cached(version: &str, user_id: &str, capacity: usize) -> Option<Entry> {
     CACHE.with_borrow_mut(|cache| {
         let cache = cache_for(cache, version, capacity);

@@ -222,6 +222,9 @@ impl ModelBuilder {
         if let Some(info) = &self.info {
             metadata.insert(names::META_INFO.to_owned(), info.clone());
         }
+        if let Some(seq) = self.erased_through {
+            metadata.insert(names::META_ERASED_THROUGH.to_owned(), seq.to_string());
+        }
         if let Some(r) = &self.recency {
             metadata.insert(names::META_RECENCY_WEIGHT.to_owned(), r.info.weight.to_string());
             metadata.insert(names::META_RECENCY_DECAY.to_owned(), r.info.decay.to_string());

@@ -233,11 +233,21 @@ impl<'a> Model<'a> {
         Self::check_page(opts)?;
         match self.user_index(user_id) {
             Some(u) => self.recommend_index(u, opts),
-            None => {
-                let filter = self.filter(opts, &[])?;
-                Ok(self.popular(&filter, format!("unknown user `{user_id}`"), Vec::new()))
-            }
+            None => self.popular_for(opts, format!("unknown user `{user_id}`")),
         }
+    }
+
+    /// What [`Model::recommend`] gives an unknown user, for any user: the popularity
+    /// fallback, with no stored history excluded. For a caller that must not use what the
+    /// model holds about a user (one who asked to be deleted, say).
+    pub fn recommend_unknown(&self, opts: &RecommendOptions) -> Result<Recommendations<'a>> {
+        Self::check_page(opts)?;
+        self.popular_for(opts, "the user is served as unknown".to_owned())
+    }
+
+    fn popular_for(&self, opts: &RecommendOptions, reason: String) -> Result<Recommendations<'a>> {
+        let filter = self.filter(opts, &[])?;
+        Ok(self.popular(&filter, reason, Vec::new()))
     }
 
     /// Top-N items for a user by dense index (with the recency component over the stored

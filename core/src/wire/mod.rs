@@ -94,6 +94,29 @@ pub struct StoredEvent {
     pub position: Option<u32>,
 }
 
+/// One user deletion as the Worker records it and `GET /admin/deletions` sends it (one NDJSON
+/// line): the user's events that happened at or before `deleted_at` are to be erased
+/// everywhere, and a model whose training data had not seen the deletion applied must not
+/// serve the user (see [`crate::names::META_ERASED_THROUGH`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDeletion {
+    /// Position in the deletion log: strictly increasing, never reused (the paging cursor). A
+    /// user deleted again gets a new `seq`, and the older line is gone.
+    pub seq: u64,
+    /// The deleted user.
+    pub user_id: String,
+    /// When the deletion was made, Unix milliseconds: events of the user whose `timestamp`
+    /// (Unix seconds) is at most this, divided by 1000 and rounded down, are erased.
+    pub deleted_at: i64,
+}
+
+impl StoredDeletion {
+    /// The last event time (Unix seconds) the deletion covers.
+    pub fn covers_until(&self) -> i64 {
+        self.deleted_at.div_euclid(1000)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Behavior;

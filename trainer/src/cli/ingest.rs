@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use super::output::OutputArgs;
 use crate::db::{Target, block_on};
 use crate::live::client::Admin;
+use crate::live::erase::{self, Eraser};
 use crate::live::page::Page;
 use crate::live::store::{CURSOR_TABLE, Sink};
 
@@ -28,7 +29,12 @@ How events become rows of the trainer's schema (rating TINYINT 1..=5, behavior E
 
 A missing table is created with the generator's schema; a table without `event_id` gets the
 column (NULL for existing rows) and a UNIQUE key. The cursor lives in `edgerec_ingest_cursor`,
-keyed by the Worker URL and the table, and moves in the same transaction as each page's rows.";
+keyed by the Worker URL and the table, and moves in the same transaction as each page's rows.
+
+Then the users deleted on the Worker (GET /admin/deletions) are erased: each deletion deletes
+the user's rows whose timestamp is at or before it (a user who came back keeps their later
+events). Its cursor lives in `edgerec_erasure_cursor` and moves in the same transaction; a
+model `trainer train` makes from the table records it (`erased_through`).";
 
 /// Arguments of `trainer ingest`.
 #[derive(Debug, Clone, clap::Args)]
@@ -73,6 +79,10 @@ struct Summary {
     write_seconds: f64,
     rows_per_second: f64,
     schema_changes: Vec<String>,
+    /// User deletions applied, the rows they deleted, and the erasure cursor after them.
+    deletions: u64,
+    erased_rows: u64,
+    erasure_cursor: u64,
 }
 
 /// Runs `trainer ingest`.
@@ -89,7 +99,8 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     writeln!(
         out,
         "ingested from {} into {}: fetched {}, inserted {}, skipped {} (duplicates) in {} page(s), \
-         {:.2} s ({:.2} s writing to MySQL), {:.0} rows/s; cursor {}",
+         {:.2} s ({:.2} s writing to MySQL), {:.0} rows/s; cursor {}; {} user deletion(s) applied \
+         ({} rows deleted), erasure cursor {}",
         summary.source,
         summary.table,
         summary.fetched,
@@ -99,7 +110,10 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         summary.seconds,
         summary.write_seconds,
         summary.rows_per_second,
-        summary.cursor
+        summary.cursor,
+        summary.deletions,
+        summary.erased_rows,
+        summary.erasure_cursor
     )?;
     Ok(())
 }
@@ -131,6 +145,7 @@ async fn ingest(args: &IngestArgs, admin: Admin, target: &Target) -> anyhow::Res
                 break;
             }
         }
+        admin
     });
     let mut summary = Summary {
         source,
@@ -141,7 +156,7 @@ async fn ingest(args: &IngestArgs, admin: Admin, target: &Target) -> anyhow::Res
     };
     let result = write_pages(&mut sink, &rx, &mut summary, quiet).await;
     drop(rx);
-    let _ = fetcher.join();
+    let admin = fetcher.join();
     sink.close().await;
     summary.cursor = summary.cursor.max(start);
     summary.seconds = started.elapsed().as_secs_f64();
@@ -153,6 +168,22 @@ async fn ingest(args: &IngestArgs, admin: Admin, target: &Target) -> anyhow::Res
             summary.pages, summary.inserted, summary.skipped, summary.cursor
         )
     })?;
+    let admin = admin.map_err(|_| anyhow::anyhow!("the HTTP thread panicked"))?;
+    let mut eraser = Eraser::open(target, &args.table, &summary.source).await?;
+    let applied = erase::apply_all(&admin, &mut eraser, limit).await;
+    summary.erasure_cursor = eraser.cursor();
+    eraser.close().await;
+    let applied = applied.with_context(|| {
+        format!(
+            "erasing deleted users stopped; the cursor in `{}` stays at {}, after the last \
+             committed page: run again to resume",
+            crate::db::ERASURE_CURSOR_TABLE,
+            summary.erasure_cursor
+        )
+    })?;
+    summary.deletions = applied.deletions;
+    summary.erased_rows = applied.rows;
+    summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 

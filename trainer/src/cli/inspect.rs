@@ -27,7 +27,12 @@ impl InspectCommand {
             model.metadata(names::META_INFO).and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
         let mut out = std::io::stdout().lock();
         if self.json {
-            let v = serde_json::json!({ "file_bytes": bytes.len(), "model": info, "info": extra });
+            let v = serde_json::json!({
+                "file_bytes": bytes.len(),
+                "model": info,
+                "erased_through": model.erased_through(),
+                "info": extra,
+            });
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
             return Ok(());
@@ -44,6 +49,9 @@ impl InspectCommand {
             if info.categories.is_empty() { "-".into() } else { info.categories.join(", ") }
         )?;
         writeln!(out, "  created_at    {}", info.created_at.as_deref().unwrap_or("-"))?;
+        if let Some(seq) = model.erased_through() {
+            writeln!(out, "  erased_through {seq} (the last user deletion its data had seen applied)")?;
+        }
         if let Some((lo, hi)) = info.rating_range {
             writeln!(out, "  rating scale  {lo} – {hi}")?;
         }

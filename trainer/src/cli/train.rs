@@ -241,6 +241,7 @@ impl TrainCommand {
         let mut builder =
             pipeline::builder(cfg, data, &outcome.weights, &data.interactions, outcome.recency, &rank);
         builder.created_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        builder.erased_through = data.erased_through;
         let info = serde_json::json!({
             "config": &report.config,
             "experiment": &report.experiment,

@@ -219,7 +219,14 @@ impl DatasetBuilder {
         report.interactions = self.interactions.len();
         report.users = user_ids.len();
         report.items = item_ids.len();
-        Dataset { user_ids, item_ids, interactions: self.interactions, item_categories, report }
+        Dataset {
+            user_ids,
+            item_ids,
+            interactions: self.interactions,
+            item_categories,
+            report,
+            erased_through: None,
+        }
     }
 }
 

@@ -45,6 +45,9 @@ pub struct Dataset {
     pub item_categories: Option<Vec<String>>,
     /// What loading saw: rows read, skipped by reason, duplicates resolved.
     pub report: report::ValidationReport,
+    /// The `seq` of the last Worker user deletion applied to the source before it was read
+    /// (MySQL after `trainer ingest`; `None` for files), recorded in the model.
+    pub erased_through: Option<u64>,
 }
 
 impl Dataset {

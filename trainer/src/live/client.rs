@@ -2,14 +2,15 @@
 //! the bearer token. A non-2xx answer becomes an error carrying the Worker's JSON message
 //! (`{"error": {"code", "message"}}`).
 
-use std::io::BufReader;
+use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use edgerec_core::wire::StoredDeletion;
 use ureq::Agent;
 use ureq::http::Response;
 
-use super::page::{Page, parse_page};
+use super::page::{Page, parse_lines, parse_page};
 
 /// Largest page line the contract allows, with room to spare: IDs of 256 bytes, an event_id
 /// of 128, every character escaped.
@@ -56,7 +57,24 @@ impl Admin {
 
     /// `GET /admin/events?after=..&limit=..`, read line by line and checked.
     pub fn events_page(&self, after: u64, limit: usize) -> anyhow::Result<Page> {
-        let url = self.url("/admin/events");
+        self.page("/admin/events", after, limit, |body, header| parse_page(body, after, limit, header))
+    }
+
+    /// `GET /admin/deletions?after=..&limit=..`: the deletions and the cursor after them.
+    pub fn deletions_page(&self, after: u64, limit: usize) -> anyhow::Result<(Vec<StoredDeletion>, u64)> {
+        self.page("/admin/deletions", after, limit, |body, header| parse_lines(body, after, limit, header))
+    }
+
+    /// `GET {path}?after=..&limit=..`, an NDJSON page handed to `parse` with its
+    /// `X-Next-Cursor`.
+    fn page<T>(
+        &self,
+        path: &str,
+        after: u64,
+        limit: usize,
+        parse: impl FnOnce(&mut dyn BufRead, Option<&str>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let url = self.url(path);
         let describe = || format!("GET {url}?after={after}&limit={limit}");
         let response = self
             .agent
@@ -72,8 +90,7 @@ impl Admin {
             response.headers().get("x-next-cursor").map(|v| v.to_str().unwrap_or("(not text)").to_owned());
         let budget = MAX_LINE_BYTES * limit as u64 + 1024;
         let reader = response.into_body().into_with_config().limit(budget).reader();
-        parse_page(BufReader::with_capacity(256 * 1024, reader), after, limit, header.as_deref())
-            .with_context(describe)
+        parse(&mut BufReader::with_capacity(256 * 1024, reader), header.as_deref()).with_context(describe)
     }
 
     /// `PUT /admin/model[?canary=P]` with the artifact's bytes.

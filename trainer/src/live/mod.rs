@@ -6,6 +6,7 @@
 //! - [`page`]: one NDJSON page of `GET /admin/events`, parsed and checked;
 //! - `schema`: the tables ingest writes, created or migrated;
 //! - [`store`]: pages into MySQL, idempotent by `event_id`, with the resume cursor;
+//! - [`erase`]: the Worker's user deletions applied to the same table, with their own cursor;
 //! - [`client`]: the blocking HTTP client for the Worker's admin routes;
 //! - [`items`]: item availability from the shop's items table or a CSV, pushed to the Worker
 //!   (`trainer items`);
@@ -13,6 +14,7 @@
 //!   `trainer publish --promote`'s comparison).
 
 pub mod client;
+pub mod erase;
 pub mod event;
 pub mod items;
 pub mod metrics;

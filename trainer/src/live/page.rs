@@ -1,12 +1,38 @@
-//! One page of `GET /admin/events?after=C&limit=N`: NDJSON read line by line, checked against
-//! the contract (seq strictly increasing after `C`, at most `N` lines, `X-Next-Cursor` equal to
-//! the last line's seq, or to `C` when the page is empty).
+//! One page of `GET /admin/events?after=C&limit=N` or `GET /admin/deletions?after=C&limit=N`:
+//! NDJSON read line by line, checked against the contract both routes share (seq strictly
+//! increasing after `C`, at most `N` lines, `X-Next-Cursor` equal to the last line's seq, or to
+//! `C` when the page is empty).
 
 use std::io::BufRead;
 
+use edgerec_core::wire::StoredDeletion;
+use serde::de::DeserializeOwned;
+
 use super::event::{Row, StoredEvent, to_row};
 
-/// A parsed, checked page.
+/// A line of a page: it has a `seq`.
+pub trait Line: DeserializeOwned {
+    /// What a line is, for error messages.
+    const NOUN: &'static str;
+    /// Its position in the log.
+    fn seq(&self) -> u64;
+}
+
+impl Line for StoredEvent {
+    const NOUN: &'static str = "a stored event";
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+impl Line for StoredDeletion {
+    const NOUN: &'static str = "a deletion";
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+/// A parsed, checked page of events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     /// The events as rows, in seq order.
@@ -22,14 +48,35 @@ impl Page {
     }
 }
 
-/// Reads one page. `header` is the `X-Next-Cursor` header's value, if any.
+/// Reads one page of events. `header` is the `X-Next-Cursor` header's value, if any.
 pub fn parse_page(
     body: impl BufRead,
     after: u64,
     limit: usize,
     header: Option<&str>,
 ) -> anyhow::Result<Page> {
-    let mut rows: Vec<Row> = Vec::new();
+    let (events, next) = parse_lines::<StoredEvent>(body, after, limit, header)?;
+    let rows = events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            to_row(event).map_err(|e| {
+                anyhow::anyhow!("line {}: event {:?} (seq {}): {e}", index + 1, event.event_id, event.seq)
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Page { rows, next })
+}
+
+/// Reads one page of lines and the cursor after it. `header` is the `X-Next-Cursor` header's
+/// value, if any.
+pub fn parse_lines<T: Line>(
+    body: impl BufRead,
+    after: u64,
+    limit: usize,
+    header: Option<&str>,
+) -> anyhow::Result<(Vec<T>, u64)> {
+    let mut lines: Vec<T> = Vec::new();
     let mut last = after;
     for (index, line) in body.lines().enumerate() {
         let number = index + 1;
@@ -37,20 +84,17 @@ pub fn parse_page(
         if line.trim().is_empty() {
             anyhow::bail!("line {number} of the page is empty");
         }
-        let event: StoredEvent = serde_json::from_str(&line)
-            .map_err(|e| anyhow::anyhow!("line {number} of the page is not a stored event: {e}"))?;
+        let value: T = serde_json::from_str(&line)
+            .map_err(|e| anyhow::anyhow!("line {number} of the page is not {}: {e}", T::NOUN))?;
         anyhow::ensure!(
-            event.seq > last,
+            value.seq() > last,
             "line {number} has seq {} but follows {last}: the Worker must send seq in increasing \
              order after the cursor",
-            event.seq
+            value.seq()
         );
-        let row = to_row(&event).map_err(|e| {
-            anyhow::anyhow!("line {number}: event {:?} (seq {}): {e}", event.event_id, event.seq)
-        })?;
-        last = event.seq;
-        rows.push(row);
-        anyhow::ensure!(rows.len() <= limit, "the page has more than the {limit} lines asked for");
+        last = value.seq();
+        lines.push(value);
+        anyhow::ensure!(lines.len() <= limit, "the page has more than the {limit} lines asked for");
     }
     let header = header.ok_or_else(|| anyhow::anyhow!("the answer has no X-Next-Cursor header"))?;
     let next: u64 = header
@@ -59,9 +103,9 @@ pub fn parse_page(
         .map_err(|_| anyhow::anyhow!("X-Next-Cursor {header:?} is not a non-negative integer"))?;
     anyhow::ensure!(
         next == last,
-        "X-Next-Cursor is {next} but the page ends at seq {last} (it asked for events after {after})"
+        "X-Next-Cursor is {next} but the page ends at seq {last} (it asked for lines after {after})"
     );
-    Ok(Page { rows, next })
+    Ok((lines, next))
 }
 
 #[cfg(test)]
@@ -138,6 +182,18 @@ mod tests {
         assert!(err(page(&[line(1)], 0, 10, Some("-1"))).contains("not a non-negative integer"));
         assert!(err(page(&[line(1)], 0, 10, Some("abc"))).contains("not a non-negative integer"));
         assert!(err(page(&[line(1)], 0, 10, None)).contains("no X-Next-Cursor"));
+    }
+
+    #[test]
+    fn deletion_pages_are_checked_alike() {
+        let body = "{\"seq\": 4, \"user_id\": \"U1\", \"deleted_at\": 1767225600123}\n";
+        let (lines, next) = parse_lines::<StoredDeletion>(body.as_bytes(), 3, 10, Some("4")).expect("valid");
+        assert_eq!(lines, [StoredDeletion { seq: 4, user_id: "U1".into(), deleted_at: 1_767_225_600_123 }]);
+        assert_eq!((next, lines[0].covers_until()), (4, 1_767_225_600));
+        let err = parse_lines::<StoredDeletion>(body.as_bytes(), 4, 10, Some("4")).expect_err("stale");
+        assert!(err.to_string().contains("seq 4 but follows 4"), "{err}");
+        let err = parse_lines::<StoredDeletion>(&b"{\"seq\": 5}\n"[..], 0, 10, Some("5")).expect_err("bad");
+        assert!(err.to_string().contains("not a deletion"), "{err}");
     }
 
     #[test]

@@ -299,7 +299,7 @@ fn infile(rows: &[Row]) -> impl FnMut(&mut Vec<u8>) + Unpin + Send + Sync + 'sta
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC (the rows' timestamps are checked to fit a DATETIME).
-fn datetime(timestamp: i64) -> anyhow::Result<String> {
+pub(super) fn datetime(timestamp: i64) -> anyhow::Result<String> {
     let t = chrono::DateTime::from_timestamp(timestamp, 0)
         .with_context(|| format!("timestamp {timestamp} is out of range"))?;
     Ok(t.format("%Y-%m-%d %H:%M:%S").to_string())

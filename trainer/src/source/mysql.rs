@@ -14,7 +14,7 @@ use super::Columns;
 use crate::dataset::Dataset;
 use crate::dataset::builder::{DatasetBuilder, RawRow};
 use crate::dataset::rules::Rules;
-use crate::db::{TableName, Target, block_on, db_error, quote_ident, table_columns};
+use crate::db::{ERASURE_CURSOR_TABLE, TableName, Target, block_on, db_error, quote_ident, table_columns};
 
 /// Which tables to read.
 #[derive(Debug, Clone, Copy)]
@@ -86,6 +86,10 @@ async fn read(
     let time = optional(&cols.time)?;
     let behavior = optional(&cols.behavior)?;
 
+    // Before the rows: a deletion applied later may be in them (the model then hides the user
+    // needlessly), but the model never claims one its rows may predate.
+    let erased_through = erased_through(&mut conn, &table).await?;
+
     let mut select = vec![cols.user.clone(), cols.item.clone(), cols.rating.clone()];
     select.extend(time.clone());
     select.extend(behavior.clone());
@@ -153,5 +157,39 @@ async fn read(
         None => {}
     }
     let _ = conn.disconnect().await;
-    Ok(builder.finish())
+    let mut dataset = builder.finish();
+    dataset.erased_through = erased_through;
+    Ok(dataset)
+}
+
+/// The `seq` of the last deletion applied to `table` (what a model trained from it now can
+/// record as `erased_through`): 0 when none was, and `None` when several Workers feed the
+/// table (their `seq`s are not comparable, so the model records none and the Worker hides every
+/// deleted user from it). Read before the rows, it is never ahead of them.
+async fn erased_through(conn: &mut mysql_async::Conn, table: &TableName) -> anyhow::Result<Option<u64>> {
+    let cursor_table = TableName { schema: table.schema.clone(), table: ERASURE_CURSOR_TABLE.to_owned() };
+    let exists: Option<String> = conn
+        .exec_first(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (&cursor_table.schema, &cursor_table.table),
+        )
+        .await
+        .map_err(db_error)
+        .with_context(|| format!("looking up {cursor_table}"))?;
+    if exists.is_none() {
+        return Ok(Some(0));
+    }
+    let cursors: Vec<u64> = conn
+        .exec(
+            format!("SELECT `after` FROM {} WHERE `table_name` = ?", cursor_table.quoted()),
+            (&table.table,),
+        )
+        .await
+        .map_err(db_error)
+        .with_context(|| format!("reading {cursor_table}"))?;
+    Ok(match cursors[..] {
+        [] => Some(0),
+        [one] => Some(one),
+        _ => None,
+    })
 }

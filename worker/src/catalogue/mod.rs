@@ -47,10 +47,12 @@ pub async fn unavailable(
     serving: &Serving,
     model: &Served,
 ) -> Option<Arc<Unavailable>> {
-    let db = database(env)?;
-    let canary = serving.canary.as_ref().map(|(c, _)| c);
-    let all: Vec<_> = [Some(&serving.current), canary].into_iter().flatten().collect();
-    state::unavailable(&db, config.availability_refresh_seconds, model, &all).await
+    // Looked up only when a check is due: most requests use the state they have.
+    let source = || {
+        let canary = serving.canary.as_ref().map(|(c, _)| c);
+        Some((database(env)?, [Some(&serving.current), canary].into_iter().flatten().collect()))
+    };
+    state::unavailable(config.availability_refresh_seconds, model, source).await
 }
 
 /// This isolate's availability state, for `/health` (after [`unavailable`] for the current

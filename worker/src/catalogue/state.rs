@@ -116,14 +116,14 @@ impl Drop for CheckGuard {
     }
 }
 
-/// The items `model` must not serve now; `serving` are all the models this isolate serves (a
-/// reload builds their masks together). `None` when all are available, or when the state has
+/// The items `model` must not serve now. `source` gives the D1 binding and all the models this
+/// isolate serves (a reload builds their masks together); it is called only when a check is
+/// due. `None` when all are available, when there is no D1 binding, or when the state has
 /// never been read (the error is in `/health`).
-pub async fn unavailable(
-    db: &D1Database,
+pub async fn unavailable<'s>(
     refresh_seconds: u64,
     model: &Served,
-    serving: &[&Rc<Served>],
+    source: impl FnOnce() -> Option<(D1Database, Vec<&'s Rc<Served>>)>,
 ) -> Option<Arc<Unavailable>> {
     let now = timing::now_ms();
     let version = &model.provenance.version;
@@ -143,7 +143,8 @@ pub async fn unavailable(
     });
     if check {
         let _guard = CheckGuard;
-        let outcome = refresh(db, model, serving, force).await;
+        let (db, serving) = source()?;
+        let outcome = refresh(&db, model, &serving, force).await;
         STATE.with_borrow_mut(|s| {
             s.last_check_ms = Some(now);
             s.error = outcome.err().map(|e| format!("cannot read item availability: {e}"));

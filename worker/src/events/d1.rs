@@ -12,17 +12,24 @@ pub use crate::config::D1_BINDING as BINDING;
 
 /// Inserts the rows of one JSON array `?1` of `[event_id, user_id, item_id, behavior, rating,
 /// timestamp, received_at, recommendation_id, position]` arrays, in order, stamped `stored_at = ?2`: one bound text instead of
-/// eight parameters a row (D1 binds at most 100 a statement). `WHERE true` lets SQLite parse the
-/// upsert after a `SELECT`.
+/// eight parameters a row (D1 binds at most 100 a statement). An event of a deleted user that
+/// the Worker accepted, or that happened, at or before the deletion is dropped: it was on its
+/// way when the user was deleted (see `erasure`). The `WHERE` also lets SQLite parse the upsert
+/// after a `SELECT`.
 const INSERT: &str = "INSERT INTO events (event_id, user_id, item_id, behavior, rating, timestamp, received_at, stored_at, recommendation_id, position) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, ?2, value ->> 7, value ->> 8 \
-     FROM json_each(?1) WHERE true ORDER BY key ON CONFLICT(event_id) DO NOTHING";
+     FROM json_each(?1) WHERE NOT EXISTS (SELECT 1 FROM deleted_users d \
+       WHERE d.user_id = value ->> 1 AND (value ->> 6 <= d.deleted_at OR (value ->> 5) * 1000 <= d.deleted_at)) \
+     ORDER BY key ON CONFLICT(event_id) DO NOTHING";
 
 /// Inserts the impressions of one JSON array `?1` of `[recommendation_id, user_id,
-/// model_version, variant, route, served_at]`; an ID already stored is skipped.
+/// model_version, variant, route, served_at]`; an ID already stored is skipped, and so is an
+/// answer served to a deleted user at or before the deletion.
 const IMPRESSIONS: &str = "INSERT INTO impressions (recommendation_id, user_id, model_version, variant, route, served_at) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
-     FROM json_each(?1) WHERE true ON CONFLICT(recommendation_id) DO NOTHING";
+     FROM json_each(?1) WHERE NOT EXISTS (SELECT 1 FROM deleted_users d \
+       WHERE d.user_id = value ->> 1 AND value ->> 5 <= d.deleted_at) \
+     ON CONFLICT(recommendation_id) DO NOTHING";
 
 /// Largest `?1` of one statement: D1 takes strings up to 2 MB.
 const MAX_ROWS_JSON_BYTES: usize = 1_000_000;
