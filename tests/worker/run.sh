@@ -302,7 +302,8 @@ fi
 
 # A catalogue too big to bundle: SCALE_ITEMS items (default 500,000) at d = 64, int8,
 # with an IVF index, served from local R2, its users moved to local KV (`trainer export-users`).
-# Checks a cold start from R2, answers equal to the trainer's from the full artifact, and memory.
+# Checks a cold start from R2, answers equal to the trainer's from the full artifact, memory, and
+# that deleting a user (D1 and an ADMIN_TOKEN too) removes their KV record.
 if want scale; then
   scale="$WORK/scale"
   items=${SCALE_ITEMS:-500000}
@@ -339,15 +340,28 @@ bucket_name = "edgerec-e2e-scale"
 [[kv_namespaces]]
 binding = "USERS"
 id = "00000000000000000000000000000002"
+
+[[d1_databases]]
+binding = "DB"
+database_name = "edgerec-e2e-scale"
+database_id = "00000000-0000-4000-8000-000000000005"
+migrations_dir = "$WORKER/migrations"
 TOML
+  (cd "$WORK" && "$WRANGLER" d1 migrations apply DB --local --persist-to "$scale_state" -c "$scale_config" \
+    >"$scale/d1-migrations.log" 2>&1) || { cat "$scale/d1-migrations.log"; exit 1; }
+  admin_token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORK/.dev.vars"
   log "wrangler r2 object put (local) items.safetensors ($(wc -c <"$scale/items.safetensors") bytes); wrangler kv bulk put (local)"
   (cd "$WORK" && "$WRANGLER" r2 object put edgerec-e2e-scale/items.safetensors --file "$scale/items.safetensors" --local \
     --persist-to "$scale_state" -c "$scale_config" >"$scale/put.log" 2>&1 \
     && "$WRANGLER" kv bulk put "$scale/users.kv.json" --binding USERS --local --persist-to "$scale_state" \
       -c "$scale_config" >>"$scale/put.log" 2>&1) || { cat "$scale/put.log"; exit 1; }
   CONFIG=$scale_config STATE=$scale_state SERVE_COLD=1 start_server empty
-  EDGEREC_SCALE_DIR=$scale EDGEREC_SCALE_ITEMS=$items EDGEREC_INSPECTOR=$INSPECTOR run_tests scale
+  EDGEREC_SCALE_DIR=$scale EDGEREC_SCALE_ITEMS=$items EDGEREC_INSPECTOR=$INSPECTOR EDGEREC_ADMIN_TOKEN=$admin_token \
+    EDGEREC_KV_LIST="$WRANGLER kv key list --binding USERS --local --persist-to $scale_state -c $scale_config" \
+    run_tests scale
   stop_server
+  rm -f "$WORK/.dev.vars"
 fi
 
 if ! want deploy; then exit 0; fi

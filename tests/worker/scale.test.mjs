@@ -76,3 +76,26 @@ describe('a large model from R2, users from KV', { skip: MODE !== 'scale' }, () 
     assert.ok(total <= LIMIT, `isolate memory ${total} over ${LIMIT}`);
   });
 });
+
+describe('deleting a user kept in KV', { skip: MODE !== 'scale' }, () => {
+  test('their KV record goes, and they are served as unknown at once', async () => {
+    const [, { user, items }] = JSON.parse(readFileSync(`${DIR}/oracle.json`, 'utf8'));
+    const version = (await call('/health')).json.model_version;
+    const [cmd, ...args] = process.env.EDGEREC_KV_LIST.split(' ');
+    const key = `${version}/${user}`;
+    const records = () => {
+      const out = execFileSync(cmd, [...args, '--prefix', key], { encoding: 'utf8' });
+      return JSON.parse(out.slice(out.indexOf('['))).filter((k) => k.name === key);
+    };
+    assert.equal(records().length, 1, `${key} is in KV before`);
+    const before = await call(`/recommend/${user}?n=10`);
+    assert.deepEqual(before.json.recommendations.map((x) => x.item_id), items);
+    const auth = { authorization: `Bearer ${process.env.EDGEREC_ADMIN_TOKEN}` };
+    const del = await call(`/admin/users/${user}`, { method: 'DELETE', headers: auth });
+    assert.equal(del.res.status, 204, del.text);
+    assert.deepEqual(records(), [], `${key} is gone from KV`);
+    const after = await call(`/recommend/${user}?n=10`);
+    assert.equal(after.res.status, 200, after.text);
+    assert.equal(after.json.fallback, 'popular', 'served as an unknown user');
+  });
+});
