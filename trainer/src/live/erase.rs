@@ -17,7 +17,7 @@ use mysql_async::prelude::Queryable as _;
 use mysql_async::{Conn, TxOpts};
 
 use super::client::Admin;
-use super::schema::create_cursor_table;
+use super::schema::{create_cursor_table, read_cursor};
 use super::store::datetime;
 use crate::db::{ERASURE_CURSOR_TABLE, TableName, Target, db_error};
 
@@ -41,18 +41,8 @@ impl Eraser {
         let cursor_table = TableName { schema: table.schema.clone(), table: ERASURE_CURSOR_TABLE.to_owned() };
         let mut conn = target.connect().await?;
         create_cursor_table(&mut conn, &cursor_table, MAX_SOURCE_BYTES).await?;
-        let cursor: Option<u64> = conn
-            .exec_first(
-                format!(
-                    "SELECT `after` FROM {} WHERE `source` = ? AND `table_name` = ?",
-                    cursor_table.quoted()
-                ),
-                (source, &table.table),
-            )
-            .await
-            .map_err(db_error)
-            .with_context(|| format!("reading the cursor from {cursor_table}"))?;
-        Ok(Self { conn, table, cursor_table, source: source.to_owned(), cursor: cursor.unwrap_or(0) })
+        let cursor = read_cursor(&mut conn, &cursor_table, source, &table.table).await?;
+        Ok(Self { conn, table, cursor_table, source: source.to_owned(), cursor })
     }
 
     /// The last applied deletion's `seq`.

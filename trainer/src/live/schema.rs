@@ -72,6 +72,24 @@ pub(super) async fn create_cursor_table(
     .with_context(|| format!("creating {cursor_table}"))
 }
 
+/// The cursor stored for (`source`, `table`) in `cursor_table` (0 when there is none yet).
+pub(super) async fn read_cursor(
+    conn: &mut Conn,
+    cursor_table: &TableName,
+    source: &str,
+    table: &str,
+) -> anyhow::Result<u64> {
+    let cursor: Option<u64> = conn
+        .exec_first(
+            format!("SELECT `after` FROM {} WHERE `source` = ? AND `table_name` = ?", cursor_table.quoted()),
+            (source, table),
+        )
+        .await
+        .map_err(db_error)
+        .with_context(|| format!("reading the cursor from {cursor_table}"))?;
+    Ok(cursor.unwrap_or(0))
+}
+
 /// How a string column stores text, from `information_schema.COLUMNS`.
 #[derive(Debug, Clone)]
 pub(super) struct Capacity {

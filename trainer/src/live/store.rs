@@ -19,7 +19,7 @@ use mysql_async::{Conn, TxOpts, Value};
 
 use super::event::Row;
 use super::page::Page;
-use super::schema::{Capacity, create_cursor_table, id_capacities, prepare_table};
+use super::schema::{Capacity, create_cursor_table, id_capacities, prepare_table, read_cursor};
 use crate::db::{TableName, Target, db_error};
 use crate::synthetic::mysql::{ID_TYPE, set_infile};
 
@@ -66,23 +66,13 @@ impl Sink {
         let changes = prepare_table(&mut conn, &table).await?;
         let ids = id_capacities(&mut conn, &table).await?;
         create_cursor_table(&mut conn, &cursor_table, MAX_SOURCE_BYTES).await?;
-        let cursor: Option<u64> = conn
-            .exec_first(
-                format!(
-                    "SELECT `after` FROM {} WHERE `source` = ? AND `table_name` = ?",
-                    cursor_table.quoted()
-                ),
-                (source, &table.table),
-            )
-            .await
-            .map_err(db_error)
-            .with_context(|| format!("reading the cursor from {cursor_table}"))?;
+        let cursor = read_cursor(&mut conn, &cursor_table, source, &table.table).await?;
         Ok(Self {
             conn,
             table,
             cursor_table,
             source: source.to_owned(),
-            cursor: cursor.unwrap_or(0),
+            cursor,
             ids,
             changes,
             load_data: true,
