@@ -543,7 +543,8 @@ def main():
                         ("10. Live loop: events in, models out", "live.md"),
                         ("11. A million items in the Worker", "scale-worker.md"),
                         ("12. Item availability under load", "availability.md"),
-                        ("13. Online experiments: impressions and metrics", "experiment.md")]:
+                        ("13. Online experiments: impressions and metrics", "experiment.md"),
+                        ("14. Deleting a user", "erasure.md")]:
         w(included(title, frag))
     with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(md) + "\n")

@@ -4,7 +4,7 @@
 # Not part of CI.
 # BENCH_QUICK=1 skips the 20M-row workload and shrinks the scale section (1M items → 200k);
 # BENCH_SCALE=0 skips the scale section (its last report is included either way); BENCH_ALL=1
-# also reruns the data, web, Worker, live-loop, Worker-scale and availability benchmark scripts (their reports are included
+# also reruns the data, web, Worker, live-loop, Worker-scale, availability, experiment and erasure benchmark scripts (their reports are included
 # either way).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +38,7 @@ if [ "${BENCH_ALL:-0}" = 1 ]; then
   tests/worker/availability-bench.sh
   ITEMS=1000000 APPEND=1 tests/worker/availability-bench.sh
   tests/worker/experiment-bench.sh
+  tests/worker/erasure-bench.sh
 fi
 if [ "${BENCH_SCALE:-1}" = 1 ]; then
   wasm/build.sh
