@@ -17,7 +17,7 @@ use mysql_async::prelude::Queryable as _;
 use mysql_async::{Conn, TxOpts};
 
 use super::client::Admin;
-use super::schema::{create_cursor_table, read_cursor};
+use super::schema::{create_cursor_table, read_cursor, write_cursor_sql};
 use super::store::datetime;
 use crate::db::{ERASURE_CURSOR_TABLE, TableName, Target, db_error};
 
@@ -69,12 +69,7 @@ impl Eraser {
                 .with_context(|| format!("deleting the rows of user {:?} from {table}", d.user_id))?;
             deleted += tx.affected_rows();
         }
-        let upsert = format!(
-            "INSERT INTO {} (`source`, `table_name`, `after`, `updated_at`) \
-             VALUES (?, ?, ?, UTC_TIMESTAMP()) ON DUPLICATE KEY UPDATE `after` = VALUES(`after`), \
-             `updated_at` = VALUES(`updated_at`)",
-            self.cursor_table.quoted()
-        );
+        let upsert = write_cursor_sql(&self.cursor_table);
         tx.exec_drop(upsert, (&self.source, &table.table, next))
             .await
             .map_err(db_error)

@@ -90,6 +90,17 @@ pub(super) async fn read_cursor(
     Ok(cursor.unwrap_or(0))
 }
 
+/// The statement that stores a cursor for (`source`, `table_name`) in `cursor_table`:
+/// `(source, table_name, after)` as its parameters.
+pub(super) fn write_cursor_sql(cursor_table: &TableName) -> String {
+    format!(
+        "INSERT INTO {} (`source`, `table_name`, `after`, `updated_at`) \
+         VALUES (?, ?, ?, UTC_TIMESTAMP()) ON DUPLICATE KEY UPDATE `after` = VALUES(`after`), \
+         `updated_at` = VALUES(`updated_at`)",
+        cursor_table.quoted()
+    )
+}
+
 /// How a string column stores text, from `information_schema.COLUMNS`.
 #[derive(Debug, Clone)]
 pub(super) struct Capacity {

@@ -19,7 +19,9 @@ use mysql_async::{Conn, TxOpts, Value};
 
 use super::event::Row;
 use super::page::Page;
-use super::schema::{Capacity, create_cursor_table, id_capacities, prepare_table, read_cursor};
+use super::schema::{
+    Capacity, create_cursor_table, id_capacities, prepare_table, read_cursor, write_cursor_sql,
+};
 use crate::db::{TableName, Target, db_error};
 use crate::synthetic::mysql::{ID_TYPE, set_infile};
 
@@ -160,12 +162,7 @@ impl Sink {
     /// (the transaction is rolled back and the next attempt uses INSERT).
     async fn try_commit(&mut self, rows: &[Row], next: u64) -> anyhow::Result<Option<Written>> {
         let (table, cursor_table) = (self.table.to_string(), self.cursor_table.to_string());
-        let upsert = format!(
-            "INSERT INTO {} (`source`, `table_name`, `after`, `updated_at`) \
-             VALUES (?, ?, ?, UTC_TIMESTAMP()) ON DUPLICATE KEY UPDATE `after` = VALUES(`after`), \
-             `updated_at` = VALUES(`updated_at`)",
-            self.cursor_table.quoted()
-        );
+        let upsert = write_cursor_sql(&self.cursor_table);
         if self.load_data && !rows.is_empty() {
             set_infile(&mut self.conn, infile(rows));
         }
