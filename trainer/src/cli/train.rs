@@ -249,7 +249,8 @@ impl TrainCommand {
             "baselines": &report.baselines,
             "recency": &report.recency,
             "best_epoch": report.best_epoch,
-            "choice": &report.choice,
+            // Without its timings, so the same data and seed make the same artifact bytes.
+            "choice": report.choice.as_ref().map(Choice::without_timings),
             "data_fingerprint": &report.data_fingerprint,
             "validation": &data.report,
             "trainer_version": env!("CARGO_PKG_VERSION"),

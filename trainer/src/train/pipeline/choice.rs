@@ -62,6 +62,15 @@ pub struct Choice {
     pub order: Option<OrderSignal>,
 }
 
+impl Choice {
+    /// The same choice with every candidate's training seconds set to 0: what the artifact
+    /// records, so that its bytes depend on the data and the seed alone.
+    pub fn without_timings(&self) -> Self {
+        let candidates = self.candidates.iter().map(|c| Candidate { seconds: 0.0, ..c.clone() }).collect();
+        Self { candidates, ..self.clone() }
+    }
+}
+
 /// A fixed pseudo-random number per user (SplitMix64), so the earlier position is reproducible.
 fn mix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
