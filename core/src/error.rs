@@ -68,6 +68,15 @@ pub enum Error {
     /// A query argument is out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A later page (`offset` > 0) of a list that ends before it: after what the request
+    /// leaves out, nothing is left at or after `offset`. A partly filled last page is no error.
+    #[error("offset {offset} is past the end: this query has {len} items to recommend")]
+    OffsetPastEnd {
+        /// The request's offset.
+        offset: usize,
+        /// How many items the query could recommend in all (at most `offset`).
+        len: usize,
+    },
 }
 
 /// `Result` with [`Error`].

@@ -167,13 +167,13 @@ impl<'a> Model<'a> {
         let filter = self.filter(opts, &folded.items)?;
         if folded.used == 0 {
             let reason = "no interaction refers to a known item".to_owned();
-            return Ok(self.popular(&filter, reason, folded.unknown_items));
+            return self.popular(&filter, reason, folded.unknown_items);
         }
         let mut factors = folded.factors;
         if let Some(recency) = &self.recency {
             recency.add(self.newest_first(interactions).into_iter(), &self.item_factors, &mut factors);
         }
-        let picked = self.rank(&factors, folded.bias, &filter);
+        let picked = self.rank(&factors, folded.bias, &filter)?;
         Ok(Recommendations {
             items: self.scored(picked, For::Anonymous),
             source: Source::FoldIn,
@@ -196,10 +196,10 @@ impl<'a> Model<'a> {
         let filter = self.filter(opts, &items)?;
         if order.is_empty() {
             let reason = "no interaction refers to a known item".to_owned();
-            return Ok(self.popular(&filter, reason, unknown_items));
+            return self.popular(&filter, reason, unknown_items);
         }
         let state = self.sequence_state(&order)?;
-        let picked = self.rank(&state, 0.0, &filter);
+        let picked = self.rank(&state, 0.0, &filter)?;
         Ok(Recommendations {
             items: self.scored(picked, For::Anonymous),
             source: Source::FoldIn,

@@ -108,7 +108,7 @@ impl<'a> Model<'a> {
                 user.factors.iter().zip(after.iter().zip(&before)).map(|(p, (a, b))| p + (a - b)).collect();
             (Cow::Owned(shifted), user.bias + (after_bias - before_bias))
         };
-        let picked = self.rank(&factors, bias, &filter);
+        let picked = self.rank(&factors, bias, &filter)?;
         Ok(Recommendations {
             items: self.scored(picked, user.whom),
             source: Source::Session,

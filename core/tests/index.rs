@@ -8,7 +8,7 @@ mod common;
 use common::{rewrite, rewrite_with};
 use edgerec_core::kernel::dot;
 use edgerec_core::{
-    IndexParams, Model, ModelBuilder, ModelKind, Quantization, RecommendOptions, Search, build_index,
+    Error, IndexParams, Model, ModelBuilder, ModelKind, Quantization, RecommendOptions, Search, build_index,
 };
 use proptest::prelude::*;
 use safetensors::{Dtype, SafeTensors};
@@ -486,11 +486,17 @@ proptest! {
         let passes = |i: usize| !seen.contains(&i);
         let report = |s: f32| if ranking { s } else { s.clamp(1.0, 5.0) };
 
-        let got = model.recommend(model.user_id(user), &opts).unwrap();
+        let want = oracle_with(&bytes, model.user_factors(user).unwrap(), nprobe, top_n, |i| model.score(user, i).unwrap(), report, passes, rules);
+        let got = model.recommend(model.user_id(user), &opts);
+        // A later page with nothing left at or after `offset` is an error; a short one is not.
+        if offset > 0 && want.is_empty() {
+            prop_assert!(matches!(got, Err(Error::OffsetPastEnd { offset: o, len }) if o == offset && len <= offset), "{got:?}");
+            return Ok(());
+        }
+        let got = got.unwrap();
         let unknown: Vec<String> = ids.iter().flatten().filter(|id| id.starts_with("unknown-")).cloned().collect();
         prop_assert_eq!(&got.unknown_items, &unknown);
         let got: Vec<(usize, u32)> = got.items.iter().map(|s| (s.index, s.score.to_bits())).collect();
-        let want = oracle_with(&bytes, model.user_factors(user).unwrap(), nprobe, top_n, |i| model.score(user, i).unwrap(), report, passes, rules);
         prop_assert_eq!(&got, &want);
 
         // The next page follows without repeats: pages 1 and 2 are the first 2·top_n (not
@@ -500,17 +506,27 @@ proptest! {
             let next = RecommendOptions { offset: top_n, ..opts.clone() };
             let both: Vec<usize> = model.recommend(model.user_id(user), &two).unwrap().items.iter().map(|s| s.index).collect();
             let mut paged: Vec<usize> = got.iter().map(|&(i, _)| i).collect();
-            paged.extend(model.recommend(model.user_id(user), &next).unwrap().items.iter().map(|s| s.index));
+            match model.recommend(model.user_id(user), &next) {
+                Ok(page) => paged.extend(page.items.iter().map(|s| s.index)),
+                // Page 1 held every item there is: `both` must hold no more.
+                Err(Error::OffsetPastEnd { len, .. }) => prop_assert_eq!(len, paged.len()),
+                Err(e) => return Err(TestCaseError::fail(e.to_string())),
+            }
             prop_assert_eq!(paged, both);
         }
 
         // The popularity fallback: the greedy capped list in popularity order, after `offset`.
-        let popular = model.recommend("nobody at all", &opts).unwrap();
+        let popular = model.recommend("nobody at all", &opts);
         let in_play = |i: usize| known.as_ref().is_none_or(|k| k.contains(&i));
         let order: Vec<(usize, f32)> = model.popular_items().iter().enumerate()
             .map(|(rank, &i)| (i as usize, -(rank as f32))).filter(|&(i, _)| in_play(i)).collect();
-        let want: Vec<usize> = greedy(order, rules, offset + top_n).into_iter().skip(offset).map(|(i, _)| i).collect();
-        prop_assert_eq!(popular.items.iter().map(|s| s.index).collect::<Vec<_>>(), want);
+        let all = greedy(order, rules, offset + top_n);
+        if offset > 0 && all.len() <= offset {
+            prop_assert!(matches!(popular, Err(Error::OffsetPastEnd { offset: o, len }) if o == offset && len == all.len()), "{popular:?}");
+        } else {
+            let want: Vec<usize> = all.into_iter().skip(offset).map(|(i, _)| i).collect();
+            prop_assert_eq!(popular.unwrap().items.iter().map(|s| s.index).collect::<Vec<_>>(), want);
+        }
     }
 }
 
@@ -521,13 +537,72 @@ fn bad_rules_are_invalid_arguments() {
     let model = Model::from_bytes(&bytes).unwrap();
     let user = model.user_id(0);
     let zero = RecommendOptions { max_per_category: Some(0), ..RecommendOptions::default() };
-    assert!(matches!(model.recommend(user, &zero), Err(edgerec_core::Error::InvalidArgument(_))));
+    assert!(matches!(model.recommend(user, &zero), Err(Error::InvalidArgument(_))));
     let deep =
         RecommendOptions { top_n: 10, offset: edgerec_core::MAX_TOP_N - 9, ..RecommendOptions::default() };
-    assert!(matches!(model.recommend(user, &deep), Err(edgerec_core::Error::InvalidArgument(_))));
+    assert!(matches!(model.recommend(user, &deep), Err(Error::InvalidArgument(_))));
     let last =
         RecommendOptions { top_n: 10, offset: edgerec_core::MAX_TOP_N - 10, ..RecommendOptions::default() };
-    assert!(model.recommend(user, &last).unwrap().items.is_empty(), "past the 50 items: an empty page");
+    assert!(
+        matches!(model.recommend(user, &last), Err(Error::OffsetPastEnd { offset: 990, len }) if len < 50),
+        "past the 50 items: offset_past_end"
+    );
+}
+
+/// `offset` past the end is an error on every path, once every filter applies: the first
+/// offset with no item left at or after it; the offset before it is a last page of one item.
+#[test]
+fn an_offset_past_the_end_is_an_error_and_a_short_last_page_is_not() {
+    let b = common::random_builder(ModelKind::Ranking, 4, 50, 4, 3);
+    let bytes = b.build().unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let user = model.user_id(0);
+    let clicks = [(model.item_id(1), 5.0f32), (model.item_id(2), 4.0)];
+    let (off, _) = model.unavailable([model.item_id(3), model.item_id(4), model.item_id(5)]);
+    let off = Some(std::sync::Arc::new(off));
+    type Query<'m> =
+        dyn Fn(&RecommendOptions) -> edgerec_core::Result<edgerec_core::Recommendations<'m>> + 'm;
+    let paths: [(&str, Box<Query<'_>>); 4] = [
+        ("known user", Box::new(|o| model.recommend(user, o))),
+        ("popular fallback", Box::new(|o| model.recommend("nobody", o))),
+        ("visitor", Box::new(|o| model.recommend_for_interactions(&clicks, o))),
+        ("session", Box::new(|o| model.recommend_session(user, &clicks, o))),
+    ];
+    let candidates = Some((0..12).map(|i| model.item_id(i).to_owned()).collect::<Vec<_>>());
+    let rules = [
+        RecommendOptions::default(),
+        RecommendOptions { unavailable: off.clone(), ..RecommendOptions::default() },
+        RecommendOptions { candidates: candidates.clone(), unavailable: off, ..RecommendOptions::default() },
+        RecommendOptions {
+            candidates,
+            exclude_items: vec![model.item_id(6).to_owned()],
+            ..RecommendOptions::default()
+        },
+    ];
+    for (name, query) in &paths {
+        for opts in &rules {
+            // Every item this query can give, in order.
+            let whole = RecommendOptions { top_n: 50, ..opts.clone() };
+            let all: Vec<usize> = query(&whole).unwrap().items.iter().map(|s| s.index).collect();
+            let n = all.len();
+            assert!(n > 1, "{name}: {n} items");
+            let last = RecommendOptions { top_n: 10, offset: n - 1, ..opts.clone() };
+            let page: Vec<usize> = query(&last).unwrap().items.iter().map(|s| s.index).collect();
+            assert_eq!(page, all[n - 1..], "{name}: the last page holds the last item");
+            for offset in [n, n + 1, 900] {
+                let past = RecommendOptions { top_n: 10, offset, ..opts.clone() };
+                let got = query(&past).map(|r| r.items.len());
+                assert!(
+                    matches!(got, Err(Error::OffsetPastEnd { offset: o, len }) if o == offset && len == n),
+                    "{name}, offset {offset} of {n}: {got:?}"
+                );
+                assert!(query(&past).unwrap_err().to_string().contains("past the end"));
+            }
+            // The first page is never an error, even when nothing passes.
+            let none = RecommendOptions { candidates: Some(vec!["no such item".into()]), ..opts.clone() };
+            assert!(query(&none).unwrap().items.is_empty(), "{name}");
+        }
+    }
 }
 
 /// A case the proptest above once found (25 items in 18 lists: nearly every list is too small

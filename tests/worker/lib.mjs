@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 
 export const BASE = process.env.EDGEREC_URL ?? 'http://127.0.0.1:8787';
-export const MODES = ['open', 'keyed', 'corrupt', 'missing', 'r2', 'live', 'catalogue', 'experiment', 'models', 'scale', 'demo'];
+export const MODES = ['open', 'keyed', 'corrupt', 'missing', 'r2', 'live', 'catalogue', 'experiment', 'models', 'r2key', 'scale', 'demo'];
 export const MODE = process.env.EDGEREC_MODE ?? 'open';
 if (!MODES.includes(MODE)) {
   throw new Error(`EDGEREC_MODE=${MODE} is not one of ${MODES.join(', ')}: no test would run`);

@@ -6,6 +6,8 @@
 //                           (distinct fixtures) and corrupt.safetensors (truncated)
 //   EDGEREC_PREUPLOADED     `KEY=FILE,KEY=FILE`: objects put with `wrangler r2 object put`
 //   EDGEREC_R2_PUT          a command `CMD KEY FILE` that puts an object into the same bucket
+// In r2key mode (a rollback to MODEL_R2_KEY), EDGEREC_FIXTURES holds r2key.safetensors (the
+// object EDGEREC_R2_KEY, which MODEL_R2_KEY names), bundled.safetensors and published.safetensors.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -13,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MODE, call, post, assertError } from './lib.mjs';
+import { MODE, call, post, assertError, untraced } from './lib.mjs';
 
 const TOKEN = process.env.EDGEREC_ADMIN_TOKEN ?? '';
 const REFRESH_S = Number(process.env.EDGEREC_REFRESH ?? '2');
@@ -301,5 +303,46 @@ describe('model lifecycle', { skip: MODE !== 'models' }, () => {
     const r = await activate({ key });
     assert.equal(r.res.status, 200, r.text);
     assert.deepEqual(r.json, { version: v2, key, bytes: model2.length, role: 'current', percent: null });
+  });
+});
+
+describe('rollback after the first publish returns to MODEL_R2_KEY', { skip: MODE !== 'r2key' }, () => {
+  const KEY = process.env.EDGEREC_R2_KEY ?? '';
+  const [own, bundled, published] = ['r2key', 'bundled', 'published'].map((n) => fixture(`${n}.safetensors`));
+  const [vOwn, vBundled, vPublished] = [own, bundled, published].map(versionOf);
+  const answer = async () => {
+    const r = await post('/recommend', { user_id: 'U10001', top_n: 10 });
+    assert.equal(r.res.status, 200, r.text);
+    return untraced(r.json);
+  };
+
+  test('publish, then roll back: the MODEL_R2_KEY model serves again, and the next rollback is 409', async () => {
+    assert.equal(new Set([vOwn, vBundled, vPublished]).size, 3, 'three distinct models');
+    // Before any publish: no pointer, so the object MODEL_R2_KEY names serves (not the bundle).
+    const start = await health();
+    assert.equal(start.model_version, vOwn, JSON.stringify(start.model));
+    assert.deepEqual([start.model.source, start.model.location], ['r2', `MODELS/${KEY}`]);
+    assert.deepEqual(await pointer(), { current: null, history: [], canary: null });
+    await assertServing(vOwn);
+    const before = await answer();
+
+    const put = await putModel(published);
+    assert.equal(put.res.status, 200, put.text);
+    await until('the published model', (h) => h.model_version === vPublished);
+    await assertServing(vPublished);
+    assert.notDeepEqual(await answer(), before, 'the published model answers otherwise');
+
+    const back = await admin('POST', '/admin/model/rollback');
+    assert.equal(back.res.status, 200, back.text);
+    assert.deepEqual(back.json, { current: null, history: [], canary: null });
+    const h = await until('the MODEL_R2_KEY model again', (h) => h.model_version === vOwn);
+    assert.deepEqual([h.model.source, h.model.location], ['r2', `MODELS/${KEY}`]);
+    assert.equal(h.models.error, null);
+    await assertServing(vOwn);
+    assert.deepEqual(await answer(), before, 'the same answers as before the publish');
+
+    assertError(await admin('POST', '/admin/model/rollback'), 409, 'conflict');
+    assert.deepEqual(await pointer(), { current: null, history: [], canary: null });
+    await assertServing(vOwn);
   });
 });

@@ -17,11 +17,15 @@ async function list(body) {
   return r.json;
 }
 
-/** The whole ranking (the fixture has 600 items), a page of 100 at a time. */
+/** The whole ranking (the fixture has 600 items), a page of 100 at a time: it ends at a short
+ * page, or at a 400 `offset_past_end` when the last page was full. */
 async function ranking(who) {
   const all = [];
   for (let offset = 0; offset <= 900; offset += 100) {
-    const page = ids(await list({ ...who, top_n: 100, offset }));
+    const r = await post('/recommend', { ...who, top_n: 100, offset });
+    if (offset > 0 && r.res.status === 400 && r.json?.error?.code === 'offset_past_end') break;
+    assert.equal(r.res.status, 200, r.text);
+    const page = ids(r.json);
     all.push(...page);
     if (page.length < 100) break;
   }
@@ -60,19 +64,34 @@ describe('business rules', { skip: MODE !== 'open' }, () => {
     assert.ok(ids(visitor).every((id) => [full[5], full[6], full[7]].includes(id)));
   });
 
-  test('offset pages through one ranking without repeats, and an empty page past its end', async () => {
+  test('offset pages through one ranking without repeats; past its end is a 400 offset_past_end', async () => {
     const first20 = ids(await list({ user_id: USER, top_n: 20 }));
     const page1 = ids(await list({ user_id: USER, top_n: 10 }));
     const page2 = ids(await list({ user_id: USER, top_n: 10, offset: 10 }));
     assert.deepEqual([...page1, ...page2], first20);
-    // Under a cap of two, three categories fill six places: the page after four holds two, and
-    // the page after six is empty.
+    // Under a cap of two, three categories fill six places: the page after four holds two (a
+    // short last page is a 200), and nothing is left at offset 6: a 400 with its own code.
     const capped6 = ids(await list({ user_id: USER, top_n: 6, max_per_category: 2 }));
     assert.equal(capped6.length, 6);
     assert.deepEqual(ids(await list({ user_id: USER, top_n: 4, offset: 4, max_per_category: 2 })), capped6.slice(4));
-    assert.deepEqual(ids(await list({ user_id: USER, top_n: 4, offset: 6, max_per_category: 2 })), []);
-    const past = await list({ user_id: USER, top_n: 10, offset: 900 });
-    assert.equal(past.total_count, 0);
+    const afterCap = await post('/recommend', { user_id: USER, top_n: 4, offset: 6, max_per_category: 2 });
+    assertError(afterCap, 400, 'offset_past_end');
+    assert.match(afterCap.json.error.message, /offset 6 is past the end: this query has 6 items/);
+    // The whole ranking (600 items less the user's own): its last item is a page of one, and the
+    // offset after it is past the end, for users, visitors, the popular fallback and candidates.
+    for (const who of [{ user_id: USER }, { interactions: clicks }, { user_id: 'NO-SUCH-USER' }]) {
+      const full = await ranking(who);
+      const last = await list({ ...who, top_n: 10, offset: full.length - 1 });
+      assert.deepEqual(ids(last), full.slice(-1), JSON.stringify(who));
+      for (const offset of [full.length, 900]) {
+        assertError(await post('/recommend', { ...who, top_n: 10, offset }), 400, 'offset_past_end');
+      }
+    }
+    const two = (await ranking({ user_id: USER })).slice(0, 2);
+    assert.deepEqual(ids(await list({ user_id: USER, candidates: two, offset: 1 })), two.slice(1));
+    assertError(await post('/recommend', { user_id: USER, candidates: two, offset: 2 }), 400, 'offset_past_end');
+    // The first page is never past the end: with nothing to give it is empty.
+    assert.equal((await list({ user_id: USER, candidates: ['NOT-AN-ITEM'] })).total_count, 0);
   });
 
   test('explain: true names up to three of the user\'s own items behind each one', async () => {

@@ -11,7 +11,8 @@
 #    live (the event path: POST /events -> local Queue -> D1 -> GET /admin/events, with the D1
 #    migrations applied to a fresh state and an ADMIN_TOKEN in worker/.dev.vars), models (the
 #    model lifecycle: uploads, pointer, canary, promote, rollback, hot swap, with an ADMIN_TOKEN
-#    and MODEL_REFRESH_SECONDS=2), catalogue (item availability, traced answers and attributed
+#    and MODEL_REFRESH_SECONDS=2), r2key (rollback after a first publish returns to the model
+#    MODEL_R2_KEY names in a local R2 bucket, not to the bundled one), catalogue (item availability, traced answers and attributed
 #    events: the fixture bundled, the D1 migrations applied, a local Queue, an ADMIN_TOKEN and
 #    AVAILABILITY_REFRESH_SECONDS=1), experiment (a canary experiment measured online: the fixture
 #    bundled, a second fixture as a 50 % canary through local R2, D1, a local Queue) and scale (a SCALE_ITEMS-item int8 model with an IVF index
@@ -21,7 +22,7 @@
 #    client tests against it (mode demo).
 #
 # EDGEREC_E2E_MODES picks the steps, e.g. "open live" (default: all of
-# "corrupt open keyed missing r2 live catalogue experiment models scale deploy"); only the bundles they need are built.
+# "corrupt open keyed missing r2 live catalogue experiment models r2key scale deploy"); only the bundles they need are built.
 #
 # Idempotent; safe to rerun. Honours CARGO_TARGET_DIR. Sources scripts/setup.sh when run alone.
 set -euo pipefail
@@ -33,7 +34,7 @@ WORK="$ROOT/target/worker-e2e"
 WORKER="$ROOT/worker"
 WRANGLER="$ROOT/node_modules/.bin/wrangler"
 PROFILE_ARGS=(--release)
-MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 live catalogue experiment models scale deploy} "
+MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 live catalogue experiment models r2key scale deploy} "
 mkdir -p "$WORK"
 want() { [[ "$MODES" == *" $1 "* ]]; }
 log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
@@ -90,7 +91,7 @@ if want corrupt; then
   stop_server
 fi
 
-if want open || want keyed || want catalogue || want experiment || want models || { want deploy && [ ! -f "$ROOT/web/models/demo.safetensors" ]; }; then
+if want open || want keyed || want catalogue || want experiment || want models || want r2key || { want deploy && [ ! -f "$ROOT/web/models/demo.safetensors" ]; }; then
   build fixture "$WORK/fixture.safetensors"
 fi
 if want open; then
@@ -296,6 +297,46 @@ SH
   CONFIG=$models_config STATE=$models_state start_server fixture
   EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_REFRESH=2 EDGEREC_FIXTURES=$fixtures EDGEREC_R2_PUT="$WORK/r2-put.sh" \
     run_tests models
+  stop_server
+  rm -f "$WORK/.dev.vars"
+fi
+
+# Rollback to MODEL_R2_KEY: the fixture bundled, but MODEL_R2_KEY names another fixture in a local
+# R2 bucket (fresh state), so that is the deployment's own model; a third is published and rolled
+# back. An ADMIN_TOKEN and a 2-second refresh, as in models.
+if want r2key; then
+  r2key_fixtures="$WORK/r2key-fixtures"
+  mkdir -p "$r2key_fixtures"
+  log "fixture models for r2key (seed 11 under MODEL_R2_KEY, seed 7 to publish)"
+  "$BIN/examples/fixture" "$r2key_fixtures/r2key.safetensors" 1000 600 64 11
+  "$BIN/examples/fixture" "$r2key_fixtures/published.safetensors" 1000 600 64 7
+  cp "$WORK/fixture.safetensors" "$r2key_fixtures/bundled.safetensors"
+  r2key_state="$WORK/state-r2key"
+  rm -rf "$r2key_state"
+  r2key_config="$WORK/wrangler-r2key.toml"
+  cat >"$r2key_config" <<TOML
+name = "edgerec-e2e-r2key"
+main = "$WORK/bundle-fixture/index.js"
+compatibility_date = "$(sed -n 's/^compatibility_date = "\(.*\)"/\1/p' "$WORKER/wrangler.toml")"
+
+[vars]
+ALLOWED_ORIGINS = "*"
+MODEL_R2_BINDING = "MODELS"
+MODEL_R2_KEY = "base/r2key.safetensors"
+MODEL_REFRESH_SECONDS = "2"
+
+[[r2_buckets]]
+binding = "MODELS"
+bucket_name = "edgerec-e2e-r2key"
+TOML
+  log "wrangler r2 object put (local) edgerec-e2e-r2key/base/r2key.safetensors"
+  (cd "$WORK" && "$WRANGLER" r2 object put edgerec-e2e-r2key/base/r2key.safetensors --file "$r2key_fixtures/r2key.safetensors" \
+    --local --persist-to "$r2key_state" -c "$r2key_config" >"$WORK/r2-put-r2key.log" 2>&1) || { cat "$WORK/r2-put-r2key.log"; exit 1; }
+  admin_token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  printf 'ADMIN_TOKEN=%s\n' "$admin_token" >"$WORK/.dev.vars"
+  CONFIG=$r2key_config STATE=$r2key_state start_server fixture
+  EDGEREC_ADMIN_TOKEN=$admin_token EDGEREC_REFRESH=2 EDGEREC_FIXTURES=$r2key_fixtures \
+    EDGEREC_R2_KEY=base/r2key.safetensors run_tests r2key
   stop_server
   rm -f "$WORK/.dev.vars"
 fi

@@ -19,7 +19,7 @@ export interface RecommendRequest {
   maxPerCategory?: number | null;
   /** Rank only these items (e.g. search results); unknown IDs come back in `unknownItems`. */
   candidates?: string[] | null;
-  /** Skip this many of the best items: the next page, without repeats (`offset + topN` <= 1000). */
+  /** Skip this many of the best items: the next page, without repeats (`offset + topN` <= 1000). An offset over 0 with no item left at or after it throws ("offset N is past the end"). */
   offset?: number;
   /**
    * What the user just did in this session, oldest first; `null` or absent means nothing.
@@ -49,7 +49,7 @@ export interface RecommendForRequest {
   maxPerCategory?: number | null;
   /** Rank only these items (e.g. search results); unknown IDs come back in `unknownItems`. */
   candidates?: string[] | null;
-  /** Skip this many of the best items: the next page, without repeats (`offset + topN` <= 1000). */
+  /** Skip this many of the best items: the next page, without repeats (`offset + topN` <= 1000). An offset over 0 with no item left at or after it throws ("offset N is past the end"). */
   offset?: number;
 }
 

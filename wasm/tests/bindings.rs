@@ -162,6 +162,14 @@ fn recommend_honours_the_business_rules() {
     // The next page of the same ranking, and the caller's candidates in ranking order.
     let page = json!({"userId": "U1", "topN": 2, "excludeRated": false, "offset": 2});
     assert_eq!(ids(&rust(r.js_recommend(js(page)).unwrap())), all[2..]);
+    // A later page with nothing left at or after its offset throws; the last item is a page.
+    let last = json!({"userId": "U1", "topN": 2, "excludeRated": false, "offset": 3});
+    assert_eq!(ids(&rust(r.js_recommend(js(last)).unwrap())), all[3..]);
+    let past = json!({"userId": "U1", "topN": 2, "excludeRated": false, "offset": 4});
+    assert_eq!(
+        error_message(r.js_recommend(js(past)).unwrap_err()),
+        "recommend(): offset 4 is past the end: this query has 4 items to recommend"
+    );
     let mine = json!({"userId": "U1", "excludeRated": false, "candidates": [all[3], "NOPE", all[1]]});
     let out = rust(r.js_recommend(js(mine)).unwrap());
     assert_eq!(ids(&out), [all[1].clone(), all[3].clone()]);

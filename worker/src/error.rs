@@ -42,6 +42,7 @@ error_codes! {
     InvalidRequest = "invalid_request", 400;
     InvalidBody = "invalid_body", 400;
     UnknownCategory = "unknown_category", 400;
+    OffsetPastEnd = "offset_past_end", 400;
     Unauthorized = "unauthorized", 401;
     OriginNotAllowed = "origin_not_allowed", 403;
     NotFound = "not_found", 404;
@@ -119,6 +120,7 @@ impl From<edgerec_core::Error> for ApiError {
             E::UnknownUser { .. } => Self::new(ErrorCode::UnknownUser, e.to_string()),
             E::UnknownCategory { .. } => Self::new(ErrorCode::UnknownCategory, e.to_string()),
             E::InvalidArgument(_) => Self::new(ErrorCode::InvalidRequest, e.to_string()),
+            E::OffsetPastEnd { .. } => Self::new(ErrorCode::OffsetPastEnd, e.to_string()),
             other => Self::new(ErrorCode::Internal, other.to_string()),
         }
     }

@@ -184,6 +184,8 @@ fn error_bodies() {
         ("unknown_field", post(r#"{"user_id": "U1", "topn": 3}"#)),
         ("neither_user_nor_interactions", post("{}")),
         ("unknown_category", post(r#"{"user_id": "U1", "categories": ["food"]}"#)),
+        // U1 saw one of the four items: three to give, so offset 3 is past the end.
+        ("offset_past_end", post(r#"{"user_id": "U1", "offset": 3}"#)),
         ("bad_query_param", show(users::get(ready(), &query(&[("limit", "0")]), &|_| false, 0))),
         (
             "model_unavailable",

@@ -88,6 +88,15 @@ impl<'a> Model<'a> {
         })
     }
 
+    /// Refuses a later page that starts past the end of the `len` items the search found (it
+    /// looks for `offset + top_n`, so fewer means that is every item the query can give).
+    pub(crate) fn check_end(filter: &Filter<'_>, len: usize) -> Result<()> {
+        if filter.offset > 0 && len <= filter.offset {
+            return Err(Error::OffsetPastEnd { offset: filter.offset, len });
+        }
+        Ok(())
+    }
+
     pub(crate) fn allowed_category(&self, filter: &Filter<'_>, item: usize) -> bool {
         match (&filter.allowed, &self.item_category) {
             (Some(allowed), Some(cats)) => {

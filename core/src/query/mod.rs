@@ -36,7 +36,8 @@ pub struct RecommendOptions {
     /// applied. IDs the model does not know are returned in `unknown_items`.
     pub candidates: Option<Vec<String>>,
     /// Skip this many of the best items: the next page of the same ranking, without repeats.
-    /// `offset + top_n` is at most [`MAX_TOP_N`].
+    /// `offset + top_n` is at most [`MAX_TOP_N`]. An `offset` past the end (no item left at or
+    /// after it once the other options apply) is [`Error::OffsetPastEnd`].
     pub offset: usize,
 }
 
@@ -247,7 +248,7 @@ impl<'a> Model<'a> {
 
     fn popular_for(&self, opts: &RecommendOptions, reason: String) -> Result<Recommendations<'a>> {
         let filter = self.filter(opts, &[])?;
-        Ok(self.popular(&filter, reason, Vec::new()))
+        self.popular(&filter, reason, Vec::new())
     }
 
     /// Top-N items for a user by dense index (with the recency component over the stored
@@ -276,7 +277,7 @@ impl<'a> Model<'a> {
     ) -> Result<Recommendations<'a>> {
         let factors = self.vector_with_history(factors, history, &[]);
         let filter = self.filter(opts, seen)?;
-        let picked = self.rank(&factors, bias, &filter);
+        let picked = self.rank(&factors, bias, &filter)?;
         Ok(Recommendations {
             items: self.scored(picked, whom),
             source: Source::Personalized,

@@ -2,6 +2,7 @@
 //! the popularity fallback.
 
 use super::{Filter, For, Recommendations, ScoredItem, Source};
+use crate::Result;
 use crate::ivf::Search;
 use crate::kernel::Scored;
 use crate::model::{Model, ModelKind};
@@ -11,7 +12,8 @@ impl<'a> Model<'a> {
     /// The page of the best items for a user vector that pass the filter (`top_n` after
     /// `offset`, at most `max_per_category` a category): the candidates alone when the request
     /// gives them, else through the index or by scoring every item, as [`Model::search`] says.
-    pub(crate) fn rank(&self, factors: &[f32], bias: f32, filter: &Filter<'_>) -> Vec<Scored> {
+    /// A later page past the end is [`crate::Error::OffsetPastEnd`].
+    pub(crate) fn rank(&self, factors: &[f32], bias: f32, filter: &Filter<'_>) -> Result<Vec<Scored>> {
         let picks = Picks::new(filter.wanted, filter.cap);
         let picked = match (&filter.only, &self.index, self.search) {
             (Some(only), _, _) => self.rank_only(only, factors, bias, filter, picks),
@@ -20,7 +22,8 @@ impl<'a> Model<'a> {
             }
             _ => self.rank_exact(factors, bias, filter, picks),
         };
-        picked.into_iter().skip(filter.offset).collect()
+        Self::check_end(filter, picked.len())?;
+        Ok(picked.into_iter().skip(filter.offset).collect())
     }
 
     /// Scores the request's candidates only.
@@ -88,13 +91,14 @@ impl<'a> Model<'a> {
     }
 
     /// The popularity fallback: the page of the most popular items that pass the filter (at
-    /// most `max_per_category` a category). Unknown candidates join `unknown_items`.
+    /// most `max_per_category` a category). Unknown candidates join `unknown_items`. A later
+    /// page past the end is [`crate::Error::OffsetPastEnd`].
     pub(crate) fn popular(
         &self,
         filter: &Filter<'_>,
         reason: String,
         mut unknown_items: Vec<String>,
-    ) -> Recommendations<'a> {
+    ) -> Result<Recommendations<'a>> {
         let base = match self.kind {
             ModelKind::Rating => self.global_bias,
             ModelKind::Ranking => 0.0,
@@ -112,12 +116,16 @@ impl<'a> Model<'a> {
             _ => true,
         };
         unknown_items.extend(filter.unknown.iter().cloned());
-        let items = self
+        let picked: Vec<usize> = self
             .popularity
             .iter()
             .map(|&i| i as usize)
             .filter(|&i| self.passes(filter, i as u32) && under_cap(i))
             .take(filter.wanted)
+            .collect();
+        Self::check_end(filter, picked.len())?;
+        let items = picked
+            .into_iter()
             .skip(filter.offset)
             .map(|i| {
                 let score = self.report(base + self.item_bias.get(i).copied().unwrap_or(0.0));
@@ -130,6 +138,6 @@ impl<'a> Model<'a> {
             })
             .collect();
         let items = self.in_rank_order(items);
-        Recommendations { items, source: Source::Popular, reason: Some(reason), unknown_items }
+        Ok(Recommendations { items, source: Source::Popular, reason: Some(reason), unknown_items })
     }
 }
