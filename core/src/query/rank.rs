@@ -2,10 +2,10 @@
 //! the popularity fallback.
 
 use super::{Filter, For, Recommendations, ScoredItem, Source};
-use crate::ivf::Search;
+use crate::index::Search;
 use crate::kernel::Scored;
 use crate::model::{Model, ModelKind};
-use crate::picks::Picks;
+use crate::query::picks::Picks;
 
 impl<'a> Model<'a> {
     /// The page of the best items for a user vector that pass the filter (`top_n` after

@@ -25,14 +25,17 @@ use self::prescored::Coarse;
 /// per-category cap): the same for every page of a query up to this depth, so its pages are
 /// slices of one ranking.
 pub const PAGE_DEPTH: usize = 100;
+use crate::format::read::{Marks, check_finite, len_1d, required, tensor, typed};
 use crate::kernel::{BLOCK, Scored, for_each_block};
 use crate::model::{Model, ModelKind};
-use crate::picks::Picks;
 use crate::query::Filter;
-use crate::read::{Marks, check_finite, len_1d, required, tensor, typed};
+use crate::query::picks::Picks;
 use crate::{Error, Result, names};
 
+pub(crate) mod build;
 mod prescored;
+
+pub use build::{AUTO_INDEX_MIN_ITEMS, IndexParams, IndexParts, build_index};
 
 /// How queries find their candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -21,8 +21,8 @@
 //! | 4·Q | version 2 only: the sequence network's history (u32), oldest first |
 
 use crate::model::Model;
+use crate::query::session::Known;
 use crate::query::{For, RecommendOptions, Recommendations};
-use crate::session::Known;
 use crate::{Error, Result};
 
 /// The four bytes every user record starts with.

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
-use crate::user_record::UserRecord;
-use crate::{Error, Model, Result, names, write};
+use crate::format::write;
+use crate::users::record::UserRecord;
+use crate::{Error, Model, Result, names};
 
 /// Value of [`names::META_USERS`] in an artifact whose users live outside it.
 pub const USERS_EXTERNAL: &str = "external";

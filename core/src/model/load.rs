@@ -6,15 +6,15 @@ use std::sync::OnceLock;
 
 use safetensors::{Dtype, SafeTensors};
 
-use crate::factors::{ItemFactors, Quantization};
-use crate::ivf::{Ivf, Search};
-use crate::model::{FORMAT_VERSION, Model, ModelKind, OLDEST_FORMAT_VERSION};
-use crate::rating_head::RatingHead;
-use crate::read::{
+use crate::format::read::{
     self, Marks, check_finite, check_indices, floats, indices, len_1d, required, str_table, typed,
 };
-use crate::recency::Recency;
-use crate::sequence::Sequence;
+use crate::index::{Ivf, Search};
+use crate::model::factors::{ItemFactors, Quantization};
+use crate::model::rating_head::RatingHead;
+use crate::model::recency::Recency;
+use crate::model::sequence::Sequence;
+use crate::model::{FORMAT_VERSION, Model, ModelKind, OLDEST_FORMAT_VERSION};
 use crate::{Error, Result, names};
 
 /// Fold-in's ridge λ when the artifact does not set `fold_in_lambda`, relative to one interaction.

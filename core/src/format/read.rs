@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use safetensors::{Dtype, SafeTensors};
 
-use crate::ids::StrTable;
+use crate::format::strings::StrTable;
 use crate::{Error, Result};
 
 pub(crate) fn tensor<'a>(
@@ -61,7 +61,7 @@ pub(crate) fn floats<'a>(
                     if let Some(i) = bits.iter().position(|&b| !half::f16::from_bits(b).is_finite()) {
                         return Err(Error::Invalid(format!("`{name}` holds a non-finite value at {i}")));
                     }
-                    Some(Cow::Owned(bits.iter().map(|&b| crate::factors::widen_f16(b)).collect()))
+                    Some(Cow::Owned(bits.iter().map(|&b| crate::model::factors::widen_f16(b)).collect()))
                 }
             }
         }

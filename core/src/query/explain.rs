@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::kernel::{cholesky_factor, cholesky_substitute, dot};
 use crate::model::{Model, ModelKind};
-use crate::user_record::UserRecord;
+use crate::users::record::UserRecord;
 use crate::{Error, Result};
 
 /// Most history items named for one recommended item.

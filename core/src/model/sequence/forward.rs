@@ -17,7 +17,7 @@
 //! dimension), which the compiler vectorises without changing any element's order of sums.
 
 use super::{Block, Sequence, exp::exp};
-use crate::factors::ItemFactors;
+use crate::model::factors::ItemFactors;
 use crate::{Error, Result};
 
 /// Layer-norm epsilon, as in the trainer.
@@ -212,7 +212,7 @@ mod tests {
     use std::borrow::Cow;
 
     use super::super::{Block, Sequence, SequenceInfo};
-    use crate::factors::ItemFactors;
+    use crate::model::factors::ItemFactors;
 
     /// SplitMix64 values in [-scale, scale).
     fn values(n: usize, seed: u64, scale: f32) -> Cow<'static, [f32]> {

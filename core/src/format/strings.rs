@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use crate::read::Marks;
+use crate::format::read::Marks;
 use crate::{Error, Result};
 
 /// A validated table of strings: entry `i` is `text[offsets[i]..offsets[i + 1]]`.

@@ -13,8 +13,8 @@ use half::f16;
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
+use crate::format::read::{check_finite, dtype_name, floats, required, tensor, typed};
 use crate::kernel::{Decoded, dot, for_each_block, for_each_block_int8, for_each_block_with};
-use crate::read::{check_finite, dtype_name, floats, required, tensor, typed};
 use crate::{Error, Result, names};
 
 /// How an artifact stores its item factors.
