@@ -7,8 +7,9 @@ use std::sync::OnceLock;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::format::read::{
-    self, Marks, check_finite, check_indices, floats, indices, len_1d, required, str_table, typed,
+    self, Marks, check_finite, check_indices, floats, indices, len_1d, required, typed,
 };
+use crate::format::strings::str_table;
 use crate::index::{Ivf, Search};
 use crate::model::factors::{ItemFactors, Quantization};
 use crate::model::rating_head::RatingHead;
