@@ -20,14 +20,14 @@ pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts, SequenceBlock, Se
 pub use error::{Error, Result};
 pub use format::names;
 pub use format::{artifact_sha256, artifact_version};
-pub use index::{AUTO_INDEX_MIN_ITEMS, IndexInfo, IndexParams, IndexParts, PAGE_DEPTH, Search, build_index};
+pub use index::{AUTO_INDEX_MIN_ITEMS, IndexInfo, IndexParams, IndexParts, Search, build_index};
 pub use model::{
     FORMAT_VERSION, ITEM_MAP_SAMPLE, MAX_RECENCY_WINDOW, MAX_SEQUENCE_BLOCKS, MAX_SEQUENCE_LEN, Model,
     ModelInfo, ModelKind, OLDEST_FORMAT_VERSION, OwnedModel, Quantization, RecencyInfo, SequenceInfo, pca2,
 };
 pub use query::{
-    Because, FoldIn, MAX_BECAUSE, MAX_TOP_N, RecommendOptions, Recommendations, ScoredItem, Source,
-    Unavailable,
+    Because, FoldIn, MAX_BECAUSE, MAX_TOP_N, PAGE_DEPTH, RecommendOptions, Recommendations, ScoredItem,
+    Source, Unavailable,
 };
 pub use users::{
     USER_RECORD_MAGIC, USER_RECORD_VERSION, USERS_EXTERNAL, UserRecord, UserRecords, split_users,

@@ -300,6 +300,30 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
+    /// How queries find their candidates: [`Search::Index`] with the stored `nprobe` when the
+    /// artifact has an index, [`Search::Exact`] otherwise, until [`Model::set_search`] changes it.
+    pub fn search(&self) -> Search {
+        self.search
+    }
+
+    /// Chooses exact search or index search (with `nprobe` in `1..=lists`) for every later
+    /// recommend, session and fold-in query. Similar items are always exact.
+    pub fn set_search(&mut self, search: Search) -> Result<()> {
+        if let Search::Index { nprobe } = search {
+            let Some(ivf) = &self.index else {
+                return Err(Error::InvalidArgument("this model has no index".into()));
+            };
+            if nprobe == 0 || nprobe > ivf.lists() {
+                return Err(Error::InvalidArgument(format!(
+                    "nprobe must be in 1..={}, got {nprobe}",
+                    ivf.lists()
+                )));
+            }
+        }
+        self.search = search;
+        Ok(())
+    }
+
     /// A user's stored latest items (newest first), when the model has a recency component.
     pub fn recent_items(&self, user: usize) -> &[u32] {
         self.recency.as_ref().map_or(&[], |r| r.history(user))

@@ -125,6 +125,7 @@ mod unavailable;
 pub use explain::{Because, MAX_BECAUSE};
 pub(crate) use filter::Filter;
 pub use fold_in::FoldIn;
+pub use rank::PAGE_DEPTH;
 pub use unavailable::Unavailable;
 
 impl<'a> Model<'a> {
