@@ -19,7 +19,7 @@ pub mod wire;
 pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts, SequenceBlock, SequenceParts};
 pub use error::{Error, Result};
 pub use format::names;
-pub use format::{artifact_sha256, artifact_version};
+pub use format::{USERS_EXTERNAL, artifact_sha256, artifact_version};
 pub use index::{AUTO_INDEX_MIN_ITEMS, IndexInfo, IndexParams, IndexParts, Search, build_index};
 pub use model::{
     FORMAT_VERSION, ITEM_MAP_SAMPLE, MAX_RECENCY_WINDOW, MAX_SEQUENCE_BLOCKS, MAX_SEQUENCE_LEN, Model,
@@ -30,6 +30,5 @@ pub use query::{
     Source, Unavailable,
 };
 pub use users::{
-    USER_RECORD_MAGIC, USER_RECORD_VERSION, USERS_EXTERNAL, UserRecord, UserRecords, split_users,
-    user_record_key,
+    USER_RECORD_MAGIC, USER_RECORD_VERSION, UserRecord, UserRecords, split_users, user_record_key,
 };

@@ -10,3 +10,6 @@ mod version;
 pub(crate) mod write;
 
 pub use version::{artifact_sha256, artifact_version};
+
+/// Value of [`names::META_USERS`] in an artifact whose users live outside it.
+pub const USERS_EXTERNAL: &str = "external";

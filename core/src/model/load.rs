@@ -177,12 +177,12 @@ impl<'a> Model<'a> {
 
         match metadata.get(names::META_USERS).map(String::as_str) {
             None => {}
-            Some(crate::USERS_EXTERNAL) if version >= 2 && num_users == 0 => {}
+            Some(crate::format::USERS_EXTERNAL) if version >= 2 && num_users == 0 => {}
             Some(other) => {
                 return Err(Error::Metadata(format!(
                     "`{}` = `{other}`: only `{}`, in an artifact of version 2 or later that holds no users",
                     names::META_USERS,
-                    crate::USERS_EXTERNAL
+                    crate::format::USERS_EXTERNAL
                 )));
             }
         }

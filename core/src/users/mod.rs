@@ -5,5 +5,5 @@
 mod external;
 pub(crate) mod record;
 
-pub use external::{USERS_EXTERNAL, UserRecords, split_users};
+pub use external::{UserRecords, split_users};
 pub use record::{USER_RECORD_MAGIC, USER_RECORD_VERSION, UserRecord, user_record_key};
