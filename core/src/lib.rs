@@ -4,8 +4,11 @@
 #[cfg(target_endian = "big")]
 compile_error!("edgerec-core reads little-endian safetensors data and supports little-endian targets only");
 
-// The layers, lowest first: each imports only from the ones above it in this list (see each
-// folder's module docs).
+// The layers, lowest first: `kernel` (arithmetic) and `format` (bytes and tensors), `index`
+// (the lists to probe), `model` (the loaded model and its parts), `query` (the answers), and
+// on top `users` (records kept outside the artifact) and `builder` (writing artifacts). Each
+// imports only from the layers below it (see each folder's module docs); `wire` (the shapes
+// the Worker and the trainer exchange) stands apart, and `testing` is for tests.
 mod builder;
 mod error;
 mod format;
@@ -15,6 +18,9 @@ mod model;
 mod query;
 mod users;
 pub mod wire;
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use builder::{ModelBuilder, RatingHeadParts, RecencyParts, SequenceBlock, SequenceParts};
 pub use error::{Error, Result};
