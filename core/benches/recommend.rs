@@ -3,12 +3,10 @@
 //! similar items, and artifact load time.
 //! Run: `cargo bench -p edgerec-core --bench recommend`.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use edgerec_core::testing;
 use edgerec_core::{
     IndexParams, Model, ModelKind, Quantization, RecencyInfo, RecencyParts, RecommendOptions, build_index,
 };
@@ -20,7 +18,7 @@ fn model_bytes(items: usize) -> Vec<u8> {
 /// The same fixture with compact item factors and, optionally, an index of `lists` lists
 /// probed 16 at a time.
 fn scaled_bytes(items: usize, q: Quantization, lists: Option<usize>) -> Vec<u8> {
-    let mut b = common::random_builder(ModelKind::Rating, 1000, items, 64, 7);
+    let mut b = testing::random_builder(ModelKind::Rating, 1000, items, 64, 7);
     // Keep the seen lists realistic (about 50 per user) at any catalogue size.
     b.seen.retain(|&(_, i, _)| (i as usize) < 250);
     b.item_quantization = q;
@@ -80,7 +78,7 @@ fn bench(c: &mut Criterion) {
     });
     // The served default: a ranking model with a recency component (decay 0.5: 7 latest items),
     // a known user plus three interactions they just made.
-    let mut b = common::random_builder(ModelKind::Ranking, 1000, 600, 64, 7);
+    let mut b = testing::random_builder(ModelKind::Ranking, 1000, 600, 64, 7);
     b.rating_range = None;
     b.seen.retain(|&(_, i, _)| i < 250);
     let history = (0..1000u32).map(|u| (0..7).map(|k| (u * 13 + k * 31) % 600).collect()).collect();
@@ -98,10 +96,10 @@ fn bench(c: &mut Criterion) {
     });
     // The sequence network's forward pass (L = 50, d = 64, 2 blocks) over a full window, alone
     // and inside a known user's session (stored history of 47 plus three clicks).
-    let mut b = common::random_builder(ModelKind::Ranking, 1000, 600, 64, 7);
+    let mut b = testing::random_builder(ModelKind::Ranking, 1000, 600, 64, 7);
     b.seen.retain(|&(_, i, _)| i < 250);
-    let mut rng = common::Rng::new(50);
-    let mut parts = common::random_sequence(&mut rng, 64, 50, 2);
+    let mut rng = testing::SplitMix::new(50);
+    let mut parts = testing::random_sequence(&mut rng, 64, 50, 2);
     parts.history = (0..1000u32).map(|u| (0..47).map(|k| (u * 13 + k * 31) % 600).collect()).collect();
     b.sequence = Some(parts);
     let seq_bytes = b.build().expect("fixture builds");

@@ -9,9 +9,7 @@
 use edgerec_core::{Model, ModelBuilder, ModelKind, RecencyInfo, RecencyParts, RecommendOptions};
 use serde_json::{Value, json};
 
-#[path = "common/mod.rs"]
-mod common;
-use common::SplitMix;
+use edgerec_core::testing::SplitMix;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let ranking = kind == "ranking";
     let (users, items, dim) = (6usize, 40usize, 8usize);
-    let mut rng = SplitMix(7);
+    let mut rng = SplitMix::new(7);
     let mut b = ModelBuilder::new(if ranking { ModelKind::Ranking } else { ModelKind::Rating }, dim);
     if !ranking {
         b.global_bias = 3.5;
@@ -35,11 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut history = vec![Vec::new(); users];
     for (u, latest) in history.iter_mut().enumerate() {
         for i in 0..items {
-            if rng.next() < 0.2 {
+            if rng.uniform() < 0.2 {
                 let value = if ranking {
-                    1.0 + (rng.next() * 3.0).floor()
+                    1.0 + (rng.uniform() * 3.0).floor()
                 } else {
-                    1.0 + (rng.next() * 5.0).floor().min(4.0)
+                    1.0 + (rng.uniform() * 5.0).floor().min(4.0)
                 };
                 b.seen.push((u as u32, i as u32, value));
                 latest.insert(0, i as u32);

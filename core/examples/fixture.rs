@@ -7,9 +7,7 @@
 
 use edgerec_core::{IndexParams, ModelBuilder, ModelKind, Quantization, build_index};
 
-#[path = "common/mod.rs"]
-mod common;
-use common::SplitMix;
+use edgerec_core::testing::SplitMix;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let num = |k: usize, default: usize| args.get(k).map_or(Ok(default), |s| s.parse());
     let (users, items, dim, seed) = (num(1, 1000)?, num(2, 600)?, num(3, 64)?, num(4, 42)?);
     let quantization: Quantization = args.get(5).map_or(Ok(Quantization::F32), |s| s.parse())?;
-    let mut rng = SplitMix(seed as u64);
+    let mut rng = SplitMix::new(seed as u64);
     let groups = ["TECH", "FASH", "SPRT"];
     let names = ["tech", "fashion", "sports"];
     // Three interest groups: a user's and an item's factors lean toward their group's axis.
@@ -40,8 +38,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for u in 0..users {
         for i in 0..items {
             let p = if u % 3 == i % 3 { 0.12 } else { 0.02 };
-            if rng.next() < p {
-                b.seen.push((u as u32, i as u32, (1.0 + (rng.next() * 5.0).floor()).min(5.0)));
+            if rng.uniform() < p {
+                b.seen.push((u as u32, i as u32, (1.0 + (rng.uniform() * 5.0).floor()).min(5.0)));
             }
         }
     }

@@ -23,9 +23,7 @@ use edgerec_core::{
 };
 use serde_json::{Value, json};
 
-#[path = "common/mod.rs"]
-mod common;
-use common::SplitMix;
+use edgerec_core::testing::SplitMix;
 
 /// A block with weights of about unit gain (`1/√d`) and small biases, so that attention and
 /// the feed-forward both move the state.
@@ -60,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (users, items, dim) = (num(1, 8)?, num(2, 30)?, num(3, 40)?);
     let (max_len, blocks, seed) = (num(4, 6)?, num(5, 2)?, num(6, 42)?);
     let quantization: Quantization = args.get(7).map_or(Ok(Quantization::F32), |s| s.parse())?;
-    let mut rng = SplitMix(seed as u64);
+    let mut rng = SplitMix::new(seed as u64);
     let groups = ["TECH", "FASH", "SPRT"];
     let names = ["tech", "fashion", "sports"];
     let item_id = |i: usize| format!("{}{}", groups[i % 3], 1000 + i / 3 * 2 + 1);
@@ -75,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b.user_bias = vec![0.0; users];
     b.item_bias = vec![0.0; items];
     let history: Vec<Vec<u32>> = (0..users)
-        .map(|u| (0..1 + (u * 5) % (2 * max_len + 1)).map(|_| rng.below(items) as u32).collect())
+        .map(|u| (0..1 + (u * 5) % (2 * max_len + 1)).map(|_| rng.scaled_below(items) as u32).collect())
         .collect();
     for (u, row) in history.iter().enumerate() {
         let mut seen = row.clone();
@@ -110,7 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ids = |list: &[usize]| list.iter().map(|&i| item_id(i)).collect::<Vec<_>>();
     let mut states = Vec::new();
     for n in [1, max_len, 2 * max_len + 1] {
-        let list: Vec<usize> = (0..n).map(|_| rng.below(items)).collect();
+        let list: Vec<usize> = (0..n).map(|_| rng.scaled_below(items)).collect();
         let indices: Vec<usize> = list
             .iter()
             .map(|&i| model.item_index(&item_id(i)).ok_or("an item went missing"))
@@ -124,7 +122,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // item, each with a few clicks; the second's include an item the model does not know.
     let longest = (0..users).max_by_key(|&u| (history[u].len(), u)).unwrap_or(0);
     for (u, clicks) in [(longest, 2), (0, 3)] {
-        let mut list = ids(&(0..clicks).map(|_| rng.below(items)).collect::<Vec<_>>());
+        let mut list = ids(&(0..clicks).map(|_| rng.scaled_below(items)).collect::<Vec<_>>());
         if u == 0 {
             list.insert(1, "NOT-AN-ITEM".to_owned());
         }
@@ -132,7 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         queries.push(json!({ "user": b.user_ids[u], "interactions": list, "answer": recs }));
     }
     for n in [3, 2 * max_len + 1] {
-        let list = ids(&(0..n).map(|_| rng.below(items)).collect::<Vec<_>>());
+        let list = ids(&(0..n).map(|_| rng.scaled_below(items)).collect::<Vec<_>>());
         let recs = model.recommend_for_interactions(&rated(&list), &opts)?;
         queries.push(json!({ "user": Value::Null, "interactions": list, "answer": recs }));
     }

@@ -2,12 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
+use edgerec_core::testing;
 use edgerec_core::{Error, Model, ModelBuilder, ModelKind, RecommendOptions, Source};
 
 fn fixture(kind: ModelKind) -> Vec<u8> {
-    common::random_builder(kind, 20, 40, 8, 11).build().unwrap()
+    testing::random_builder(kind, 20, 40, 8, 11).build().unwrap()
 }
 
 #[test]
@@ -66,7 +65,7 @@ fn exclusions_and_category_filter_apply() {
 
 #[test]
 fn rating_predictions_are_clamped_to_the_scale() {
-    let mut b = common::random_builder(ModelKind::Rating, 2, 3, 2, 1);
+    let mut b = testing::random_builder(ModelKind::Rating, 2, 3, 2, 1);
     b.user_factors = vec![10.0, 10.0, -10.0, -10.0];
     b.item_factors = vec![1.0, 1.0, 1.0, 1.0, 0.0, 0.0];
     let bytes = b.build().unwrap();
@@ -84,7 +83,7 @@ fn rating_predictions_are_clamped_to_the_scale() {
 /// Builds a model whose users have planted tastes, so a user's best items are known.
 fn planted(kind: ModelKind) -> (ModelBuilder, Vec<Vec<usize>>) {
     let (users, items, dim) = (30, 300, 8);
-    let mut rng = common::Rng::new(5);
+    let mut rng = testing::SplitMix::new(5);
     let mut b = ModelBuilder::new(kind, dim);
     b.global_bias = 3.0;
     b.rating_range = Some((-100.0, 100.0));
@@ -216,10 +215,10 @@ fn unknown_version_is_a_clear_error() {
 
 #[test]
 fn builder_rejects_duplicate_ids_and_bad_shapes() {
-    let mut b = common::random_builder(ModelKind::Rating, 4, 5, 2, 3);
+    let mut b = testing::random_builder(ModelKind::Rating, 4, 5, 2, 3);
     b.item_ids[1] = b.item_ids[0].clone();
     assert!(b.build().unwrap_err().to_string().contains("duplicate item ID"));
-    let mut b = common::random_builder(ModelKind::Rating, 4, 5, 2, 3);
+    let mut b = testing::random_builder(ModelKind::Rating, 4, 5, 2, 3);
     b.user_factors.pop();
     assert!(b.build().unwrap_err().to_string().contains("user_factors"));
 }
@@ -228,7 +227,7 @@ fn builder_rejects_duplicate_ids_and_bad_shapes() {
 fn the_same_parts_build_the_same_bytes() {
     // Content-addressed publishing keys a model by its bytes' hash, so building the same parts
     // twice must give the same file (the metadata is a map, whose order must not leak in).
-    let mut b = common::random_builder(ModelKind::Ranking, 6, 9, 4, 5);
+    let mut b = testing::random_builder(ModelKind::Ranking, 6, 9, 4, 5);
     b.fold_in = Some((2.0, 0.5));
     let first = b.build().unwrap();
     for _ in 0..8 {
@@ -246,7 +245,7 @@ fn the_popularity_list_must_be_a_permutation() {
     for bad in [repeated, out_of_range] {
         let data = bad.iter().flat_map(|i| i.to_le_bytes()).collect();
         let patched =
-            common::rewrite(&bytes, "item_popularity", Some((safetensors::Dtype::U32, vec![40], data)));
+            testing::rewrite(&bytes, "item_popularity", Some((safetensors::Dtype::U32, vec![40], data)));
         let err = Model::from_bytes(&patched).unwrap_err().to_string();
         assert!(err.contains("`item_popularity` is not a permutation of the items"), "{err}");
     }
@@ -254,7 +253,7 @@ fn the_popularity_list_must_be_a_permutation() {
     let order: Vec<u32> = (0..40).collect();
     let data = order.iter().flat_map(|i| i.to_le_bytes()).collect();
     assert!(
-        Model::from_bytes(&common::rewrite(
+        Model::from_bytes(&testing::rewrite(
             &bytes,
             "item_popularity",
             Some((safetensors::Dtype::U32, vec![40], data))

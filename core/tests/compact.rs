@@ -4,9 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
-use common::rewrite;
+use edgerec_core::testing;
+use edgerec_core::testing::rewrite;
 use edgerec_core::{Error, Model, ModelBuilder, ModelKind, Quantization, RecommendOptions};
 use half::f16;
 use proptest::prelude::*;
@@ -44,7 +43,7 @@ proptest! {
         top_n in 1usize..40,
     ) {
         let kind = if ranking { ModelKind::Ranking } else { ModelKind::Rating };
-        let mut b = common::random_builder(kind, users, items, dim, seed);
+        let mut b = testing::random_builder(kind, users, items, dim, seed);
         b.item_quantization = if int8 { Quantization::Int8 } else { Quantization::F16 };
         let bytes = b.build().unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
@@ -86,7 +85,7 @@ proptest! {
 
 #[test]
 fn compact_artifacts_are_smaller() {
-    let mut b = common::random_builder(ModelKind::Ranking, 2, 2000, 64, 3);
+    let mut b = testing::random_builder(ModelKind::Ranking, 2, 2000, 64, 3);
     b.seen.clear();
     let f32_len = b.build().unwrap().len();
     b.item_quantization = Quantization::F16;
@@ -101,7 +100,7 @@ fn compact_artifacts_are_smaller() {
 
 #[test]
 fn f16_refuses_values_out_of_its_range() {
-    let mut b = common::random_builder(ModelKind::Ranking, 2, 5, 2, 3);
+    let mut b = testing::random_builder(ModelKind::Ranking, 2, 5, 2, 3);
     b.item_factors[3] = 1e6;
     b.item_quantization = Quantization::F16;
     assert!(b.build().unwrap_err().to_string().contains("f16 range"));
@@ -109,7 +108,7 @@ fn f16_refuses_values_out_of_its_range() {
 
 #[test]
 fn the_loader_checks_compact_item_factors() {
-    let mut b = common::random_builder(ModelKind::Ranking, 3, 6, 4, 5);
+    let mut b = testing::random_builder(ModelKind::Ranking, 3, 6, 4, 5);
     b.item_quantization = Quantization::Int8;
     let bytes = b.build().unwrap();
     assert!(Model::from_bytes(&bytes).is_ok());
@@ -168,7 +167,7 @@ fn the_loader_checks_compact_item_factors() {
     let wrong_dtype = rewrite(&bytes, "item_factors", Some((Dtype::U8, vec![6, 4], values.clone())));
     assert!(matches!(Model::from_bytes(&wrong_dtype).unwrap_err(), Error::Dtype { .. }));
     // Scales beside f32 factors are refused rather than ignored.
-    let plain = common::random_builder(ModelKind::Ranking, 3, 6, 4, 5).build().unwrap();
+    let plain = testing::random_builder(ModelKind::Ranking, 3, 6, 4, 5).build().unwrap();
     invalid(rewrite(&plain, "item_factors.scales", Some((Dtype::F32, vec![6], f32s(&scales)))), "int8");
     // f16: an infinity and a NaN.
     b.item_quantization = Quantization::F16;
@@ -207,7 +206,7 @@ fn the_loader_checks_compact_item_factors() {
 /// biases, answering exactly as the same model stored in full.
 #[test]
 fn compact_item_tables_answer_like_full_ones() {
-    let mut b = common::random_builder(ModelKind::Ranking, 30, 200, 8, 5);
+    let mut b = testing::random_builder(ModelKind::Ranking, 30, 200, 8, 5);
     b.item_bias = vec![0.0; 200];
     b.item_quantization = Quantization::Int8;
     let full = b.build().unwrap();
@@ -238,7 +237,7 @@ fn compact_item_tables_answer_like_full_ones() {
 /// nothing to compact, the builder writes the version it wrote before.
 #[test]
 fn compact_item_tables_pick_the_narrowest_dtype_and_version() {
-    let mut b = common::random_builder(ModelKind::Ranking, 10, 600, 4, 9);
+    let mut b = testing::random_builder(ModelKind::Ranking, 10, 600, 4, 9);
     b.item_categories = Some((0..600).map(|i| format!("c{}", i % 300)).collect());
     b.compact_item_tables = true;
     let bytes = b.build().unwrap();
@@ -258,13 +257,13 @@ fn compact_item_tables_pick_the_narrowest_dtype_and_version() {
 /// Below version 5 a narrow category table or a missing item bias is refused.
 #[test]
 fn narrow_item_tables_need_version_5() {
-    let mut b = common::random_builder(ModelKind::Ranking, 10, 50, 4, 3);
+    let mut b = testing::random_builder(ModelKind::Ranking, 10, 50, 4, 3);
     b.item_bias = vec![0.0; 50];
     b.compact_item_tables = true;
     let v5 = b.build().unwrap();
     let st = SafeTensors::deserialize(&v5).unwrap();
     let cats = st.tensor(edgerec_core::names::ITEM_CATEGORY).unwrap();
-    let as_v4 = common::rewrite_with(
+    let as_v4 = testing::rewrite_with(
         &v5,
         edgerec_core::names::ITEM_CATEGORY,
         Some((cats.dtype(), cats.shape().to_vec(), cats.data().to_vec())),

@@ -7,9 +7,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
-use common::{Rng, random_builder, random_sequence};
+use edgerec_core::testing::{SplitMix, random_builder, random_sequence};
 use edgerec_core::{Model, ModelBuilder, ModelKind, RecencyInfo, RecencyParts, RecommendOptions};
 
 const ITEMS: usize = 60;
@@ -31,7 +29,7 @@ fn score(model: &Model<'_>, interactions: &[(String, f32)], item: &str) -> f32 {
 /// score most, over `visitors` random visitors' top 5.
 fn agreement(bytes: &[u8], visitors: usize, seed: u64) -> (usize, usize) {
     let model = Model::from_bytes(bytes).unwrap();
-    let mut rng = Rng::new(seed);
+    let mut rng = SplitMix::new(seed);
     let (mut agree, mut total) = (0, 0);
     for _ in 0..visitors {
         let interactions: Vec<(String, f32)> =
@@ -84,7 +82,7 @@ fn the_top_reason_is_the_item_whose_removal_costs_the_most() {
     let mut b = random_builder(ModelKind::Ranking, 4, ITEMS, DIM, 5);
     b.item_bias = vec![0.0; ITEMS];
     b.user_bias = vec![0.0; 4];
-    let mut parts = random_sequence(&mut Rng::new(9), DIM, 6, 2);
+    let mut parts = random_sequence(&mut SplitMix::new(9), DIM, 6, 2);
     parts.history = vec![Vec::new(); 4];
     b.sequence = Some(parts);
     let (a, n) = agreement(&b.build().unwrap(), 40, 3);

@@ -3,10 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::nonminimal_bool)] // test code: a failed unwrap is a failed test; filters read as written
 
-mod common;
-
-use common::{rewrite, rewrite_with};
 use edgerec_core::kernel::dot;
+use edgerec_core::testing;
+use edgerec_core::testing::{rewrite, rewrite_with};
 use edgerec_core::{
     Error, IndexParams, Model, ModelBuilder, ModelKind, Quantization, RecommendOptions, Search, build_index,
 };
@@ -160,7 +159,7 @@ proptest! {
         int8 in any::<bool>(),
     ) {
         let kind = if ranking { ModelKind::Ranking } else { ModelKind::Rating };
-        let mut b = common::random_builder(kind, 4, items, dim, seed);
+        let mut b = testing::random_builder(kind, 4, items, dim, seed);
         let lists = lists.min(items);
         let nprobe = 1 + ((lists - 1) as f64 * nprobe_frac) as usize;
         with_index(&mut b, lists, nprobe, seed);
@@ -239,9 +238,9 @@ proptest! {
 #[test]
 fn index_recall_is_high_on_clustered_factors() {
     let (items, dim) = (20_000, 32);
-    let mut b = common::random_builder(ModelKind::Ranking, 50, items, dim, 11);
+    let mut b = testing::random_builder(ModelKind::Ranking, 50, items, dim, 11);
     b.seen.clear();
-    let mut rng = common::Rng::new(5);
+    let mut rng = testing::SplitMix::new(5);
     let centres: Vec<f32> = (0..40 * dim).map(|_| rng.normal()).collect();
     for i in 0..items {
         let c = rng.below(40);
@@ -281,7 +280,7 @@ fn index_recall_is_high_on_clustered_factors() {
 #[test]
 fn k_means_finds_one_list_per_cluster() {
     let (clusters, per, dim) = (300, 40, 16);
-    let mut rng = common::Rng::new(9);
+    let mut rng = testing::SplitMix::new(9);
     let centres: Vec<f32> = (0..clusters * dim).map(|_| rng.normal()).collect();
     let mut factors = Vec::with_capacity(clusters * per * dim);
     for i in 0..clusters * per {
@@ -299,7 +298,7 @@ fn k_means_finds_one_list_per_cluster() {
 }
 
 /// An indexed artifact written by the version-2 builder (item IDs sorted, `index.list_items`),
-/// from `common::random_builder(Ranking, 3, 12, 4, 5)` with `with_index(3, 2, 1)`.
+/// from `testing::random_builder(Ranking, 3, 12, 4, 5)` with `with_index(3, 2, 1)`.
 const V2_INDEXED: &[u8] = include_bytes!("fixtures/v2-index.safetensors");
 
 fn refused(bytes: Vec<u8>, needle: &str) {
@@ -317,7 +316,7 @@ fn u32s(v: &[u32]) -> Vec<u8> {
 fn a_version_2_index_still_loads_and_agrees_with_version_3() {
     let old = Model::from_bytes(V2_INDEXED).unwrap();
     assert_eq!(old.info().format_version, 2);
-    let mut b = common::random_builder(ModelKind::Ranking, 3, 12, 4, 5);
+    let mut b = testing::random_builder(ModelKind::Ranking, 3, 12, 4, 5);
     with_index(&mut b, 3, 2, 1);
     let bytes = b.build().unwrap();
     let new = Model::from_bytes(&bytes).unwrap();
@@ -404,13 +403,13 @@ fn the_loader_checks_the_index() {
     let mut m = Model::from_bytes(&bytes).unwrap();
     assert!(m.set_search(Search::Index { nprobe: 4 }).is_err());
     assert!(m.set_search(Search::Index { nprobe: 3 }).is_ok());
-    let plain = common::random_builder(ModelKind::Ranking, 3, 12, 4, 5).build().unwrap();
+    let plain = testing::random_builder(ModelKind::Ranking, 3, 12, 4, 5).build().unwrap();
     let mut p = Model::from_bytes(&plain).unwrap();
     assert_eq!(p.search(), Search::Exact);
     assert!(p.set_search(Search::Index { nprobe: 1 }).is_err());
     // v3: `item_ids.order` must be a permutation that reads the IDs in order, comes with
     // version 3 and an index only, and replaces `index.list_items`.
-    let mut b = common::random_builder(ModelKind::Ranking, 3, 12, 4, 5);
+    let mut b = testing::random_builder(ModelKind::Ranking, 3, 12, 4, 5);
     with_index(&mut b, 3, 2, 1);
     let v3 = b.build().unwrap();
     let st = SafeTensors::deserialize(&v3).unwrap();
@@ -463,7 +462,7 @@ proptest! {
         exact in any::<bool>(),
     ) {
         let kind = if ranking { ModelKind::Ranking } else { ModelKind::Rating };
-        let mut b = common::random_builder(kind, 4, items, dim, seed);
+        let mut b = testing::random_builder(kind, 4, items, dim, seed);
         let lists = lists.min(items);
         let nprobe = 1 + ((lists - 1) as f64 * nprobe_frac) as usize;
         with_index(&mut b, lists, nprobe, seed);
@@ -532,7 +531,7 @@ proptest! {
 
 #[test]
 fn bad_rules_are_invalid_arguments() {
-    let b = common::random_builder(ModelKind::Ranking, 4, 50, 4, 1);
+    let b = testing::random_builder(ModelKind::Ranking, 4, 50, 4, 1);
     let bytes = b.build().unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
     let user = model.user_id(0);
@@ -553,7 +552,7 @@ fn bad_rules_are_invalid_arguments() {
 /// offset with no item left at or after it; the offset before it is a last page of one item.
 #[test]
 fn an_offset_past_the_end_is_an_error_and_a_short_last_page_is_not() {
-    let b = common::random_builder(ModelKind::Ranking, 4, 50, 4, 3);
+    let b = testing::random_builder(ModelKind::Ranking, 4, 50, 4, 3);
     let bytes = b.build().unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
     let user = model.user_id(0);
@@ -612,7 +611,7 @@ fn an_offset_past_the_end_is_an_error_and_a_short_last_page_is_not() {
 #[test]
 fn pages_of_a_widening_index_search_follow_without_repeats() {
     let seed = 9_010_374_109_178_495_623;
-    let mut b = common::random_builder(ModelKind::Rating, 4, 25, 16, seed);
+    let mut b = testing::random_builder(ModelKind::Rating, 4, 25, 16, seed);
     with_index(&mut b, 18, 1, seed);
     let bytes = b.build().unwrap();
     let model = Model::from_bytes(&bytes).unwrap();

@@ -2,8 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
+use edgerec_core::testing;
 use edgerec_core::{Model, ModelKind, RecommendOptions, Source};
 use proptest::prelude::*;
 
@@ -31,7 +30,7 @@ proptest! {
         ranking in any::<bool>(),
     ) {
         let kind = if ranking { ModelKind::Ranking } else { ModelKind::Rating };
-        let b = common::random_builder(kind, users, items, dim, seed);
+        let b = testing::random_builder(kind, users, items, dim, seed);
         let bytes = b.build().unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         let user = (seed as usize) % users;
@@ -69,7 +68,7 @@ proptest! {
         n in 1usize..30,
         off in proptest::collection::vec(0usize..700, 0..40),
     ) {
-        let b = common::random_builder(ModelKind::Rating, 3, items, dim, seed);
+        let b = testing::random_builder(ModelKind::Rating, 3, items, dim, seed);
         let bytes = b.build().unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         let item = (seed as usize) % items;
@@ -111,7 +110,7 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
         cut in proptest::option::of(any::<prop::sample::Index>()),
     ) {
-        let b = common::random_builder(ModelKind::Rating, 5, 17, 4, seed);
+        let b = testing::random_builder(ModelKind::Rating, 5, 17, 4, seed);
         let mut bytes = b.build().unwrap();
         for (pos, value) in &flips {
             let p = pos.index(bytes.len());
@@ -134,7 +133,7 @@ proptest! {
 
 #[test]
 fn round_trip_scores_are_bit_identical() {
-    let b = common::random_builder(ModelKind::Rating, 30, 50, 16, 7);
+    let b = testing::random_builder(ModelKind::Rating, 30, 50, 16, 7);
     let bytes = b.build().unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
     assert_eq!((model.num_users(), model.num_items(), model.dim()), (30, 50, 16));
@@ -176,7 +175,7 @@ fn round_trip_scores_are_bit_identical() {
 #[test]
 fn an_artifact_loads_with_and_without_the_item_projection() {
     for quantization in [edgerec_core::Quantization::F32, edgerec_core::Quantization::Int8] {
-        let mut b = common::random_builder(ModelKind::Ranking, 20, 120, 8, 11);
+        let mut b = testing::random_builder(ModelKind::Ranking, 20, 120, 8, 11);
         b.item_quantization = quantization;
         let with = b.build().unwrap();
         b.item_projection = None;

@@ -1,9 +1,7 @@
 //! The sequence part (format v4): builder and loader round trip, validation, the forward pass
 //! against a naive f64 reference of the trainer's padded network, and the queries that use it.
 
-mod common;
-
-use common::{Rng, random_builder, random_sequence, rewrite, rewrite_with};
+use edgerec_core::testing::{SplitMix, random_builder, random_sequence, rewrite, rewrite_with};
 use edgerec_core::{
     IndexParams, Model, ModelBuilder, ModelKind, RecencyInfo, RecencyParts, RecommendOptions, SequenceInfo,
     SequenceParts, Source, build_index, names,
@@ -22,7 +20,7 @@ fn sequence_builder(seed: u64) -> ModelBuilder {
     let mut b = random_builder(ModelKind::Ranking, USERS, ITEMS, DIM, seed);
     b.item_bias = vec![0.0; ITEMS];
     b.user_bias = vec![0.0; USERS];
-    let mut rng = Rng::new(seed ^ 0x5EC);
+    let mut rng = SplitMix::new(seed ^ 0x5EC);
     let mut parts = random_sequence(&mut rng, DIM, LEN, BLOCKS);
     parts.history = (0..USERS).map(|u| (0..u).map(|_| rng.below(ITEMS) as u32).collect()).collect();
     b.sequence = Some(parts);
@@ -146,7 +144,7 @@ fn the_forward_pass_agrees_with_an_f64_reference_of_the_padded_network() {
         let bytes = b.build().expect("builds");
         let model = Model::from_bytes(&bytes).expect("loads");
         let parts = b.sequence.as_ref().expect("sequence");
-        let mut rng = Rng::new(seed);
+        let mut rng = SplitMix::new(seed);
         for n in [1, 2, LEN - 1, LEN, LEN + 7] {
             let items: Vec<usize> = (0..n).map(|_| rng.below(ITEMS)).collect();
             let got = model.sequence_state(&items).expect("runs");

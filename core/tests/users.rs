@@ -4,8 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
+use edgerec_core::testing;
 use edgerec_core::{
     Error, IndexParams, Model, ModelBuilder, ModelKind, Quantization, RatingHeadParts, RecencyInfo,
     RecencyParts, RecommendOptions, Search, Source, UserRecord, build_index, split_users,
@@ -15,15 +14,15 @@ use proptest::prelude::*;
 /// The fixture shapes: a rating model, and a ranking model with a rating head, a recency
 /// component, int8 rows and an index; either ranking shape with a sequence network.
 fn fixture(kind: ModelKind, users: usize, items: usize, dim: usize, seed: u64, rich: bool) -> ModelBuilder {
-    let b = common::random_builder(kind, users, items, dim, seed);
+    let b = testing::random_builder(kind, users, items, dim, seed);
     if rich { with_head_recency_index(b, users, items, dim, seed) } else { b }
 }
 
 /// `b` (a ranking model) with a sequence network reading 4 items, and each user's history (0 to
 /// 6 items).
 fn with_sequence(mut b: ModelBuilder, users: usize, items: usize, dim: usize, seed: u64) -> ModelBuilder {
-    let mut rng = common::Rng::new(seed ^ 0x5EC);
-    let mut parts = common::random_sequence(&mut rng, dim, 4, 1);
+    let mut rng = testing::SplitMix::new(seed ^ 0x5EC);
+    let mut parts = testing::random_sequence(&mut rng, dim, 4, 1);
     parts.history = (0..users).map(|u| (0..u % 7).map(|_| rng.below(items) as u32).collect()).collect();
     b.sequence = Some(parts);
     // The network's state is the whole user vector: no recency component, no biases.
@@ -41,7 +40,7 @@ fn with_head_recency_index(
     dim: usize,
     seed: u64,
 ) -> ModelBuilder {
-    let head = common::random_builder(ModelKind::Rating, users, items, 3, seed ^ 1);
+    let head = testing::random_builder(ModelKind::Rating, users, items, 3, seed ^ 1);
     b.rating_head = Some(RatingHeadParts {
         dim: 3,
         global_bias: 3.5,
@@ -225,10 +224,10 @@ fn the_decoder_refuses_what_does_not_fit() {
 #[test]
 fn only_an_empty_version_2_artifact_has_external_users() {
     let bytes = fixture(ModelKind::Rating, 4, 20, 3, 1, false).build().unwrap();
-    let tagged = common::rewrite_with(&bytes, "none", None, &[("users", Some("external"))]);
+    let tagged = testing::rewrite_with(&bytes, "none", None, &[("users", Some("external"))]);
     let err = Model::from_bytes(&tagged).unwrap_err().to_string();
     assert!(err.contains("holds no users"), "{err}");
     let (outside, _) = split_users(&bytes).unwrap();
-    let other = common::rewrite_with(&outside, "none", None, &[("users", Some("elsewhere"))]);
+    let other = testing::rewrite_with(&outside, "none", None, &[("users", Some("elsewhere"))]);
     assert!(Model::from_bytes(&other).is_err());
 }

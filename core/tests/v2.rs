@@ -3,9 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
 use edgerec_core::kernel::dot;
+use edgerec_core::testing;
 use edgerec_core::{
     Error, Model, ModelBuilder, ModelKind, RatingHeadParts, RecencyInfo, RecencyParts, RecommendOptions,
     Source,
@@ -14,7 +13,7 @@ use proptest::prelude::*;
 
 /// A ranking model with a recency component (history: item `(u * 7 + k) % items`, newest first).
 fn with_recency(users: usize, items: usize, dim: usize, seed: u64, info: RecencyInfo) -> ModelBuilder {
-    let mut b = common::random_builder(ModelKind::Ranking, users, items, dim, seed);
+    let mut b = testing::random_builder(ModelKind::Ranking, users, items, dim, seed);
     b.rating_range = None;
     let history = (0..users)
         .map(|u| {
@@ -144,8 +143,8 @@ fn model_without_recency(bytes: &[u8]) -> Model<'_> {
 #[test]
 fn the_rating_head_reports_ratings_and_the_order_stays_the_rankers() {
     let (users, items, dim) = (6, 40, 8);
-    let mut b = common::random_builder(ModelKind::Ranking, users, items, dim, 9);
-    let head = common::random_builder(ModelKind::Rating, users, items, 5, 10);
+    let mut b = testing::random_builder(ModelKind::Ranking, users, items, dim, 9);
+    let head = testing::random_builder(ModelKind::Rating, users, items, 5, 10);
     b.rating_head = Some(RatingHeadParts {
         dim: 5,
         global_bias: 3.5,
@@ -178,7 +177,7 @@ fn the_rating_head_reports_ratings_and_the_order_stays_the_rankers() {
     let ratings: Vec<f32> = unknown.items.iter().map(|s| s.predicted_rating.unwrap()).collect();
     assert!(ratings.windows(2).all(|w| w[0] >= w[1]), "the popular fallback too: {ratings:?}");
     // A rating model cannot carry a head.
-    let mut bad = common::random_builder(ModelKind::Rating, 3, 5, 2, 1);
+    let mut bad = testing::random_builder(ModelKind::Rating, 3, 5, 2, 1);
     bad.rating_head = b.rating_head.clone();
     assert!(bad.build().is_err());
 }
@@ -248,7 +247,7 @@ fn the_loader_checks_the_v2_parts() {
 #[test]
 fn a_click_nudges_rather_than_replaces_a_users_list_without_recency() {
     for kind in [ModelKind::Rating, ModelKind::Ranking] {
-        let bytes = common::random_builder(kind, 12, 200, 8, 21).build().unwrap();
+        let bytes = testing::random_builder(kind, 12, 200, 8, 21).build().unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         let opts = RecommendOptions { top_n: 20, ..RecommendOptions::default() };
         let (mut nudged, mut fresh) = (0, 0);

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use safetensors::Dtype;
 
 use super::{ModelBuilder, RatingHeadParts, RecencyParts};
+use crate::format::strings;
 use crate::model::{FORMAT_VERSION, ModelKind};
-use crate::{Error, Result, ids, names};
+use crate::{Error, Result, names};
 
 fn bad<T>(message: String) -> Result<T> {
     Err(Error::InvalidArgument(message))
@@ -123,7 +124,7 @@ impl ModelBuilder {
                     .iter()
                     .map(|&o| cnames.binary_search(&c[o].as_str()).unwrap_or(0) as u32)
                     .collect();
-                Ok(Some((ids::encode(&cnames)?, per_item)))
+                Ok(Some((strings::encode(&cnames)?, per_item)))
             }
         }
     }

@@ -4,7 +4,7 @@ use safetensors::Dtype;
 
 use super::ModelBuilder;
 use super::sections::Csr;
-use crate::sequence::SequenceInfo;
+use crate::model::sequence::SequenceInfo;
 use crate::{Error, Result, names};
 
 /// One transformer block of the sequence network. Weights (`*_w`) are row-major `[dim, dim]`,

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::RecommendOptions;
 use crate::model::Model;
-use crate::unavailable::Unavailable;
+use crate::query::unavailable::Unavailable;
 use crate::{Error, Result};
 
 pub(crate) struct Filter<'s> {

@@ -1,5 +1,9 @@
-//! Queries: recommend and predict (similar items: `similar.rs`): the options and answers here,
-//! the filter a request builds in `filter`, and the searches that fill a page in `rank`.
+//! Queries, the layer that answers requests: recommend and predict (the options and answers
+//! here), the filter a request builds (`filter`), the selection every search fills (`picks`),
+//! the searches that fill a page and the one place items are scored against a user vector
+//! (`rank`), and the other questions: sessions, similar items, fold-in, explanations and
+//! unavailable items. It imports the model, the index (for the lists to probe), the format and
+//! the kernel; nothing below imports it.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -7,9 +11,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::kernel::Scored;
+use crate::model::rating_head;
 use crate::model::{Model, ModelKind};
-use crate::rating_head;
-use crate::unavailable::Unavailable;
 use crate::{Error, Result};
 
 /// The largest `top_n` / `n` a query accepts.
@@ -111,10 +114,20 @@ pub struct Recommendations<'m> {
     pub unknown_items: Vec<String>,
 }
 
+mod explain;
 mod filter;
+mod fold_in;
+pub(crate) mod picks;
 mod rank;
+pub(crate) mod session;
+mod similar;
+mod unavailable;
 
+pub use explain::{Because, MAX_BECAUSE};
 pub(crate) use filter::Filter;
+pub use fold_in::FoldIn;
+pub use rank::PAGE_DEPTH;
+pub use unavailable::Unavailable;
 
 impl<'a> Model<'a> {
     pub(crate) fn check_n(n: usize) -> Result<()> {

@@ -1,12 +1,17 @@
 //! The searches that fill a page: the caller's candidates alone, the index, every item, or
 //! the popularity fallback.
 
+use super::picks::Picks;
 use super::{Filter, For, Recommendations, ScoredItem, Source};
 use crate::Result;
-use crate::ivf::Search;
-use crate::kernel::Scored;
+use crate::index::{Ivf, ListItems, Search};
+use crate::kernel::{BLOCK, Scored, for_each_block};
 use crate::model::{Model, ModelKind};
-use crate::picks::Picks;
+
+/// The fewest passing candidates an index search gathers before it stops widening (without a
+/// per-category cap): the same for every page of a query up to this depth, so its pages are
+/// slices of one ranking.
+pub const PAGE_DEPTH: usize = 100;
 
 impl<'a> Model<'a> {
     /// The page of the best items for a user vector that pass the filter (`top_n` after
@@ -49,6 +54,88 @@ impl<'a> Model<'a> {
             picks.push(Scored { score, index: i });
         }
         picks.into_sorted()
+    }
+
+    /// Index search: the exact top-N of the items in the probed lists. The index yields the lists
+    /// best first ([`Ivf::probe`]); every item of a probed list is scored exactly, so every
+    /// returned score is the exact score. When filters leave fewer than [`PAGE_DEPTH`]
+    /// candidates (or `offset + top_n` when deeper; under a per-category cap, fewer than
+    /// `offset + top_n` that can be picked), further lists are probed in the same order until
+    /// enough pass or every list is probed (which is exact search). Widening to a depth that
+    /// does not depend on the page keeps pages consistent: the pages of one query within the
+    /// first `PAGE_DEPTH` ranks come from the same probed lists, so the next page follows
+    /// without repeats (under a cap the widening follows the page, so a deep capped page can
+    /// differ from a longer first page).
+    pub(crate) fn rank_indexed(
+        &self,
+        ivf: &Ivf<'_>,
+        nprobe: usize,
+        factors: &[f32],
+        bias: f32,
+        filter: &Filter<'_>,
+        mut top: Picks<'_>,
+    ) -> Vec<Scored> {
+        let base = match self.kind {
+            ModelKind::Rating => self.global_bias + bias,
+            ModelKind::Ranking => 0.0,
+        };
+        let dim = self.dim;
+        let mut passing = 0usize;
+        let mut cands: Vec<u32> = Vec::with_capacity(BLOCK);
+        // The v2 gather buffer, made on first use (v3 lists are scored in place).
+        let mut rows = Vec::new();
+        let mut lists = ivf.probe(factors, dim, nprobe);
+        loop {
+            if lists.probed() >= nprobe && top.can_fill(passing) && (top.capped() || passing >= PAGE_DEPTH) {
+                break;
+            }
+            let Some(list) = lists.next() else { break };
+            match list {
+                // v3: the list's rows are contiguous. Every row is scored as exact search scores
+                // it (a sequential read, no gather), and the filter is checked only for a
+                // candidate that would enter the top N.
+                ListItems::Run(run) => {
+                    let run = run.start as usize..run.end as usize;
+                    passing += self.count_passing(filter, run.clone());
+                    self.item_factors.for_each_block_in(factors, dim, run, |first, dots| {
+                        let mut threshold = top.threshold();
+                        for (k, &dot) in dots.iter().enumerate() {
+                            let i = (first + k) as u32;
+                            let score = base + self.item_bias.get(i as usize).copied().unwrap_or(0.0) + dot;
+                            if score >= threshold && self.passes(filter, i) {
+                                top.push(Scored { score, index: i });
+                                threshold = top.threshold();
+                            }
+                        }
+                    });
+                }
+                // v2: the passing items of a list are gathered into a block of rows and scored
+                // with the same kernel as exact search: the row reads are independent, so they
+                // overlap.
+                ListItems::Listed(items) => {
+                    rows.resize(BLOCK * dim, 0f32);
+                    for chunk in items.chunks(BLOCK) {
+                        cands.clear();
+                        cands.extend(chunk.iter().copied().filter(|&i| self.passes(filter, i)));
+                        passing += cands.len();
+                        let block = &mut rows[..cands.len() * dim];
+                        self.item_factors.gather_into(&cands, dim, block);
+                        for_each_block(factors, block, dim, |_, dots| {
+                            let mut threshold = top.threshold();
+                            for (&dot, &i) in dots.iter().zip(&cands) {
+                                let score =
+                                    base + self.item_bias.get(i as usize).copied().unwrap_or(0.0) + dot;
+                                if score >= threshold {
+                                    top.push(Scored { score, index: i });
+                                    threshold = top.threshold();
+                                }
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        top.into_sorted()
     }
 
     /// Scores every item for a user vector and fills `top` with those that pass the filter.

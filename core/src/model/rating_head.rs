@@ -13,8 +13,8 @@ use std::borrow::Cow;
 
 use safetensors::{Dtype, SafeTensors};
 
+use crate::format::read::{check_finite, tensor, typed};
 use crate::kernel::dot;
-use crate::read::{check_finite, tensor, typed};
 use crate::{Error, Result, names};
 
 #[derive(Debug)]

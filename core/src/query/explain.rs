@@ -18,7 +18,6 @@ use serde::Serialize;
 
 use crate::kernel::{cholesky_factor, cholesky_substitute, dot};
 use crate::model::{Model, ModelKind};
-use crate::user_record::UserRecord;
 use crate::{Error, Result};
 
 /// Most history items named for one recommended item.
@@ -76,13 +75,14 @@ impl<'a> Model<'a> {
         self.explain_linear(&History { values, newest_first }, items)
     }
 
-    /// [`Model::explain`] for a user kept outside the artifact, from their record.
-    pub fn explain_record(&self, record: &UserRecord, items: &[usize]) -> Result<Vec<Vec<Because<'a>>>> {
-        record.check(self)?;
-        if let Some(&bad) = items.iter().find(|&&i| i >= self.num_items()) {
-            return Err(Error::InvalidArgument(format!("item index {bad} is out of range")));
-        }
-        let (values, newest_first) = record.history();
+    /// Explains `items` from a stored history: `(item, value)` pairs oldest first, and the same
+    /// items newest first (a [`crate::UserRecord`]'s, for [`Model::explain_record`]).
+    pub(crate) fn explain_history(
+        &self,
+        values: Vec<(usize, f64)>,
+        newest_first: Vec<usize>,
+        items: &[usize],
+    ) -> Result<Vec<Vec<Because<'a>>>> {
         if self.sequence.is_some() {
             let order: Vec<usize> = newest_first.iter().rev().copied().collect();
             return self.explain_by_removal(&order, items);

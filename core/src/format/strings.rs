@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use crate::read::Marks;
+use safetensors::{Dtype, SafeTensors};
+
+use super::read::{Marks, dtype_name, len_1d, required, tensor, typed};
 use crate::{Error, Result};
 
 /// A validated table of strings: entry `i` is `text[offsets[i]..offsets[i + 1]]`.
@@ -140,6 +142,39 @@ impl<'a> StrTable<'a> {
         }
         Err(lo)
     }
+}
+
+/// Reads the optional string table `bytes` + `offsets` (`n` entries, or as many as the offsets
+/// give), validated as [`StrTable::new`] validates it; `None` when neither tensor is present.
+pub(crate) fn str_table<'a>(
+    st: &SafeTensors<'a>,
+    bytes: &'static str,
+    offsets: &'static str,
+    n: Option<usize>,
+    order: Option<Cow<'a, [u32]>>,
+) -> Result<Option<StrTable<'a>>> {
+    let Some(bytes_view) = tensor(st, bytes)? else {
+        if tensor(st, offsets)?.is_some() {
+            return Err(Error::MissingTensor(bytes));
+        }
+        return Ok(None);
+    };
+    if bytes_view.dtype() != Dtype::U8 {
+        return Err(Error::Dtype { name: bytes, expected: "U8", got: dtype_name(bytes_view.dtype()) });
+    }
+    if bytes_view.shape().len() != 1 {
+        return Err(Error::Shape {
+            name: bytes,
+            expected: vec![bytes_view.data().len()],
+            got: bytes_view.shape().to_vec(),
+        });
+    }
+    let count = match n {
+        Some(n) => n,
+        None => len_1d(st, offsets)?.checked_sub(1).ok_or(Error::Invalid(format!("`{offsets}` is empty")))?,
+    };
+    let offs = required(offsets, typed::<u32>(st, offsets, Dtype::U32, &[count + 1])?)?;
+    StrTable::new(bytes, bytes_view.data(), offs, order).map(Some)
 }
 
 /// Encodes sorted, unique strings as (bytes, offsets).

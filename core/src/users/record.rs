@@ -21,8 +21,8 @@
 //! | 4·Q | version 2 only: the sequence network's history (u32), oldest first |
 
 use crate::model::Model;
-use crate::query::{For, RecommendOptions, Recommendations};
-use crate::session::Known;
+use crate::query::session::Known;
+use crate::query::{Because, For, RecommendOptions, Recommendations};
 use crate::{Error, Result};
 
 /// The four bytes every user record starts with.
@@ -271,6 +271,16 @@ impl<'a> Model<'a> {
             recent: self.recent_items(user).to_vec(),
             sequence: self.sequence_history(user).to_vec(),
         })
+    }
+
+    /// [`Model::explain`] for a user kept outside the artifact, from their record.
+    pub fn explain_record(&self, record: &UserRecord, items: &[usize]) -> Result<Vec<Vec<Because<'a>>>> {
+        record.check(self)?;
+        if let Some(&bad) = items.iter().find(|&&i| i >= self.num_items()) {
+            return Err(Error::InvalidArgument(format!("item index {bad} is out of range")));
+        }
+        let (values, newest_first) = record.history();
+        self.explain_history(values, newest_first, items)
     }
 
     /// Top-N items for a user whose record is kept outside the artifact: the same answer

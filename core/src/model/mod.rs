@@ -1,16 +1,34 @@
-//! The loaded model: validated views into an artifact's bytes.
+//! The model layer: the loaded [`Model`], validated views into an artifact's bytes, and its
+//! parts, each of which reads and checks its own tensors (the item factors, the recency
+//! component, the rating head, the sequence network), plus loading (`load`) and the 2-D map
+//! (`projection`). It imports the format, the kernel and the index (a part of the model); the
+//! queries are built on it, and it never imports them.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::factors::{ItemFactors, Quantization};
-use crate::ids::StrTable;
-use crate::ivf::{IndexInfo, Ivf, Search};
-use crate::rating_head::RatingHead;
-use crate::recency::{Recency, RecencyInfo};
-use crate::sequence::{Sequence, SequenceInfo};
+use self::factors::ItemFactors;
+use self::rating_head::RatingHead;
+use self::recency::Recency;
+use self::sequence::Sequence;
+use crate::format::strings::StrTable;
+use crate::index::{IndexInfo, Ivf, Search};
 use crate::{Error, Result, names};
+
+pub(crate) mod factors;
+mod load;
+mod owned;
+mod projection;
+pub(crate) mod rating_head;
+pub(crate) mod recency;
+pub(crate) mod sequence;
+
+pub use factors::Quantization;
+pub use owned::OwnedModel;
+pub use projection::{ITEM_MAP_SAMPLE, pca2};
+pub use recency::{MAX_RECENCY_WINDOW, RecencyInfo};
+pub use sequence::{MAX_SEQUENCE_BLOCKS, MAX_SEQUENCE_LEN, SequenceInfo};
 
 /// The newest artifact format version, which this build writes for a model with compact item
 /// tables ([`crate::ModelBuilder::compact_item_tables`]); a model without them is written as
@@ -279,6 +297,30 @@ impl<'a> Model<'a> {
             )));
         }
         r.info = info;
+        Ok(())
+    }
+
+    /// How queries find their candidates: [`Search::Index`] with the stored `nprobe` when the
+    /// artifact has an index, [`Search::Exact`] otherwise, until [`Model::set_search`] changes it.
+    pub fn search(&self) -> Search {
+        self.search
+    }
+
+    /// Chooses exact search or index search (with `nprobe` in `1..=lists`) for every later
+    /// recommend, session and fold-in query. Similar items are always exact.
+    pub fn set_search(&mut self, search: Search) -> Result<()> {
+        if let Search::Index { nprobe } = search {
+            let Some(ivf) = &self.index else {
+                return Err(Error::InvalidArgument("this model has no index".into()));
+            };
+            if nprobe == 0 || nprobe > ivf.lists() {
+                return Err(Error::InvalidArgument(format!(
+                    "nprobe must be in 1..={}, got {nprobe}",
+                    ivf.lists()
+                )));
+            }
+        }
+        self.search = search;
         Ok(())
     }
 

@@ -1,17 +1,15 @@
 //! The approximate index for large catalogues (format v2, optional): an inverted file (IVF).
 //!
-//! Items are grouped into lists around k-means centroids. A search scores the centroids
-//! against the query vector (`query · centroid + the list's mean item bias`), probes the best
-//! `nprobe` lists, and scores their items exactly, so every returned score is the exact score
-//! and the result is the exact top-N of the probed items. When filters leave fewer than
-//! [`PAGE_DEPTH`] candidates (or `offset + top_n` when deeper; under a per-category cap, fewer
-//! than `offset + top_n` that can be picked), further lists are probed in the same order until
-//! enough pass or every list is probed (which is exact search). Widening to a depth that does
-//! not depend on the page keeps pages consistent: the pages of one query within the first
-//! `PAGE_DEPTH` ranks come from the same probed lists, so the next page follows without repeats
-//! (under a cap the widening follows the page, so a deep capped page can differ from a longer
-//! first page). The lists are chosen by integer pre-score where an error bound proves the
-//! choice equal to the f32 scores' ([`prescored`]).
+//! Items are grouped into lists around k-means centroids. A query's lists are scored against
+//! its vector (`query · centroid + the list's mean item bias`), and [`Ivf::probe`] yields their
+//! items best list first, for as long as the search asks: the search (in the query layer)
+//! scores the items exactly and decides when it has probed enough. The lists are chosen by
+//! integer pre-score where an error bound proves the choice equal to the f32 scores'
+//! ([`prescored`]).
+//!
+//! The layer: the stored index (here), choosing the lists to probe ([`prescored`]) and building
+//! an index with k-means ([`build`]). It imports only the format and the kernel: it yields lists
+//! of items, and the queries score them.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -20,19 +18,14 @@ use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
 use self::prescored::Coarse;
-
-/// The fewest passing candidates an index search gathers before it stops widening (without a
-/// per-category cap): the same for every page of a query up to this depth, so its pages are
-/// slices of one ranking.
-pub const PAGE_DEPTH: usize = 100;
-use crate::kernel::{BLOCK, Scored, for_each_block};
-use crate::model::{Model, ModelKind};
-use crate::picks::Picks;
-use crate::query::Filter;
-use crate::read::{Marks, check_finite, len_1d, required, tensor, typed};
+use crate::format::read::{Marks, check_finite, len_1d, required, tensor, typed};
+use crate::kernel::{Scored, for_each_block};
 use crate::{Error, Result, names};
 
+pub(crate) mod build;
 mod prescored;
+
+pub use build::{AUTO_INDEX_MIN_ITEMS, IndexParams, IndexParts, build_index};
 
 /// How queries find their candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,7 +40,7 @@ pub enum Search {
     },
 }
 
-/// The index stored in an artifact, as reported by [`Model::info`].
+/// The index stored in an artifact, as reported by [`crate::Model::info`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct IndexInfo {
     /// Always `ivf` today.
@@ -183,6 +176,12 @@ impl<'a> Ivf<'a> {
         IndexInfo { kind: "ivf", lists: self.lists(), nprobe: self.nprobe }
     }
 
+    /// The lists to probe for `query`, best first: at least `nprobe` of them, and more for as
+    /// long as the search takes them.
+    pub(crate) fn probe<'s>(&'s self, query: &'s [f32], dim: usize, nprobe: usize) -> Probe<'s, 'a> {
+        Probe { ivf: self, query, dim, order: self.probe_order(query, dim, nprobe), probed: 0 }
+    }
+
     fn list(&self, k: usize) -> ListItems<'_> {
         let (s, e) = match (self.offsets.get(k), self.offsets.get(k + 1)) {
             (Some(&s), Some(&e)) => (s, e),
@@ -203,6 +202,39 @@ impl<'a> Ivf<'a> {
             }
         });
         order
+    }
+}
+
+/// The lists one query probes, in probe order: each [`Iterator::next`] yields the items of the
+/// next list, until every list is probed.
+pub(crate) struct Probe<'s, 'a> {
+    ivf: &'s Ivf<'a>,
+    query: &'s [f32],
+    dim: usize,
+    order: ProbeOrder,
+    probed: usize,
+}
+
+impl Probe<'_, '_> {
+    /// How many lists have been yielded.
+    #[inline]
+    pub(crate) fn probed(&self) -> usize {
+        self.probed
+    }
+}
+
+impl<'s> Iterator for Probe<'s, '_> {
+    type Item = ListItems<'s>;
+
+    #[inline]
+    fn next(&mut self) -> Option<ListItems<'s>> {
+        if self.probed >= self.ivf.lists() {
+            return None;
+        }
+        let (ivf, query, dim) = (self.ivf, self.query, self.dim);
+        let list = self.order.get(self.probed, || ivf.list_scores(query, dim))?;
+        self.probed += 1;
+        Some(ivf.list(list))
     }
 }
 
@@ -252,105 +284,6 @@ impl ProbeOrder {
             self.sorted = self.lists.len();
         }
         self.lists.get(k).map(|s| s.index as usize)
-    }
-}
-
-impl Model<'_> {
-    /// How queries find their candidates: [`Search::Index`] with the stored `nprobe` when the
-    /// artifact has an index, [`Search::Exact`] otherwise, until [`Model::set_search`] changes it.
-    pub fn search(&self) -> Search {
-        self.search
-    }
-
-    /// Chooses exact search or index search (with `nprobe` in `1..=lists`) for every later
-    /// recommend, session and fold-in query. Similar items are always exact.
-    pub fn set_search(&mut self, search: Search) -> Result<()> {
-        if let Search::Index { nprobe } = search {
-            let Some(ivf) = &self.index else {
-                return Err(Error::InvalidArgument("this model has no index".into()));
-            };
-            if nprobe == 0 || nprobe > ivf.lists() {
-                return Err(Error::InvalidArgument(format!(
-                    "nprobe must be in 1..={}, got {nprobe}",
-                    ivf.lists()
-                )));
-            }
-        }
-        self.search = search;
-        Ok(())
-    }
-
-    /// Index search: the exact top-N of the items in the probed lists (see the module docs).
-    pub(crate) fn rank_indexed(
-        &self,
-        ivf: &Ivf<'_>,
-        nprobe: usize,
-        factors: &[f32],
-        bias: f32,
-        filter: &Filter<'_>,
-        mut top: Picks<'_>,
-    ) -> Vec<Scored> {
-        let base = match self.kind {
-            ModelKind::Rating => self.global_bias + bias,
-            ModelKind::Ranking => 0.0,
-        };
-        let dim = self.dim;
-        let mut passing = 0usize;
-        let mut cands: Vec<u32> = Vec::with_capacity(BLOCK);
-        // The v2 gather buffer, made on first use (v3 lists are scored in place).
-        let mut rows = Vec::new();
-        let mut order = ivf.probe_order(factors, dim, nprobe);
-        for probed in 0..ivf.lists() {
-            if probed >= nprobe && top.can_fill(passing) && (top.capped() || passing >= PAGE_DEPTH) {
-                break;
-            }
-            let Some(list) = order.get(probed, || ivf.list_scores(factors, dim)) else { break };
-            match ivf.list(list) {
-                // v3: the list's rows are contiguous. Every row is scored as exact search scores
-                // it (a sequential read, no gather), and the filter is checked only for a
-                // candidate that would enter the top N.
-                ListItems::Run(run) => {
-                    let run = run.start as usize..run.end as usize;
-                    passing += self.count_passing(filter, run.clone());
-                    self.item_factors.for_each_block_in(factors, dim, run, |first, dots| {
-                        let mut threshold = top.threshold();
-                        for (k, &dot) in dots.iter().enumerate() {
-                            let i = (first + k) as u32;
-                            let score = base + self.item_bias.get(i as usize).copied().unwrap_or(0.0) + dot;
-                            if score >= threshold && self.passes(filter, i) {
-                                top.push(Scored { score, index: i });
-                                threshold = top.threshold();
-                            }
-                        }
-                    });
-                }
-                // v2: the passing items of a list are gathered into a block of rows and scored
-                // with the same kernel as exact search: the row reads are independent, so they
-                // overlap.
-                ListItems::Listed(items) => {
-                    rows.resize(BLOCK * dim, 0f32);
-                    for chunk in items.chunks(BLOCK) {
-                        cands.clear();
-                        cands.extend(chunk.iter().copied().filter(|&i| self.passes(filter, i)));
-                        passing += cands.len();
-                        let block = &mut rows[..cands.len() * dim];
-                        self.item_factors.gather_into(&cands, dim, block);
-                        for_each_block(factors, block, dim, |_, dots| {
-                            let mut threshold = top.threshold();
-                            for (&dot, &i) in dots.iter().zip(&cands) {
-                                let score =
-                                    base + self.item_bias.get(i as usize).copied().unwrap_or(0.0) + dot;
-                                if score >= threshold {
-                                    top.push(Scored { score, index: i });
-                                    threshold = top.threshold();
-                                }
-                            }
-                        });
-                    }
-                }
-            }
-        }
-        top.into_sorted()
     }
 }
 

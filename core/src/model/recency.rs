@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
-use crate::factors::ItemFactors;
-use crate::read::{check_indices, len_1d, tensor, typed};
+use crate::format::read::{check_indices, len_1d, tensor, typed};
+use crate::model::factors::ItemFactors;
 use crate::{Error, Result, names};
 
 /// The largest `recency_window` the loader accepts.

@@ -1,41 +1,63 @@
-//! Deterministic fixture models for the core's tests.
-#![allow(dead_code)]
+//! Fixture builders, written once for every test, example and benchmark that needs a model
+//! without running the trainer (the `testing` feature; the core's own tests, examples and
+//! benchmarks turn it on through their dev-dependency on the crate itself).
+//!
+//! Everything here is deterministic: the same seed gives the same model bytes on every machine
+//! and target, which the fixtures' snapshots rely on. Changing a draw here changes those bytes.
 
 use std::collections::HashMap;
 
-use edgerec_core::{ModelBuilder, ModelKind, SequenceBlock, SequenceParts};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
 
-/// SplitMix64: a tiny seeded generator so fixtures need no RNG crate.
-pub struct Rng(u64);
+use crate::index::build;
+use crate::{ModelBuilder, ModelKind, SequenceBlock, SequenceParts};
 
-impl Rng {
+/// SplitMix64, the generator the index builder seeds k-means with, so fixtures need no RNG
+/// crate.
+pub struct SplitMix(build::SplitMix);
+
+impl SplitMix {
+    /// A generator whose state starts at `seed`.
     pub fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(build::SplitMix(seed))
     }
+
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next()
     }
-    /// Uniform in [0, 1).
+
+    /// Uniform in [0, 1), with 24 random bits.
     pub fn uniform(&mut self) -> f32 {
         (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
     }
-    /// Approximately standard normal (sum of uniforms).
+
+    /// Approximately standard normal (the sum of twelve uniforms, less six).
     pub fn normal(&mut self) -> f32 {
         (0..12).map(|_| self.uniform()).sum::<f32>() - 6.0
     }
+
+    /// `n` draws of `base + scale · normal`.
+    pub fn vec(&mut self, n: usize, base: f32, scale: f32) -> Vec<f32> {
+        (0..n).map(|_| base + scale * self.normal()).collect()
+    }
+
+    /// In `0..n`, from the 64 bits modulo `n` (the tests' draw).
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
+    }
+
+    /// In `0..n`, from a uniform scaled by `n` (the fixture examples' draw, a different
+    /// sequence from [`SplitMix::below`]'s).
+    pub fn scaled_below(&mut self, n: usize) -> usize {
+        ((self.uniform() * n as f32) as usize).min(n - 1)
     }
 }
 
 /// A random model with shuffled, non-contiguous string IDs, categories and seen items.
 pub fn random_builder(kind: ModelKind, users: usize, items: usize, dim: usize, seed: u64) -> ModelBuilder {
-    let mut rng = Rng::new(seed);
+    let mut rng = SplitMix::new(seed);
     let mut b = ModelBuilder::new(kind, dim);
     b.global_bias = 3.5;
     // Deliberately not in sorted order, so the builder's permutation is exercised.
@@ -61,16 +83,45 @@ pub fn random_builder(kind: ModelKind, users: usize, items: usize, dim: usize, s
     b
 }
 
+/// The four-item rating model that the Worker's snapshots and the wasm bindings' tests build
+/// by hand today: three users, two dimensions, categories and two seen items (they add
+/// `created_at` or an item projection to it).
+pub fn four_items() -> ModelBuilder {
+    let mut b = ModelBuilder::new(ModelKind::Rating, 2);
+    b.global_bias = 3.5;
+    b.rating_range = Some((1.0, 5.0));
+    b.user_ids = vec!["U1".into(), "U2".into(), "U3".into()];
+    b.item_ids = vec!["FASH1".into(), "SPRT1".into(), "TECH1".into(), "TECH2".into()];
+    b.item_categories = Some(vec!["fashion".into(), "sports".into(), "tech".into(), "tech".into()]);
+    b.user_factors = vec![1.0, 0.0, 0.0, 1.0, 0.5, 0.5];
+    b.item_factors = vec![0.0, 1.0, 0.2, 0.6, 1.0, 0.0, 0.9, 0.1];
+    b.user_bias = vec![0.0; 3];
+    b.item_bias = vec![0.0, 0.1, 0.0, -0.1];
+    b.seen = vec![(0, 2, 5.0), (1, 0, 4.0)];
+    b
+}
+
+/// A tensor to put in place of another: its dtype, shape and little-endian bytes.
+pub type Replacement = (Dtype, Vec<usize>, Vec<u8>);
+
 /// Re-serialises an artifact with tensor `name` replaced (`None` removes it).
-pub fn rewrite(bytes: &[u8], name: &str, replace: Option<(Dtype, Vec<usize>, Vec<u8>)>) -> Vec<u8> {
+///
+/// # Panics
+///
+/// When `bytes` is not a safetensors file or the replacement is inconsistent: it is for tests.
+pub fn rewrite(bytes: &[u8], name: &str, replace: Option<Replacement>) -> Vec<u8> {
     rewrite_with(bytes, name, replace, &[])
 }
 
 /// Like [`rewrite`], also setting (`Some`) or removing (`None`) metadata keys.
+///
+/// # Panics
+///
+/// As [`rewrite`].
 pub fn rewrite_with(
     bytes: &[u8],
     name: &str,
-    replace: Option<(Dtype, Vec<usize>, Vec<u8>)>,
+    replace: Option<Replacement>,
     meta: &[(&str, Option<&str>)],
 ) -> Vec<u8> {
     let (_, header) = SafeTensors::read_metadata(bytes).expect("valid header");
@@ -98,7 +149,7 @@ pub fn rewrite_with(
     safetensors::serialize(views, Some(metadata)).expect("serialises")
 }
 
-fn random_block(rng: &mut Rng, d: usize) -> SequenceBlock {
+fn random_block(rng: &mut SplitMix, d: usize) -> SequenceBlock {
     let mut m = || (0..d * d).map(|_| rng.normal() * 0.35).collect::<Vec<f32>>();
     let (q_w, k_w, v_w, o_w, ff1_w, ff2_w) = (m(), m(), m(), m(), m(), m());
     let mut v = |base: f32| (0..d).map(|_| base + rng.normal() * 0.2).collect::<Vec<f32>>();
@@ -124,7 +175,7 @@ fn random_block(rng: &mut Rng, d: usize) -> SequenceBlock {
 
 /// A random sequence network of width `d`, `len` slots and `blocks` blocks, with no history
 /// (fill `history` with one row per user).
-pub fn random_sequence(rng: &mut Rng, d: usize, len: usize, blocks: usize) -> SequenceParts {
+pub fn random_sequence(rng: &mut SplitMix, d: usize, len: usize, blocks: usize) -> SequenceParts {
     SequenceParts {
         max_len: len,
         blocks: (0..blocks).map(|_| random_block(rng, d)).collect(),

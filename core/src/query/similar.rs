@@ -3,7 +3,7 @@
 use crate::kernel::{Scored, TopN, dot};
 use crate::model::Model;
 use crate::query::ScoredItem;
-use crate::unavailable::Unavailable;
+use crate::query::unavailable::Unavailable;
 use crate::{Error, Result};
 
 impl<'a> Model<'a> {

@@ -13,8 +13,8 @@ use half::f16;
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
+use crate::format::read::{check_finite, dtype_name, floats, required, tensor, typed, widen_f16};
 use crate::kernel::{Decoded, dot, for_each_block, for_each_block_int8, for_each_block_with};
-use crate::read::{check_finite, dtype_name, floats, required, tensor, typed};
 use crate::{Error, Result, names};
 
 /// How an artifact stores its item factors.
@@ -106,15 +106,6 @@ pub(crate) fn to_f16_bits(values: &[f32]) -> std::result::Result<Vec<u16>, usize
             if h.is_finite() { Ok(h.to_bits()) } else { Err(i) }
         })
         .collect()
-}
-
-/// The exact f32 value of finite f16 bits (the loader refuses infinities and NaNs), in a form
-/// the compiler vectorises: the exponent and mantissa shifted into f32 position read as
-/// `value · 2⁻¹¹²` (subnormals included), so one exact multiplication by 2¹¹² restores it.
-#[inline(always)]
-pub(crate) fn widen_f16(bits: u16) -> f32 {
-    let magnitude = f32::from_bits(u32::from(bits & 0x7fff) << 13) * f32::from_bits(0x7780_0000);
-    f32::from_bits(magnitude.to_bits() | (u32::from(bits & 0x8000) << 16))
 }
 
 impl<'a> ItemFactors<'a> {
@@ -300,21 +291,6 @@ impl<'a> ItemFactors<'a> {
                 let mut out = vec![0f32; self.len()];
                 self.dequantize_into(0, dim, &mut out);
                 Cow::Owned(out)
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn widen_f16_is_exact_for_every_finite_value() {
-        for bits in 0..=u16::MAX {
-            let h = f16::from_bits(bits);
-            if h.is_finite() {
-                assert_eq!(widen_f16(bits).to_bits(), h.to_f32().to_bits(), "{bits:#06x}");
             }
         }
     }

@@ -96,7 +96,7 @@ impl Ivf<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ivf_build::SplitMix;
+    use crate::index::build::SplitMix;
 
     /// Roughly standard normal draws (a sum of twelve uniforms) from the index builder's
     /// generator.

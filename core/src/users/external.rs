@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
-use crate::user_record::UserRecord;
-use crate::{Error, Model, Result, names, write};
-
-/// Value of [`names::META_USERS`] in an artifact whose users live outside it.
-pub const USERS_EXTERNAL: &str = "external";
+use crate::format::USERS_EXTERNAL;
+use crate::format::write;
+use crate::users::record::UserRecord;
+use crate::{Error, Model, Result, names};
 
 /// The per-user tensors; `true` marks row-pointer tensors (`[U + 1]`), which become `[0]`, while
 /// the others lose all their rows.

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 
+use crate::format::read::{check_indices, dtype_name, len_1d, tensor, typed};
 use crate::model::Model;
-use crate::read::{check_indices, dtype_name, len_1d, tensor, typed};
 use crate::{Error, Result, names};
 
 mod exp;

@@ -1,13 +1,17 @@
-//! Writing artifacts. The trainer's export and the tests build models through this.
+//! Writing artifacts. The trainer's export and the tests build models through this. The top
+//! layer on the write side: it imports the format (names, string tables, serialisation), the
+//! model's parts (quantisation, the recency and sequence settings) and the index builder, and
+//! nothing imports it.
 
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 
-use crate::factors::{Quantization, Quantized, quantize, to_f16_bits};
-use crate::ivf_build::{IndexParts, index_tensors, list_order};
+use crate::format::{strings, write};
+use crate::index::build::{IndexParts, index_tensors, list_order};
 use crate::model::ModelKind;
-use crate::recency::RecencyInfo;
-use crate::{Error, Result, ids, names, write};
+use crate::model::factors::{Quantization, Quantized, quantize, to_f16_bits};
+use crate::model::recency::RecencyInfo;
+use crate::{Error, Result, names};
 
 mod sections;
 mod sequence;
@@ -188,8 +192,8 @@ impl ModelBuilder {
 
         let sorted_users: Vec<&str> = user_order.iter().map(|&o| self.user_ids[o].as_str()).collect();
         let items_in_order: Vec<&str> = item_order.iter().map(|&o| self.item_ids[o].as_str()).collect();
-        let (user_bytes, user_offsets) = ids::encode(&sorted_users)?;
-        let (item_bytes, item_offsets) = ids::encode(&items_in_order)?;
+        let (user_bytes, user_offsets) = strings::encode(&sorted_users)?;
+        let (item_bytes, item_offsets) = strings::encode(&items_in_order)?;
         let global = [self.global_bias];
         let compact = quantize(&item_factors, d, self.item_quantization)?;
         let (item_dtype, item_data): (Dtype, &[u8]) = match &compact {

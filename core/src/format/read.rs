@@ -4,7 +4,6 @@ use std::borrow::Cow;
 
 use safetensors::{Dtype, SafeTensors};
 
-use crate::ids::StrTable;
 use crate::{Error, Result};
 
 pub(crate) fn tensor<'a>(
@@ -61,7 +60,7 @@ pub(crate) fn floats<'a>(
                     if let Some(i) = bits.iter().position(|&b| !half::f16::from_bits(b).is_finite()) {
                         return Err(Error::Invalid(format!("`{name}` holds a non-finite value at {i}")));
                     }
-                    Some(Cow::Owned(bits.iter().map(|&b| crate::factors::widen_f16(b)).collect()))
+                    Some(Cow::Owned(bits.iter().map(|&b| widen_f16(b)).collect()))
                 }
             }
         }
@@ -107,6 +106,15 @@ pub(crate) fn indices<'a>(
     Ok(Some(Cow::Owned(view.data().chunks_exact(width).map(widen).collect())))
 }
 
+/// The exact f32 value of finite f16 bits (the loader refuses infinities and NaNs), in a form
+/// the compiler vectorises: the exponent and mantissa shifted into f32 position read as
+/// `value · 2⁻¹¹²` (subnormals included), so one exact multiplication by 2¹¹² restores it.
+#[inline(always)]
+pub(crate) fn widen_f16(bits: u16) -> f32 {
+    let magnitude = f32::from_bits(u32::from(bits & 0x7fff) << 13) * f32::from_bits(0x7780_0000);
+    f32::from_bits(magnitude.to_bits() | (u32::from(bits & 0x8000) << 16))
+}
+
 pub(crate) fn dtype_name_static(d: Dtype) -> &'static str {
     match d {
         Dtype::F32 => "F32",
@@ -129,37 +137,6 @@ pub(crate) fn len_1d(st: &SafeTensors<'_>, name: &'static str) -> Result<usize> 
         [n] => Ok(*n),
         other => Err(Error::Shape { name, expected: vec![0], got: other.to_vec() }),
     }
-}
-
-pub(crate) fn str_table<'a>(
-    st: &SafeTensors<'a>,
-    bytes: &'static str,
-    offsets: &'static str,
-    n: Option<usize>,
-    order: Option<Cow<'a, [u32]>>,
-) -> Result<Option<StrTable<'a>>> {
-    let Some(bytes_view) = tensor(st, bytes)? else {
-        if tensor(st, offsets)?.is_some() {
-            return Err(Error::MissingTensor(bytes));
-        }
-        return Ok(None);
-    };
-    if bytes_view.dtype() != Dtype::U8 {
-        return Err(Error::Dtype { name: bytes, expected: "U8", got: dtype_name(bytes_view.dtype()) });
-    }
-    if bytes_view.shape().len() != 1 {
-        return Err(Error::Shape {
-            name: bytes,
-            expected: vec![bytes_view.data().len()],
-            got: bytes_view.shape().to_vec(),
-        });
-    }
-    let count = match n {
-        Some(n) => n,
-        None => len_1d(st, offsets)?.checked_sub(1).ok_or(Error::Invalid(format!("`{offsets}` is empty")))?,
-    };
-    let offs = required(offsets, typed::<u32>(st, offsets, Dtype::U32, &[count + 1])?)?;
-    StrTable::new(bytes, bytes_view.data(), offs, order).map(Some)
 }
 
 pub(crate) fn check_finite(name: &'static str, values: &[f32]) -> Result<()> {
@@ -193,6 +170,23 @@ impl Marks {
                 true
             }
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use half::f16;
+
+    use super::widen_f16;
+
+    #[test]
+    fn widen_f16_is_exact_for_every_finite_value() {
+        for bits in 0..=u16::MAX {
+            let h = f16::from_bits(bits);
+            if h.is_finite() {
+                assert_eq!(widen_f16(bits).to_bits(), h.to_f32().to_bits(), "{bits:#06x}");
+            }
         }
     }
 }

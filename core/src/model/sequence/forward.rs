@@ -17,7 +17,7 @@
 //! dimension), which the compiler vectorises without changing any element's order of sums.
 
 use super::{Block, Sequence, exp::exp};
-use crate::factors::ItemFactors;
+use crate::model::factors::ItemFactors;
 use crate::{Error, Result};
 
 /// Layer-norm epsilon, as in the trainer.
@@ -212,21 +212,14 @@ mod tests {
     use std::borrow::Cow;
 
     use super::super::{Block, Sequence, SequenceInfo};
-    use crate::factors::ItemFactors;
+    use crate::index::build::SplitMix;
+    use crate::model::factors::ItemFactors;
 
     /// SplitMix64 values in [-scale, scale).
     fn values(n: usize, seed: u64, scale: f32) -> Cow<'static, [f32]> {
-        let mut state = seed;
-        let v = (0..n)
-            .map(|_| {
-                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let mut z = state;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                z ^= z >> 31;
-                ((z >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-            })
-            .collect();
+        let mut rng = SplitMix(seed);
+        let v =
+            (0..n).map(|_| ((rng.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale).collect();
         Cow::Owned(v)
     }
 

@@ -6,15 +6,16 @@ use std::sync::OnceLock;
 
 use safetensors::{Dtype, SafeTensors};
 
-use crate::factors::{ItemFactors, Quantization};
-use crate::ivf::{Ivf, Search};
-use crate::model::{FORMAT_VERSION, Model, ModelKind, OLDEST_FORMAT_VERSION};
-use crate::rating_head::RatingHead;
-use crate::read::{
-    self, Marks, check_finite, check_indices, floats, indices, len_1d, required, str_table, typed,
+use crate::format::read::{
+    self, Marks, check_finite, check_indices, floats, indices, len_1d, required, typed,
 };
-use crate::recency::Recency;
-use crate::sequence::Sequence;
+use crate::format::strings::str_table;
+use crate::index::{Ivf, Search};
+use crate::model::factors::{ItemFactors, Quantization};
+use crate::model::rating_head::RatingHead;
+use crate::model::recency::Recency;
+use crate::model::sequence::Sequence;
+use crate::model::{FORMAT_VERSION, Model, ModelKind, OLDEST_FORMAT_VERSION};
 use crate::{Error, Result, names};
 
 /// Fold-in's ridge λ when the artifact does not set `fold_in_lambda`, relative to one interaction.
@@ -176,12 +177,12 @@ impl<'a> Model<'a> {
 
         match metadata.get(names::META_USERS).map(String::as_str) {
             None => {}
-            Some(crate::USERS_EXTERNAL) if version >= 2 && num_users == 0 => {}
+            Some(crate::format::USERS_EXTERNAL) if version >= 2 && num_users == 0 => {}
             Some(other) => {
                 return Err(Error::Metadata(format!(
                     "`{}` = `{other}`: only `{}`, in an artifact of version 2 or later that holds no users",
                     names::META_USERS,
-                    crate::USERS_EXTERNAL
+                    crate::format::USERS_EXTERNAL
                 )));
             }
         }
