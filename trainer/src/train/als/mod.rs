@@ -13,7 +13,6 @@
 //! visitor at the edge is the same user step that training takes.
 
 use anyhow::Context;
-use edgerec_core::kernel::dot;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -21,7 +20,10 @@ use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use self::solve::{block_gram, half_step};
 use super::fit::Verbosity;
+
+mod solve;
 
 /// iALS hyperparameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -83,7 +85,8 @@ pub struct AlsFactors {
 const GRAM_BLOCK: usize = 1024;
 
 /// Fits iALS on `(user, item, weight)` triples (each pair at most once), on rayon's current
-/// thread pool. `verbosity` shows a progress bar over the iterations.
+/// thread pool, from random factors drawn from `p.seed`. `verbosity` shows a progress bar over
+/// the iterations.
 pub fn fit(
     p: &AlsParams,
     users: usize,
@@ -91,11 +94,38 @@ pub fn fit(
     rows: &[(u32, u32, f32)],
     verbosity: Verbosity,
 ) -> anyhow::Result<AlsFactors> {
+    fit_from(p, users, items, rows, None, verbosity)
+}
+
+/// [`fit`], warm-started from `start` when given: the factors of a fit on similar data (the
+/// same users and items), such as a fit on fewer rows, need only a few more iterations.
+pub fn fit_from(
+    p: &AlsParams,
+    users: usize,
+    items: usize,
+    rows: &[(u32, u32, f32)],
+    start: Option<AlsFactors>,
+    verbosity: Verbosity,
+) -> anyhow::Result<AlsFactors> {
     let d = p.dim;
-    let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-    let normal = Normal::new(0.0f32, 0.01).context("initial factor distribution")?;
-    let mut user: Vec<f32> = (0..users * d).map(|_| normal.sample(&mut rng)).collect();
-    let mut item: Vec<f32> = (0..items * d).map(|_| normal.sample(&mut rng)).collect();
+    let (mut user, mut item) = match start {
+        Some(f) => {
+            anyhow::ensure!(
+                f.user.len() == users * d && f.item.len() == items * d,
+                "iALS start factors are {} and {} values, not {users} users and {items} items × {d}",
+                f.user.len(),
+                f.item.len()
+            );
+            (f.user, f.item)
+        }
+        None => {
+            let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+            let normal = Normal::new(0.0f32, 0.01).context("initial factor distribution")?;
+            let user: Vec<f32> = (0..users * d).map(|_| normal.sample(&mut rng)).collect();
+            let item: Vec<f32> = (0..items * d).map(|_| normal.sample(&mut rng)).collect();
+            (user, item)
+        }
+    };
     let alpha = p.alpha as f32;
     let by_user = Csr::new(users, rows.iter().map(|&(u, i, w)| (u, i, alpha * w)));
     let by_item = Csr::new(items, rows.iter().map(|&(u, i, w)| (i, u, alpha * w)));
@@ -145,108 +175,9 @@ fn gram(y: &[f32], d: usize, reg: f64) -> Vec<f32> {
     g
 }
 
-/// `BᵀB` for one block `B` of rows: the block is transposed into `cols` so that every entry
-/// is one contiguous dot product; the upper triangle is computed and mirrored.
-fn block_gram(block: &[f32], d: usize, cols: &mut Vec<f32>) -> Vec<f32> {
-    let n = block.len() / d;
-    cols.clear();
-    cols.resize(n * d, 0.0);
-    for (r, row) in block.chunks_exact(d).enumerate() {
-        for (k, &v) in row.iter().enumerate() {
-            cols[k * n + r] = v;
-        }
-    }
-    let mut g = vec![0f32; d * d];
-    for a in 0..d {
-        let ca = &cols[a * n..(a + 1) * n];
-        for b in a..d {
-            let v = dot(ca, &cols[b * n..(b + 1) * n]);
-            g[a * d + b] = v;
-            g[b * d + a] = v;
-        }
-    }
-    g
-}
-
-/// One thread's CG vectors, reused from row to row.
-struct Scratch {
-    r: Vec<f32>,
-    p: Vec<f32>,
-    ap: Vec<f32>,
-}
-
-/// Updates every row of `x` against the fixed `y` by `steps` CG steps, rows in parallel.
-fn half_step(x: &mut [f32], y: &[f32], csr: &Csr, g: &[f32], d: usize, steps: usize) {
-    let scratch = || Scratch { r: vec![0f32; d], p: vec![0f32; d], ap: vec![0f32; d] };
-    x.par_chunks_exact_mut(d).enumerate().for_each_init(scratch, |s, (row, xr)| {
-        let span = csr.indptr[row]..csr.indptr[row + 1];
-        solve_row(xr, y, &csr.cols[span.clone()], &csr.extra[span], g, steps, s);
-    });
-}
-
-/// `steps` CG steps on one row's system, warm-started from `xr`. As in `implicit`, the
-/// sparse part `Σᵢ eᵢ·yᵢyᵢᵀ` is never formed: each product with it is one pass over the row's
-/// nonzeros, and the initial residual `b − A·x` takes a single pass.
-fn solve_row(
-    xr: &mut [f32],
-    y: &[f32],
-    cols: &[u32],
-    extra: &[f32],
-    g: &[f32],
-    steps: usize,
-    s: &mut Scratch,
-) {
-    let d = xr.len();
-    let Scratch { r, p, ap } = s;
-    // r = b − A·x = −G·x + Σᵢ ((1 + eᵢ) − eᵢ·(yᵢ·x))·yᵢ.
-    for (rv, g_row) in r.iter_mut().zip(g.chunks_exact(d)) {
-        *rv = -dot(g_row, xr);
-    }
-    for (&c, &e) in cols.iter().zip(extra) {
-        let yi = &y[c as usize * d..(c as usize + 1) * d];
-        axpy((1.0 + e) - e * dot(yi, xr), yi, r);
-    }
-    p.copy_from_slice(r);
-    let mut rs_old = dot(r, r);
-    for _ in 0..steps {
-        if rs_old < 1e-20 {
-            break;
-        }
-        // ap = A·p = G·p + Σᵢ eᵢ·(yᵢ·p)·yᵢ.
-        for (o, g_row) in ap.iter_mut().zip(g.chunks_exact(d)) {
-            *o = dot(g_row, p);
-        }
-        for (&c, &e) in cols.iter().zip(extra) {
-            let yi = &y[c as usize * d..(c as usize + 1) * d];
-            axpy(e * dot(yi, p), yi, ap);
-        }
-        let step = rs_old / dot(p, ap);
-        if !step.is_finite() {
-            break;
-        }
-        for k in 0..d {
-            xr[k] += step * p[k];
-            r[k] -= step * ap[k];
-        }
-        let rs_new = dot(r, r);
-        let beta = rs_new / rs_old;
-        for k in 0..d {
-            p[k] = r[k] + beta * p[k];
-        }
-        rs_old = rs_new;
-    }
-}
-
-/// `out += a·v`.
-#[inline(always)]
-fn axpy(a: f32, v: &[f32], out: &mut [f32]) {
-    for (o, &x) in out.iter_mut().zip(v) {
-        *o += a * x;
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::solve::dot;
     use super::*;
 
     /// The blocked Gram matrix against a plain f64 triple loop, over several blocks and a
