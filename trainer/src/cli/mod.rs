@@ -27,6 +27,7 @@ use inspect::InspectCommand;
 pub use output::OutputArgs;
 use recommend::RecommendCommand;
 use train::TrainCommand;
+pub use train_args::TrainArgs;
 
 /// EdgeRec trainer: generate demo data, train matrix factorisation, evaluate and export; ingest
 /// events from and publish models to the Worker.

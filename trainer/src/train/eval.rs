@@ -7,6 +7,7 @@ use edgerec_core::{Model, ModelKind, RecommendOptions};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::config::{Objective, ValidParams};
@@ -38,6 +39,20 @@ pub struct Metrics {
     pub pairs: usize,
     /// Test pairs whose user or item the model does not know.
     pub skipped_unknown: usize,
+}
+
+impl Metrics {
+    /// These figures with the top-N ones (HR, recall, NDCG, coverage, users) of `top`.
+    pub fn with_top_n(self, top: &Metrics) -> Metrics {
+        Metrics {
+            hr: top.hr,
+            recall: top.recall,
+            ndcg: top.ndcg,
+            coverage: top.coverage,
+            users: top.users,
+            ..self
+        }
+    }
 }
 
 /// Test pairs as core indices, with their ratings.
@@ -79,6 +94,21 @@ pub fn metrics(
     max_users: usize,
     seed: u64,
 ) -> anyhow::Result<Metrics> {
+    let mut m = rated_metrics(model, test, ratings)?;
+    let users = ranked_users(test, max_users, seed);
+    // Users are ranked in parallel; their figures are added in the sampled order, so the sums
+    // are the same bits on any number of threads.
+    let opts = RecommendOptions { top_n: K, exclude_rated: true, ..RecommendOptions::default() };
+    let lists = users
+        .par_iter()
+        .map(|(u, _)| model.recommend_index(*u, &opts).map(|r| r.items.iter().map(|s| s.index).collect()))
+        .collect::<Result<Vec<_>, _>>()?;
+    top_n_metrics(&users, &lists, model.num_items(), &mut m);
+    Ok(m)
+}
+
+/// The figures of `test` that need no ranking: its sizes, and RMSE/MAE when `ratings` is set.
+pub fn rated_metrics(model: &Model<'_>, test: &TestSet, ratings: bool) -> anyhow::Result<Metrics> {
     let mut m =
         Metrics { pairs: test.pairs.len(), skipped_unknown: test.skipped_unknown, ..Metrics::default() };
     if ratings && !test.pairs.is_empty() {
@@ -91,6 +121,12 @@ pub fn metrics(
         m.rmse = Some((se / test.pairs.len() as f64).sqrt());
         m.mae = Some(ae / test.pairs.len() as f64);
     }
+    Ok(m)
+}
+
+/// The users the top-N metrics rank: every user of `test`, or `max_users` of them sampled with
+/// `seed` (0: all), each with their held-out items, sorted and unique.
+pub fn ranked_users(test: &TestSet, max_users: usize, seed: u64) -> Vec<(usize, Vec<usize>)> {
     let mut relevant: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for &(u, i, _) in &test.pairs {
         relevant.entry(u).or_default().push(i);
@@ -100,19 +136,28 @@ pub fn metrics(
         users.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
         users.truncate(max_users);
     }
-    let opts = RecommendOptions { top_n: K, exclude_rated: true, ..RecommendOptions::default() };
-    let mut shown = vec![false; model.num_items()];
+    users
+        .into_iter()
+        .map(|u| {
+            let mut rel = relevant.remove(&u).unwrap_or_default();
+            rel.sort_unstable();
+            rel.dedup();
+            (u, rel)
+        })
+        .collect()
+}
+
+/// HR, recall and NDCG at [`K`] and the coverage of `lists`, one top-K list (best first) for each
+/// of `users` ([`ranked_users`]), into `m`.
+pub fn top_n_metrics(users: &[(usize, Vec<usize>)], lists: &[Vec<usize>], num_items: usize, m: &mut Metrics) {
+    let mut shown = vec![false; num_items];
     let (mut hr, mut recall, mut ndcg) = (0.0, 0.0, 0.0);
-    for &u in &users {
-        let mut rel = relevant[&u].clone();
-        rel.sort_unstable();
-        rel.dedup();
-        let recs = model.recommend_index(u, &opts)?;
+    for ((_, rel), list) in users.iter().zip(lists) {
         let mut hits = 0usize;
         let mut dcg = 0.0;
-        for (rank, s) in recs.items.iter().enumerate() {
-            shown[s.index] = true;
-            if rel.binary_search(&s.index).is_ok() {
+        for (rank, &index) in list.iter().enumerate() {
+            shown[index] = true;
+            if rel.binary_search(&index).is_ok() {
                 hits += 1;
                 dcg += 1.0 / (rank as f64 + 2.0).log2();
             }
@@ -127,8 +172,7 @@ pub fn metrics(
     m.hr = hr / n;
     m.recall = recall / n;
     m.ndcg = ndcg / n;
-    m.coverage = shown.iter().filter(|&&s| s).count() as f64 / model.num_items().max(1) as f64;
-    Ok(m)
+    m.coverage = shown.iter().filter(|&&s| s).count() as f64 / num_items.max(1) as f64;
 }
 
 /// Evaluates weights during training: builds an in-memory artifact and scores it through

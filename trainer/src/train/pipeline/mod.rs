@@ -13,7 +13,6 @@ use candle_core::Device;
 use edgerec_core::{Model, ModelBuilder, RatingHeadParts, RecencyInfo, RecencyParts, SequenceParts};
 use serde::Serialize;
 
-use super::als::{self, AlsParams};
 use super::config::{DeviceKind, Objective, ValidParams};
 use super::eval::{self, Evaluator, Metrics, Sample, TestSet};
 use super::experiment::Experiment;
@@ -23,14 +22,19 @@ use super::sequence::{self, SeqEpoch};
 use super::split::{self, Split};
 
 pub mod choice;
+pub(crate) mod fits;
 mod sequence_path;
+mod tuning;
+
+use fits::{FinalFits, fit_als, fit_sgd, rating_head_config};
+pub use fits::{WARM_ITERATIONS, als_params, als_triples};
 
 use super::tables::Factors;
 use crate::dataset::{Dataset, Interaction};
 use choice::{Candidate, Choice};
 
 /// The longest history the recency tuning stores; the exported window follows the decay.
-const TUNING_WINDOW: usize = 100;
+pub(crate) const TUNING_WINDOW: usize = 100;
 /// Recency weights and decays tried on the inner split (weight 0 turns recency off).
 const RECENCY_WEIGHTS: [f32; 6] = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0];
 const RECENCY_DECAYS: [f32; 3] = [0.5, 0.75, 0.9];
@@ -91,71 +95,6 @@ fn device(kind: DeviceKind) -> anyhow::Result<Device> {
         DeviceKind::Cpu => Ok(Device::Cpu),
         DeviceKind::Cuda => Device::new_cuda(0).context("opening CUDA device 0"),
     }
-}
-
-fn als_params(cfg: &ValidParams) -> AlsParams {
-    AlsParams {
-        dim: cfg.dim(),
-        iterations: cfg.als_iterations(),
-        reg: cfg.als_reg(),
-        alpha: cfg.als_alpha(),
-        cg_steps: 3,
-        seed: cfg.seed(),
-    }
-}
-
-/// iALS on `rows`, as a `Factors` with zero biases. Repeated pairs keep the largest weight.
-fn fit_als(cfg: &ValidParams, data: &Dataset, rows: &[Interaction], v: Verbosity) -> anyhow::Result<Factors> {
-    let mut triples: Vec<(u32, u32, f32)> =
-        rows.iter().map(|x| (x.user, x.item, cfg.weight(x.behavior))).collect();
-    triples.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.total_cmp(&a.2)));
-    triples.dedup_by_key(|t| (t.0, t.1));
-    let (nu, ni) = (data.num_users(), data.num_items());
-    let f = als::fit(&als_params(cfg), nu, ni, &triples, v)?;
-    let mut out = Factors::zeros(nu, ni);
-    out.user.dim = cfg.dim();
-    out.item.dim = cfg.dim();
-    out.user.data = f.user;
-    out.item.data = f.item;
-    Ok(out)
-}
-
-/// The SGD-trained part (rating model, rating head, or BPR) for exactly `epochs` epochs.
-fn fit_sgd(
-    cfg: &ValidParams,
-    data: &Dataset,
-    rows: &[Interaction],
-    epochs: usize,
-    v: Verbosity,
-) -> anyhow::Result<Factors> {
-    let problem = Problem { users: data.num_users(), items: data.num_items(), train: rows };
-    Ok(fit::fit(&cfg.fixed_epochs(epochs), &problem, None, v)?.factors)
-}
-
-/// The weights for `epochs` SGD epochs. `als_v` shows the iALS fit's progress; the SGD epochs
-/// stay quiet, as they were already shown on the inner split.
-fn weights(
-    cfg: &ValidParams,
-    data: &Dataset,
-    rows: &[Interaction],
-    epochs: usize,
-    als_v: Verbosity,
-) -> anyhow::Result<Weights> {
-    let quiet = Verbosity::Quiet;
-    Ok(match cfg.objective() {
-        Objective::Hybrid => Weights {
-            main: fit_als(cfg, data, rows, als_v)?,
-            head: Some(fit_sgd(&rating_head_config(cfg), data, rows, epochs, quiet)?),
-            sequence: None,
-        },
-        _ if cfg.uses_als() => Weights { main: fit_als(cfg, data, rows, als_v)?, head: None, sequence: None },
-        _ => Weights { main: fit_sgd(cfg, data, rows, epochs, quiet)?, head: None, sequence: None },
-    })
-}
-
-/// The configuration the rating head trains with: the rating objective, same SGD settings.
-fn rating_head_config(cfg: &ValidParams) -> ValidParams {
-    cfg.rating_head()
 }
 
 /// Each user's latest items, newest first (ties: the larger item ID is later), at most `window`.
@@ -249,17 +188,30 @@ fn tune_recency(
     let test = TestSet::new(&model, data, &inner.val);
     let weights: Vec<f32> = cfg.recency_weight().map_or_else(|| RECENCY_WEIGHTS.to_vec(), |x| vec![x]);
     let decays: Vec<f32> = cfg.recency_decay().map_or_else(|| RECENCY_DECAYS.to_vec(), |x| vec![x]);
+    let settings: Vec<RecencyInfo> = weights
+        .iter()
+        .flat_map(|&weight| {
+            let tried = if weight == 0.0 { &decays[..1] } else { &decays[..] };
+            tried.iter().map(move |&decay| RecencyInfo { weight, decay, window: window_for(decay) })
+        })
+        .collect();
+    // iALS scores are plain dot products: every setting's lists come from one batched pass.
+    let scored = if cfg.uses_als() {
+        tuning::trials(&model, &test, &settings, sample)?
+    } else {
+        let mut scored = Vec::with_capacity(settings.len());
+        for &info in &settings {
+            model.set_recency(info)?;
+            scored.push(eval::metrics(&model, &test, false, sample.users, sample.seed)?);
+        }
+        scored
+    };
     let mut trials = Vec::new();
     let mut best: Option<(f64, RecencyInfo)> = None;
-    for &weight in &weights {
-        for &decay in if weight == 0.0 { &decays[..1] } else { &decays[..] } {
-            let info = RecencyInfo { weight, decay, window: window_for(decay) };
-            model.set_recency(info)?;
-            let m = eval::metrics(&model, &test, false, sample.users, sample.seed)?;
-            trials.push(RecencyTrial { weight, decay, ndcg: m.ndcg, hr: m.hr });
-            if best.as_ref().is_none_or(|(b, _)| m.ndcg > *b + 1e-9) {
-                best = Some((m.ndcg, info));
-            }
+    for (info, m) in settings.iter().zip(&scored) {
+        trials.push(RecencyTrial { weight: info.weight, decay: info.decay, ndcg: m.ndcg, hr: m.hr });
+        if best.as_ref().is_none_or(|(b, _)| m.ndcg > *b + 1e-9) {
+            best = Some((m.ndcg, *info));
         }
     }
     Ok((best.map(|(_, info)| info).filter(|i| i.weight > 0.0), trials))
@@ -284,7 +236,8 @@ pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) ->
     // One bar at a time: the SGD epochs' bar wins when both fits run.
     let als_v = if sgd_part { Verbosity::Quiet } else { v };
     let (sgd_result, als_inner) = std::thread::scope(|scope| {
-        let als = (tune && cfg.uses_als()).then(|| scope.spawn(|| fit_als(cfg, data, &inner.train, als_v)));
+        let als =
+            (tune && cfg.uses_als()).then(|| scope.spawn(|| fit_als(cfg, data, &inner.train, None, als_v)));
         let sgd = if sgd_part {
             let sgd_cfg =
                 if cfg.objective() == Objective::Hybrid { rating_head_config(cfg) } else { cfg.clone() };
@@ -304,12 +257,16 @@ pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) ->
         history = t.history;
         inner_sgd = Some(t.factors);
     }
+    let mut inner_als = None;
     let (recency, recency_trials) = if tune {
         let main = match als_inner {
             Some(f) => f??,
             None => inner_sgd.clone().context("BPR inner fit")?,
         };
-        tune_recency(cfg, data, &Weights { main, head: None, sequence: None }, &inner, &rank, sample)?
+        let w = Weights { main, head: None, sequence: None };
+        let tuned = tune_recency(cfg, data, &w, &inner, &rank, sample)?;
+        inner_als = cfg.uses_als().then_some(w.main);
+        tuned
     } else {
         (None, Vec::new())
     };
@@ -355,41 +312,58 @@ pub fn run(cfg: &ValidParams, exp: &Experiment, data: &Dataset, v: Verbosity) ->
     }
 
     // 2. The evaluation model (trained on the training part) and 3. the model to export
-    //    (retrained on everything with the settings chosen above) are independent: train both
-    //    at once.
-    //    One bar at a time: the evaluation model's, or the refit's when it is the only fit.
+    //    (retrained on everything with the settings chosen above), each iALS fit starting from
+    //    the one before. One bar at a time: the evaluation model's, or the refit's when it is
+    //    the only fit.
     let refit = exp.refit() || parts.val.is_empty();
-    let refit_v = if parts.val.is_empty() { v } else { Verbosity::Quiet };
-    let (eval_weights, final_weights) = std::thread::scope(|scope| {
-        let all = refit.then(|| scope.spawn(|| weights(cfg, data, &data.interactions, best_epoch, refit_v)));
-        let eval = (!parts.val.is_empty()).then(|| weights(cfg, data, &parts.train, best_epoch, v));
-        (eval, all.map(|h| h.join().map_err(|_| anyhow::anyhow!("the training thread panicked"))))
-    });
+    let fits = FinalFits {
+        eval: (!parts.val.is_empty()).then_some(&parts.train[..]),
+        all: refit.then_some(&data.interactions[..]),
+        inner: inner_als,
+        epochs: best_epoch,
+        eval_v: v,
+        all_v: if parts.val.is_empty() { v } else { Verbosity::Quiet },
+    };
+    let (eval_weights, final_weights) = fits::final_fits(cfg, data, fits)?;
     let (mut metrics, mut baselines) = (Metrics::default(), BTreeMap::new());
     let eval_weights = match eval_weights {
         None => None,
         Some(w) => {
-            let w = w?;
             let bytes = builder(cfg, data, &w, &parts.train, recency, &rank).build()?;
             let mut model = Model::from_bytes(&bytes)?;
             let test = TestSet::new(&model, data, &parts.val);
             let ratings = cfg.objective() == Objective::Rating || w.head.is_some();
-            metrics = eval::metrics(&model, &test, ratings, sample.users, sample.seed)?;
             let ev = Evaluator::new(data, &parts.train, &parts.val, sample);
             baselines = ev.baselines(cfg)?;
             baselines.extend(ev.popularity_baselines(&rank)?);
-            if let Some(info) = recency {
-                model.set_recency(RecencyInfo { weight: 0.0, ..info })?;
-                baselines.insert(
-                    "without_recency",
-                    eval::metrics(&model, &test, ratings, sample.users, sample.seed)?,
-                );
+            if cfg.uses_als() {
+                // The model and the model without its recency term, ranked in one batched pass.
+                let settings: Vec<RecencyInfo> = match recency {
+                    Some(info) => vec![info, RecencyInfo { weight: 0.0, ..info }],
+                    None => vec![RecencyInfo { weight: 0.0, decay: 1.0, window: 1 }],
+                };
+                let ranked = tuning::trials(&model, &test, &settings, sample)?;
+                metrics = eval::rated_metrics(&model, &test, ratings)?.with_top_n(&ranked[0]);
+                if let Some(info) = recency {
+                    model.set_recency(RecencyInfo { weight: 0.0, ..info })?;
+                    let without = eval::rated_metrics(&model, &test, ratings)?.with_top_n(&ranked[1]);
+                    baselines.insert("without_recency", without);
+                }
+            } else {
+                metrics = eval::metrics(&model, &test, ratings, sample.users, sample.seed)?;
+                if let Some(info) = recency {
+                    model.set_recency(RecencyInfo { weight: 0.0, ..info })?;
+                    baselines.insert(
+                        "without_recency",
+                        eval::metrics(&model, &test, ratings, sample.users, sample.seed)?,
+                    );
+                }
             }
             Some(w)
         }
     };
     let weights = match (final_weights, eval_weights) {
-        (Some(all), _) => all??,
+        (Some(all), _) => all,
         (None, Some(w)) => w,
         (None, None) => anyhow::bail!("nothing was trained"),
     };
