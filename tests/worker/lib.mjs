@@ -14,9 +14,22 @@ if (!MODES.includes(MODE)) {
 export const API_KEY = process.env.EDGEREC_API_KEY ?? '';
 export const ALLOWED_ORIGIN = process.env.EDGEREC_ALLOWED_ORIGIN ?? '';
 
-/** fetch against the Worker; returns { res, text, json } (json is undefined if not JSON). */
+/** fetch against the Worker; returns { res, text, json } (json is undefined if not JSON).
+ *
+ * A request sent on a kept-alive connection that workerd has just closed as idle fails with
+ * "other side closed" before workerd reads it. The tests block the event loop with
+ * execFileSync (wrangler, the trainer, sqlite), so the client cannot see the close in time, and
+ * under load the race is real. Such a request never reached the Worker, so it is sent once more
+ * on a fresh connection, and the retry is logged. */
 export async function call(path, init = {}) {
-  const res = await fetch(BASE + path, { redirect: 'manual', ...init });
+  let res;
+  try {
+    res = await fetch(BASE + path, { redirect: 'manual', ...init });
+  } catch (e) {
+    if (e?.cause?.code !== 'UND_ERR_SOCKET' || !String(e.cause.message).includes('other side closed')) throw e;
+    console.log(`# ${init.method ?? 'GET'} ${path}: the kept-alive connection was closed; sent again`);
+    res = await fetch(BASE + path, { redirect: 'manual', ...init });
+  }
   const text = await res.text();
   let json;
   try {
