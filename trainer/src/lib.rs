@@ -1,7 +1,8 @@
 //! EdgeRec's trainer as a library. The layers, each depending only on those listed before it:
 //!
 //! - [`dataset`]: the `Dataset` type, its builder, validation rules and report;
-//! - [`source`]: loading a dataset from a CSV/TSV file or MySQL ([`db`] holds the connections);
+//! - [`db`]: MySQL connections and the schema of the tables the trainer reads and writes;
+//! - [`source`]: loading a dataset from a CSV/TSV file or MySQL;
 //! - [`synthetic`]: the demo data generator and its CSV and MySQL writers;
 //! - [`train`]: hyperparameters, splits, iALS and the SGD loop, evaluation, export;
 //! - [`live`]: the live loop's client: Worker events into MySQL, models out to the Worker;

@@ -10,11 +10,12 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use super::output::OutputArgs;
+use crate::db::CURSOR_TABLE;
 use crate::db::{Target, block_on};
 use crate::live::client::Admin;
 use crate::live::erase::{self, Eraser};
 use crate::live::page::Page;
-use crate::live::store::{CURSOR_TABLE, Sink};
+use crate::live::store::Sink;
 
 const MAPPING: &str = "\
 How events become rows of the trainer's schema (rating TINYINT 1..=5, behavior ENUM, DATETIME):
