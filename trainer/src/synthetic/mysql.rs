@@ -21,7 +21,8 @@ use crate::db::schema::{EVENT_ID_KEY, INTERACTIONS_INDEXES, interactions_ddl, it
 use crate::db::{TableName, Target, table_columns};
 
 /// What a rerun does when the target table already exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum IfExists {
     /// Refuse, leaving the table as it is (a rerun with identical settings is a no-op).
     #[default]
