@@ -1,20 +1,13 @@
-//! `trainer ingest`: the Worker's stored events (`GET /admin/events`, NDJSON pages) into the
-//! MySQL interactions table, idempotent by `event_id` and resumable from a cursor kept in
-//! MySQL. HTTP runs on its own thread and fetches the next page while the current one is
-//! written.
+//! `trainer ingest`: the flags, the progress lines and the summary of
+//! [`crate::live::ingest`], which moves the Worker's stored events into the MySQL interactions
+//! table.
 
 use std::io::Write as _;
-use std::sync::mpsc;
-use std::time::Instant;
-
-use anyhow::Context as _;
 
 use super::output::OutputArgs;
 use crate::db::{Target, block_on};
 use crate::live::client::Admin;
-use crate::live::erase::{self, Eraser};
-use crate::live::page::Page;
-use crate::live::store::{CURSOR_TABLE, Sink};
+use crate::live::ingest::{self, Progress};
 
 const MAPPING: &str = "\
 How events become rows of the trainer's schema (rating TINYINT 1..=5, behavior ENUM, DATETIME):
@@ -64,32 +57,22 @@ pub struct IngestArgs {
     pub output: OutputArgs,
 }
 
-/// What one run did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-struct Summary {
-    source: String,
-    table: String,
-    fetched: u64,
-    inserted: u64,
-    skipped: u64,
-    pages: u64,
-    cursor: u64,
-    seconds: f64,
-    /// Time spent writing to MySQL (the rest is HTTP, overlapped, and setup).
-    write_seconds: f64,
-    rows_per_second: f64,
-    schema_changes: Vec<String>,
-    /// User deletions applied, the rows they deleted, and the erasure cursor after them.
-    deletions: u64,
-    erased_rows: u64,
-    erasure_cursor: u64,
-}
-
 /// Runs `trainer ingest`.
 pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     let admin = Admin::new(&args.from, &args.token)?;
     let target = Target::parse(&args.database_url)?;
-    let summary = block_on(ingest(args, admin, &target))?;
+    let quiet = args.output.quiet || args.output.json;
+    let mut report = |p: Progress<'_>| match p {
+        Progress::Schema(change) => eprintln!("schema: {change}"),
+        Progress::Start { after, source, table, address } if !quiet => {
+            eprintln!("ingesting events after {after} from {source} into {table} at {address}");
+        }
+        Progress::Page { pages, fetched, cursor } if !quiet && pages.is_multiple_of(20) => {
+            eprintln!("progress: {fetched} events, cursor {cursor}");
+        }
+        _ => {}
+    };
+    let summary = block_on(ingest::run(admin, &target, &args.table, usize::from(args.page), &mut report))?;
     let mut out = std::io::stdout().lock();
     if args.output.json {
         serde_json::to_writer(&mut out, &summary)?;
@@ -115,99 +98,5 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         summary.erased_rows,
         summary.erasure_cursor
     )?;
-    Ok(())
-}
-
-async fn ingest(args: &IngestArgs, admin: Admin, target: &Target) -> anyhow::Result<Summary> {
-    let started = Instant::now();
-    let source = admin.base().to_owned();
-    let mut sink = Sink::open(target, &args.table, &source).await?;
-    let quiet = args.output.quiet || args.output.json;
-    for change in sink.changes() {
-        eprintln!("schema: {change}");
-    }
-    let start = sink.cursor();
-    if !quiet {
-        eprintln!("ingesting events after {start} from {source} into {} at {}", sink.table(), target.address);
-    }
-    let limit = usize::from(args.page);
-    // One page in flight while another is written.
-    let (tx, rx) = mpsc::sync_channel::<anyhow::Result<Page>>(1);
-    let fetcher = std::thread::spawn(move || {
-        let mut after = start;
-        loop {
-            let page = admin.events_page(after, limit);
-            let last = page.as_ref().map_or(true, |p| p.is_last(limit));
-            if let Ok(p) = &page {
-                after = p.next;
-            }
-            if tx.send(page).is_err() || last {
-                break;
-            }
-        }
-        admin
-    });
-    let mut summary = Summary {
-        source,
-        table: sink.table().to_string(),
-        schema_changes: sink.changes().to_vec(),
-        cursor: start,
-        ..Summary::default()
-    };
-    let result = write_pages(&mut sink, &rx, &mut summary, quiet).await;
-    drop(rx);
-    let admin = fetcher.join();
-    sink.close().await;
-    summary.cursor = summary.cursor.max(start);
-    summary.seconds = started.elapsed().as_secs_f64();
-    summary.rows_per_second = summary.fetched as f64 / summary.seconds.max(1e-9);
-    result.with_context(|| {
-        format!(
-            "ingest stopped after {} page(s) ({} inserted, {} skipped); the cursor in `{CURSOR_TABLE}` \
-             stays at {}, the last committed page: run again to resume",
-            summary.pages, summary.inserted, summary.skipped, summary.cursor
-        )
-    })?;
-    let admin = admin.map_err(|_| anyhow::anyhow!("the HTTP thread panicked"))?;
-    let mut eraser = Eraser::open(target, &args.table, &summary.source).await?;
-    let applied = erase::apply_all(&admin, &mut eraser, limit).await;
-    summary.erasure_cursor = eraser.cursor();
-    eraser.close().await;
-    let applied = applied.with_context(|| {
-        format!(
-            "erasing deleted users stopped; the cursor in `{}` stays at {}, after the last \
-             committed page: run again to resume",
-            crate::db::ERASURE_CURSOR_TABLE,
-            summary.erasure_cursor
-        )
-    })?;
-    summary.deletions = applied.deletions;
-    summary.erased_rows = applied.rows;
-    summary.seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
-}
-
-async fn write_pages(
-    sink: &mut Sink,
-    rx: &mpsc::Receiver<anyhow::Result<Page>>,
-    summary: &mut Summary,
-    quiet: bool,
-) -> anyhow::Result<()> {
-    // The fetcher sends at most one page ahead and blocks; waiting here blocks nothing else.
-    while let Ok(page) = rx.recv() {
-        let page = page?;
-        summary.fetched += page.rows.len() as u64;
-        let clock = Instant::now();
-        let written = sink.write_page(&page).await;
-        summary.write_seconds += clock.elapsed().as_secs_f64();
-        summary.cursor = sink.cursor();
-        let written = written?;
-        summary.inserted += written.inserted;
-        summary.skipped += written.skipped;
-        summary.pages += 1;
-        if !quiet && summary.pages.is_multiple_of(20) {
-            eprintln!("progress: {} events, cursor {}", summary.fetched, summary.cursor);
-        }
-    }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `trainer train`: load, train through the pipeline, report beside the baselines, export.
+//! `trainer train`: load, train through the pipeline (or cross-validate, [`crate::train::cv`]),
+//! report beside the baselines, export.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -16,12 +17,12 @@ use super::train_args::TrainArgs;
 use crate::atomic::write_atomic;
 use crate::dataset::Dataset;
 use crate::train::config::{Objective, ValidParams};
-use crate::train::eval::{Evaluator, Metrics, Sample};
+use crate::train::eval::Metrics;
 use crate::train::experiment::Experiment;
-use crate::train::fit::{self, EpochStats, Problem, Verbosity};
+use crate::train::fit::EpochStats;
 use crate::train::pipeline::choice::Choice;
 use crate::train::sequence::SeqEpoch;
-use crate::train::{pipeline, plot, split};
+use crate::train::{cv, pipeline, plot, split};
 
 /// `trainer train`.
 #[derive(Debug, Clone, clap::Args)]
@@ -69,16 +70,6 @@ struct TrainReport {
     warnings: Vec<String>,
 }
 
-/// What `trainer train --folds K` reports.
-#[derive(Debug, Serialize)]
-struct CvReport {
-    config: ValidParams,
-    experiment: Experiment,
-    folds: Vec<Metrics>,
-    fit_seconds: Vec<f64>,
-    summary: BTreeMap<&'static str, (f64, f64)>,
-}
-
 /// SHA-256 over the interactions as loaded (IDs, rating, timestamp), for provenance.
 pub fn fingerprint(data: &Dataset) -> String {
     let mut h = Sha256::new();
@@ -91,13 +82,6 @@ pub fn fingerprint(data: &Dataset) -> String {
         h.update(x.timestamp.to_le_bytes());
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn mean_std(values: &[f64]) -> (f64, f64) {
-    let n = values.len().max(1) as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-    (mean, var.sqrt())
 }
 
 impl TrainCommand {
@@ -135,58 +119,20 @@ impl TrainCommand {
         data: &Dataset,
         k: usize,
     ) -> anyhow::Result<()> {
-        // Random folds have no time order: cross-validation measures the SGD-trained part (the
-        // rating model, a hybrid's rating head, or BPR), as Surprise's protocol does.
-        if cfg.objective() == Objective::Ranking && cfg.uses_als() {
-            bail!(
-                "cross-validation runs the SGD-trained objectives (rating, hybrid's rating head, --ranker bpr); evaluate iALS with --split last or global"
-            );
-        }
-        let cfg = &if cfg.objective() == Objective::Hybrid { cfg.rating_head() } else { cfg.clone() };
-        let sample = Sample { users: exp.eval_users(), seed: exp.seed() };
-        let mut folds = Vec::new();
-        let mut fit_seconds = Vec::new();
-        for (f, fold) in split::k_folds(&data.interactions, k, exp.seed()).into_iter().enumerate() {
-            // Each fold trains for the configured epochs on the other folds only; the
-            // held-out fold is never used for stopping or tuning.
-            let started = Instant::now();
-            let problem = Problem { users: data.num_users(), items: data.num_items(), train: &fold.train };
-            let trained = fit::fit(&cfg.without_early_stopping(), &problem, None, Verbosity::Quiet)?;
-            fit_seconds.push(started.elapsed().as_secs_f64());
-            let m = Evaluator::new(data, &fold.train, &fold.val, sample).metrics(&trained.factors, cfg)?;
-            if !self.output.json {
+        let json = self.output.json;
+        let report = cv::cross_validate(cfg, exp, data, k, &mut |f, m, seconds| {
+            if !json {
                 eprintln!(
-                    "fold {}/{k}: rmse {}  mae {}  ndcg@10 {:.4}  fit {:.2}s",
+                    "fold {}/{k}: rmse {}  mae {}  ndcg@10 {:.4}  fit {seconds:.2}s",
                     f + 1,
                     m.rmse.map_or("-".into(), |v| format!("{v:.4}")),
                     m.mae.map_or("-".into(), |v| format!("{v:.4}")),
                     m.ndcg,
-                    fit_seconds[f]
                 );
             }
-            folds.push(m);
-        }
-        let mut summary = BTreeMap::new();
-        let pick = |get: &dyn Fn(&Metrics) -> Option<f64>| -> Option<(f64, f64)> {
-            let v: Vec<f64> = folds.iter().filter_map(get).collect();
-            (!v.is_empty()).then(|| mean_std(&v))
-        };
-        for (name, value) in [
-            ("rmse", pick(&|m| m.rmse)),
-            ("mae", pick(&|m| m.mae)),
-            ("hr@10", pick(&|m| Some(m.hr))),
-            ("recall@10", pick(&|m| Some(m.recall))),
-            ("ndcg@10", pick(&|m| Some(m.ndcg))),
-            ("coverage", pick(&|m| Some(m.coverage))),
-            ("fit_seconds", Some(mean_std(&fit_seconds))),
-        ] {
-            if let Some(v) = value {
-                summary.insert(name, v);
-            }
-        }
-        let report = CvReport { config: cfg.clone(), experiment: exp.clone(), folds, fit_seconds, summary };
+        })?;
         let mut out = std::io::stdout().lock();
-        if self.output.json {
+        if json {
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         } else {

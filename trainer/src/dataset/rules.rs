@@ -3,7 +3,8 @@
 use super::Behavior;
 
 /// How duplicate (user, item) rows are resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum DuplicatePolicy {
     /// Keep the row with the latest timestamp (on a tie, the row read last).
     #[default]

@@ -11,6 +11,8 @@
 //! `trainer train` reads the same cursor before it reads the rows and records it in the model
 //! (`erased_through`): the Worker then knows which deletions the model's data had seen.
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use edgerec_core::wire::StoredDeletion;
 use mysql_async::prelude::Queryable as _;
@@ -95,11 +97,15 @@ pub struct Applied {
 }
 
 /// Applies every deletion after the cursor, a page (one transaction) at a time. On an error the
-/// pages before it stay applied, with the cursor after them.
-pub async fn apply_all(admin: &Admin, eraser: &mut Eraser, limit: usize) -> anyhow::Result<Applied> {
+/// pages before it stay applied, with the cursor after them. The HTTP
+/// requests run on tokio's blocking pool.
+pub async fn apply_all(admin: &Arc<Admin>, eraser: &mut Eraser, limit: usize) -> anyhow::Result<Applied> {
     let mut applied = Applied::default();
     loop {
-        let (deletions, next) = admin.deletions_page(eraser.cursor(), limit)?;
+        let (client, after) = (Arc::clone(admin), eraser.cursor());
+        let (deletions, next) = tokio::task::spawn_blocking(move || client.deletions_page(after, limit))
+            .await
+            .map_err(|_| anyhow::anyhow!("the HTTP thread panicked"))??;
         if deletions.is_empty() {
             return Ok(applied);
         }

@@ -6,6 +6,7 @@
 //! - [`page`]: one NDJSON page of `GET /admin/events`, parsed and checked;
 //! - `schema`: the tables ingest writes, created or migrated;
 //! - [`store`]: pages into MySQL, idempotent by `event_id`, with the resume cursor;
+//! - [`ingest`]: the pipeline of `trainer ingest`: pages fetched, written, then deletions;
 //! - [`erase`]: the Worker's user deletions applied to the same table, with their own cursor;
 //! - [`client`]: the blocking HTTP client for the Worker's admin routes;
 //! - [`items`]: item availability from the shop's items table or a CSV, pushed to the Worker
@@ -16,6 +17,7 @@
 pub mod client;
 pub mod erase;
 pub mod event;
+pub mod ingest;
 pub mod items;
 pub mod metrics;
 pub mod page;

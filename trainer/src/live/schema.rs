@@ -1,13 +1,13 @@
 //! The tables `trainer ingest` writes: the interactions table brought up to date (created with
-//! the generator's schema when missing; `event_id` and its UNIQUE key added to an older one),
+//! the schema of [`crate::db::schema`] when missing; `event_id` and its UNIQUE key added to an older one),
 //! the cursor table, and what each ID column can hold.
 
 use anyhow::Context as _;
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable as _;
 
+use crate::db::schema::{EVENT_ID_COLUMN, EVENT_ID_KEY, INTERACTIONS_INDEXES, interactions_ddl};
 use crate::db::{TableName, db_error, table_columns};
-use crate::synthetic::mysql::{EVENT_ID_COLUMN, EVENT_ID_KEY, INTERACTIONS_INDEXES, interactions_ddl};
 
 /// Creates or migrates `table`; returns what it changed, as sentences.
 pub(super) async fn prepare_table(conn: &mut Conn, table: &TableName) -> anyhow::Result<Vec<String>> {

@@ -22,11 +22,10 @@ use super::page::Page;
 use super::schema::{
     Capacity, create_cursor_table, id_capacities, prepare_table, read_cursor, write_cursor_sql,
 };
-use crate::db::{TableName, Target, db_error};
-use crate::synthetic::mysql::{ID_TYPE, set_infile};
+use crate::db::infile::set_infile;
+use crate::db::schema::ID_TYPE;
+use crate::db::{CURSOR_TABLE, TableName, Target, db_error};
 
-/// The cursor table's name (in the interactions table's database).
-pub const CURSOR_TABLE: &str = "edgerec_ingest_cursor";
 /// Rows per INSERT statement.
 const CHUNK_ROWS: usize = 1000;
 /// Longest source URL the cursor table keys on.

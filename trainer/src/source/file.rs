@@ -22,7 +22,8 @@ use crate::dataset::builder::{DatasetBuilder, RawRow};
 use crate::dataset::rules::Rules;
 
 /// File layouts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum FileFormat {
     /// Detect the delimiter (tab or comma) and whether the first line is a header.
     #[default]

@@ -1,22 +1,14 @@
-//! The synthetic data into MySQL: an interactions table
-//! (`id` BIGINT auto-increment primary key, `user_id`/`item_id` utf8mb4 VARCHAR(256) with binary
-//! collation, so any ID the Worker accepts (up to 256 bytes of UTF-8) fits, `rating` TINYINT
-//! UNSIGNED, `behavior` ENUM, `timestamp` DATETIME in UTC, and a nullable `event_id` with a
-//! UNIQUE key that `trainer ingest` fills and generated rows leave NULL) and an items table
-//! (`item_id` primary key, `category`). Rows are streamed from memory with
+//! The synthetic data into MySQL, in the tables of [`crate::db::schema`]. Rows are streamed from memory with
 //! `LOAD DATA LOCAL INFILE` into staging tables without secondary indexes; the indexes
 //! (`(user_id, item_id)`, `item_id`, unique `event_id`, items' `category`) are built after the load,
 //! and one atomic `RENAME TABLE` swaps the new tables in. An interrupted run therefore leaves the
 //! tables as they were (a leftover staging table is dropped by the next run). `IfExists::Append`
 //! instead loads into the existing tables inside one transaction.
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use bytes::Bytes;
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable as _;
 
@@ -24,10 +16,13 @@ use super::csv::push_line;
 use super::generator::{CATEGORIES, GenConfig, GenSummary, Generator};
 use super::order::Order;
 use super::records::Records;
+use crate::db::infile::{CHUNK, set_infile};
+use crate::db::schema::{EVENT_ID_KEY, INTERACTIONS_INDEXES, interactions_ddl, items_ddl};
 use crate::db::{TableName, Target, table_columns};
 
 /// What a rerun does when the target table already exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum IfExists {
     /// Refuse, leaving the table as it is (a rerun with identical settings is a no-op).
     #[default]
@@ -36,41 +31,6 @@ pub enum IfExists {
     Replace,
     /// Add the rows in one transaction (a rerun with the same seed duplicates every row).
     Append,
-}
-
-/// A `LOAD DATA LOCAL INFILE` body generated on demand, 256 KiB at a time.
-struct InfileStream<F> {
-    fill: F,
-    done: bool,
-}
-
-impl<F: FnMut(&mut Vec<u8>) + Unpin> futures_core::Stream for InfileStream<F> {
-    type Item = std::io::Result<Bytes>;
-
-    fn poll_next(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(None);
-        }
-        let mut buf = Vec::with_capacity(CHUNK + 512);
-        (this.fill)(&mut buf);
-        if buf.is_empty() {
-            this.done = true;
-            return Poll::Ready(None);
-        }
-        Poll::Ready(Some(Ok(Bytes::from(buf))))
-    }
-}
-
-const CHUNK: usize = 256 * 1024;
-
-/// Streams `fill`'s output as the body of the next `LOAD DATA LOCAL INFILE` on `conn`.
-pub(crate) fn set_infile<F>(conn: &mut Conn, fill: F)
-where
-    F: FnMut(&mut Vec<u8>) + Unpin + Send + Sync + 'static,
-{
-    let stream = InfileStream { fill, done: false };
-    conn.set_infile_handler(async move { Ok(Box::pin(stream) as mysql_async::InfileData) });
 }
 
 fn signature(config: GenConfig) -> String {
@@ -83,45 +43,6 @@ fn signature(config: GenConfig) -> String {
     format!(
         "edgerec-generate v1 seed={} users={} items={} interactions={}{order}",
         config.seed, config.users, config.items, config.interactions
-    )
-}
-
-/// The type of the ID columns: holds any ID the Worker accepts (1..=256 bytes of UTF-8).
-pub(crate) const ID_TYPE: &str = "VARCHAR(256) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
-/// The `event_id` column: `trainer ingest`'s idempotency key, NULL for generated rows.
-pub(crate) const EVENT_ID_COLUMN: &str = "`event_id` VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NULL";
-/// The UNIQUE key on `event_id` (many NULLs are allowed).
-pub(crate) const EVENT_ID_KEY: &str = "UNIQUE KEY `uniq_event_id` (`event_id`)";
-/// The secondary indexes of the interactions table (besides [`EVENT_ID_KEY`]), built after a
-/// bulk load.
-pub(crate) const INTERACTIONS_INDEXES: &str =
-    "ADD INDEX `idx_user_item` (`user_id`, `item_id`), ADD INDEX `idx_item` (`item_id`)";
-
-/// `CREATE TABLE` for the interactions table, without its secondary indexes.
-pub(crate) fn interactions_ddl(table: &TableName, comment: &str) -> String {
-    format!(
-        "CREATE TABLE {} (\
-           `id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, \
-           `user_id` {ID_TYPE} NOT NULL, \
-           `item_id` {ID_TYPE} NOT NULL, \
-           `rating` TINYINT UNSIGNED NOT NULL, \
-           `behavior` ENUM('view','click','cart','purchase') NOT NULL, \
-           `timestamp` DATETIME NOT NULL, \
-           {EVENT_ID_COLUMN}, \
-           PRIMARY KEY (`id`)\
-         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='{comment}'",
-        table.quoted()
-    )
-}
-
-fn items_ddl(table: &TableName) -> String {
-    format!(
-        "CREATE TABLE {} (\
-           `item_id` {ID_TYPE} NOT NULL, \
-           `category` VARCHAR(32) NOT NULL, \
-           PRIMARY KEY (`item_id`)\
-         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-        table.quoted()
     )
 }
 

@@ -48,7 +48,8 @@ use rand_chacha::ChaCha8Rng;
 use super::generator::{START_TIME, TIME_SPAN, rng_for};
 
 /// How each user's interactions are ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Order {
     /// Every interaction drawn on its own, timestamps uniform over the 90 days: the same rows as
     /// before orders existed, byte for byte for the same seed.

@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::dataset::Interaction;
 
 /// How the validation split is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum SplitKind {
     /// `last` when the data has timestamps, else `random`.
@@ -25,23 +26,44 @@ pub enum SplitKind {
     None,
 }
 
-/// Experiment settings as given.
+/// Experiment settings as given, each declared once, here: the field is a `trainer train` flag
+/// (its doc comment is the flag's help, its default is [`ExperimentParams::default`]'s), and
+/// `display_order` places it among the hyperparameters' flags
+/// ([`super::config::TrainParams`]).
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct ExperimentParams {
-    /// Evaluation split.
+    /// Evaluation split (`auto`: each user's latest interaction when there are timestamps).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_enum, display_order = 116, default_value_t = ExperimentParams::default().split)
+    )]
     pub split: SplitKind,
-    /// Interactions held out per user by `last`.
+    /// Interactions held out per user by `--split last`.
+    #[cfg_attr(feature = "cli", arg(long, display_order = 117, default_value_t = ExperimentParams::default().holdout))]
     pub holdout: usize,
-    /// Share held out by `random`, `time` (per user) and `global` (overall); with `auto`, 0
-    /// means no evaluation split.
+    /// Fraction held out by `--split random`, `time` (per user) and `global` (overall).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, display_order = 118, default_value_t = ExperimentParams::default().val_fraction)
+    )]
     pub val_fraction: f64,
-    /// K-fold cross-validation instead of a single split.
+    /// K-fold cross-validation: report each metric's mean ± std over K folds, export nothing.
+    #[cfg_attr(feature = "cli", arg(long, display_order = 120))]
     pub folds: Option<usize>,
-    /// Retrain the exported model on all data.
+    /// Export the model trained on the training part only, instead of retraining on all data
+    /// with the settings chosen on the inner split (the default, as production would).
+    // The field says whether to refit; the flag `--no-refit` clears it.
+    #[cfg_attr(feature = "cli", arg(long = "no-refit", action = clap::ArgAction::SetFalse, display_order = 121))]
     pub refit: bool,
-    /// Users sampled for ranking metrics (0: all).
+    /// Users sampled for ranking metrics (0: all users).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, display_order = 123, default_value_t = ExperimentParams::default().eval_users)
+    )]
     pub eval_users: usize,
-    /// Seed of splits and user sampling.
+    /// Seed of splits and user sampling: on the command line, the hyperparameters' `--seed`.
+    #[cfg_attr(feature = "cli", arg(skip = ExperimentParams::default().seed))]
     pub seed: u64,
 }
 

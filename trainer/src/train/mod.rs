@@ -4,6 +4,7 @@
 pub mod als;
 pub mod analyze;
 pub mod config;
+pub mod cv;
 pub mod eval;
 pub mod experiment;
 pub mod export;

@@ -25,37 +25,38 @@ use crate::dataset::Interaction;
 pub const FULL_SOFTMAX_MAX_ITEMS: usize = 20_000;
 
 /// The sequence model's settings (`trainer train --objective sequence`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, clap::Args)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct SeqArgs {
     /// Sequence model: the longest history read (the latest items).
-    #[arg(id = "seq_len", long = "seq-len", default_value_t = DEFAULTS.max_len)]
+    #[cfg_attr(feature = "cli", arg(id = "seq_len", long = "seq-len", default_value_t = DEFAULTS.max_len))]
     pub max_len: usize,
     /// Sequence model: transformer blocks.
-    #[arg(id = "seq_blocks", long = "seq-blocks", default_value_t = DEFAULTS.blocks)]
+    #[cfg_attr(feature = "cli", arg(id = "seq_blocks", long = "seq-blocks", default_value_t = DEFAULTS.blocks))]
     pub blocks: usize,
     /// Sequence model: most epochs (early stopping on the inner split may end sooner).
-    #[arg(id = "seq_epochs", long = "seq-epochs", default_value_t = DEFAULTS.epochs)]
+    #[cfg_attr(feature = "cli", arg(id = "seq_epochs", long = "seq-epochs", default_value_t = DEFAULTS.epochs))]
     pub epochs: usize,
     /// Sequence model: epochs without improvement before stopping.
-    #[arg(id = "seq_patience", long = "seq-patience", default_value_t = DEFAULTS.patience)]
+    #[cfg_attr(feature = "cli", arg(id = "seq_patience", long = "seq-patience", default_value_t = DEFAULTS.patience))]
     pub patience: usize,
     /// Sequence model: Adam's learning rate.
-    #[arg(id = "seq_lr", long = "seq-lr", default_value_t = DEFAULTS.lr)]
+    #[cfg_attr(feature = "cli", arg(id = "seq_lr", long = "seq-lr", default_value_t = DEFAULTS.lr))]
     pub lr: f64,
     /// Sequence model: users per batch.
-    #[arg(id = "seq_batch", long = "seq-batch", default_value_t = DEFAULTS.batch_users)]
+    #[cfg_attr(feature = "cli", arg(id = "seq_batch", long = "seq-batch", default_value_t = DEFAULTS.batch_users))]
     pub batch_users: usize,
     /// Sequence model: negatives sampled per batch for the softmax; 0 scores the whole
     /// catalogue (the default up to 20,000 items; larger catalogues sample 1,024).
-    #[arg(id = "seq_negatives", long = "seq-negatives")]
+    #[cfg_attr(feature = "cli", arg(id = "seq_negatives", long = "seq-negatives"))]
     pub negatives: Option<usize>,
     /// Sequence model: dropout.
-    #[arg(id = "seq_dropout", long = "seq-dropout", default_value_t = DEFAULTS.dropout)]
+    #[cfg_attr(feature = "cli", arg(id = "seq_dropout", long = "seq-dropout", default_value_t = DEFAULTS.dropout))]
     pub dropout: f32,
     /// Sequence model: seconds of training, counted from the start of the training pipeline; no
     /// epoch starts that would end later (default: 900 under `--objective auto`, none for
     /// `--objective sequence`, whose result then depends on the seed alone).
-    #[arg(id = "seq_time_budget", long = "seq-time-budget")]
+    #[cfg_attr(feature = "cli", arg(id = "seq_time_budget", long = "seq-time-budget"))]
     pub time_budget: Option<f64>,
 }
 

@@ -1,6 +1,6 @@
-//! MySQL/MariaDB connections shared by the MySQL source and the synthetic data's bulk writer:
-//! errors that name host and port (never the password), validated and quoted identifiers, and
-//! a small runtime to block on.
+//! MySQL/MariaDB connections shared by the MySQL source, the synthetic data's bulk writer and
+//! `trainer ingest`: errors that name host and port (never the password), validated and quoted
+//! identifiers, and a small runtime to block on; the tables they share are in [`schema`].
 //!
 //! Every session runs with `time_zone = '+00:00'`, so DATETIME columns round-trip Unix seconds
 //! exactly.
@@ -9,10 +9,10 @@ use anyhow::Context as _;
 use mysql_async::prelude::Queryable as _;
 use mysql_async::{Conn, Opts, OptsBuilder};
 
-/// The table in which `trainer ingest` keeps, per Worker URL and interactions table, the `seq`
-/// of the last user deletion it applied (and `trainer train` reads it, to stamp the model's
-/// `erased_through`).
-pub const ERASURE_CURSOR_TABLE: &str = "edgerec_erasure_cursor";
+pub(crate) mod infile;
+pub mod schema;
+
+pub use schema::{CURSOR_TABLE, ERASURE_CURSOR_TABLE};
 
 /// A parsed database URL with what error messages may show.
 #[derive(Debug, Clone)]
