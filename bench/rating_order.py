@@ -63,7 +63,7 @@ def rating_order(rows, trainer, example, work):
 
 def markdown(r):
     return "\n".join([
-        "## Keeping the seed's contract: `predicted_rating` never rises with rank\n",
+        "### Keeping the seed's contract: `predicted_rating` never rises with rank\n",
         "The seed ranks by `predicted_rating`, so its clients read rank 1 as the highest. A hybrid model ranks with "
         "its ranker and rates with its rating head; the core reports the head's ratings made non-increasing in rank "
         "by isotonic regression (pool-adjacent-violators: each run that breaks the order becomes its mean), so the "
