@@ -18,8 +18,8 @@ TRAINER=${CARGO_TARGET_DIR:-$ROOT/target}/release/trainer
 
 export MARIADB_DIR="$ROOT/target/mariadb-bench"
 source tests/mariadb.sh
+trap mariadb_stop EXIT  # before the start: a failed start must not leave mariadbd running
 mariadb_start
-trap mariadb_stop EXIT
 URL=$EDGEREC_TEST_DATABASE_URL
 
 # Runs a command under /usr/bin/time -v and prints a table row; stops the script if it fails.
