@@ -4,8 +4,9 @@
 # Not part of CI.
 # BENCH_QUICK=1 skips the 20M-row workload and shrinks the scale section (1M items → 200k);
 # BENCH_SCALE=0 skips the scale section (its last report is included either way); BENCH_ALL=1
-# also reruns the data, web, Worker, live-loop, Worker-scale, availability, experiment and erasure benchmark scripts (their reports are included
-# either way).
+# also reruns the benchmark scripts bench/*.sh (data, web, Worker, live loop, Worker at scale,
+# availability, experiment, erasure; their reports are included either way). Every entry point
+# and what it writes: bench/README.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -30,15 +31,15 @@ fi
 cargo build --release --locked -p edgerec-trainer --bin trainer --example sgd_limit
 cargo build --release --locked -p edgerec-core --example rating_order
 if [ "${BENCH_ALL:-0}" = 1 ]; then
-  tests/mysql/bench.sh
-  tests/web/bench.sh
-  tests/worker/bench.sh
-  tests/live/bench.sh
-  tests/worker/scale-bench.sh
-  tests/worker/availability-bench.sh
-  ITEMS=1000000 APPEND=1 tests/worker/availability-bench.sh
-  tests/worker/experiment-bench.sh
-  tests/worker/erasure-bench.sh
+  bench/data.sh
+  bench/web.sh
+  bench/worker.sh
+  bench/live.sh
+  bench/scale-worker.sh
+  bench/availability.sh
+  ITEMS=1000000 APPEND=1 bench/availability.sh
+  bench/experiment.sh
+  bench/erasure.sh
 fi
 if [ "${BENCH_SCALE:-1}" = 1 ]; then
   wasm/build.sh

@@ -1,4 +1,4 @@
-// The reference point of tests/live/bench.sh: the least any Worker can do for POST /events under
+// The reference point of bench/live.sh: the least any Worker can do for POST /events under
 // `wrangler dev` (read the body, send it to the local queue as one text message, answer 202),
 // with a consumer that only acknowledges. Its throughput against its own trivial route (405) is
 // the ceiling that the local queue itself leaves; EdgeRec's Worker is measured against the same.

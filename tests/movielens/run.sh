@@ -2,8 +2,8 @@
 # Regression tests on real data (MovieLens-100k), with the trainer's defaults:
 #  1. time order: each user's latest rating held out (ties: the larger item ID is later), full
 #     ranking over unseen items: `auto` must choose the sequence model, and reach HR@10 >= 0.15
-#     and NDCG@10 >= 0.08 (issue 24's floor; the hybrid model alone gets 0.133 / 0.069, implicit's
-#     ALS 0.089 / 0.039);
+#     and NDCG@10 >= 0.08 (the sequence model's floor: the hybrid model alone gets 0.133 /
+#     0.069, implicit's ALS 0.089 / 0.039);
 #  2. ratings: 5-fold cross-validated RMSE of the rating head <= 0.93 (Surprise's SVD: 0.934).
 #
 # Usage: tests/movielens/run.sh [start|finish]. With no argument, both in turn. The suite

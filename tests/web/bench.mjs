@@ -1,4 +1,4 @@
-// The wasm half of the latency benchmark (tests/web/bench.sh): the same top-10 `recommend`
+// The wasm half of the latency benchmark (bench/web.sh): the same top-10 `recommend`
 // queries as `cargo run --release -p edgerec-wasm --example bench_native`, through the built
 // browser package (web/pkg) in Node, including the JS boundary (request object in, result
 // object out). Prints one JSON line per model.

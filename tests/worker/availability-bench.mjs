@@ -1,4 +1,4 @@
-// The availability benchmark's load (tests/worker/availability-bench.sh runs it against
+// The availability benchmark's load (bench/availability.sh runs it against
 // `wrangler dev`). Prints one JSON object:
 //  - cost: p50/p99 of POST /recommend for the same users with every item available, then with
 //    `OFF_SHARE` of the catalogue unavailable (every k-th item), sequential requests;

@@ -22,7 +22,8 @@
 #    client tests against it (mode demo).
 #
 # EDGEREC_E2E_MODES picks the steps, e.g. "open live" (default: all of
-# "corrupt open keyed missing r2 live catalogue experiment models r2key scale deploy"); only the bundles they need are built.
+# "corrupt open keyed missing r2 live catalogue experiment models r2key scale deploy"); only the
+# bundles they need are built. An unknown mode name is an error, not a run of nothing.
 #
 # Idempotent; safe to rerun. Honours CARGO_TARGET_DIR. Sources scripts/setup.sh when run alone.
 set -euo pipefail
@@ -34,7 +35,13 @@ WORK="$ROOT/target/worker-e2e"
 WORKER="$ROOT/worker"
 WRANGLER="$ROOT/node_modules/.bin/wrangler"
 PROFILE_ARGS=(--release)
-MODES=" ${EDGEREC_E2E_MODES:-corrupt open keyed missing r2 live catalogue experiment models r2key scale deploy} "
+ALL_MODES="corrupt open keyed missing r2 live catalogue experiment models r2key scale deploy"
+MODES=" ${EDGEREC_E2E_MODES:-$ALL_MODES} "
+# A mode name this script does not know would run nothing and pass: refuse it, and an empty list.
+for mode in $MODES; do
+  [[ " $ALL_MODES " == *" $mode "* ]] || { echo "EDGEREC_E2E_MODES: unknown mode '$mode' (modes: $ALL_MODES)" >&2; exit 2; }
+done
+[ -n "${MODES// /}" ] || { echo "EDGEREC_E2E_MODES is empty: no mode would run (modes: $ALL_MODES)" >&2; exit 2; }
 mkdir -p "$WORK"
 want() { [[ "$MODES" == *" $1 "* ]]; }
 log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
@@ -417,7 +424,7 @@ if [ -f "$demo" ]; then
   start_server demo
   run_tests demo
   stop_server
-elif [ "${CI:-}" = true ]; then
+elif [ "${EDGEREC_CI:-}" = true ]; then  # env.sh set CI=1 for wrangler and kept the caller's as EDGEREC_CI
   echo "no web/models/demo.safetensors, and CI=true: scripts/demo-model.sh must run first" >&2
   exit 1
 else

@@ -1,4 +1,4 @@
-// The timing half of tests/worker/scale-bench.sh: against a served Worker, each user's first
+// The timing half of bench/scale-worker.sh: against a served Worker, each user's first
 // GET /recommend/USER?n=10 (for a KV user: a KV read) and then a second one (from the isolate's
 // cache), one request at a time, timed from here. Then LOAD more requests, 8 at a time, over
 // the same users, and the isolate's memory: wasm memory from /health plus the JS heap through

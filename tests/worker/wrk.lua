@@ -1,4 +1,4 @@
--- wrk script for tests/worker/bench.sh. With WRK_BODY set, sends it as a JSON POST.
+-- wrk script for bench/worker.sh. With WRK_BODY set, sends it as a JSON POST.
 -- At the end prints one machine-readable line: WRK_JSON {...}.
 local body = os.getenv("WRK_BODY")
 if body and body ~= "" then

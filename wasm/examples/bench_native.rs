@@ -1,4 +1,4 @@
-//! The native half of the wasm-vs-native latency benchmark (`tests/web/bench.sh`): top-10
+//! The native half of the wasm-vs-native latency benchmark (`bench/web.sh`): top-10
 //! `recommend` for a rotating set of users, timed in a loop, printed as one JSON line.
 //! `tests/web/bench.mjs` runs the same queries through the wasm build in Node.
 //!

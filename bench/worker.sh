@@ -6,13 +6,13 @@
 # handler's real cost outside workerd (whose clocks freeze during CPU work), and the deployable
 # bundle's size. Prints the figures and the commands.
 #
-# Usage: tests/worker/bench.sh [MODEL]   (default: web/models/demo.safetensors, else the fixture)
+# Usage: bench/worker.sh [MODEL]   (default: web/models/demo.safetensors, else the fixture)
 # Env: DURATION per run (default 4s), ROUNDS (default 10), CONNECTIONS (32), THREADS (2);
 #      BUNDLE=DIR serves an existing worker-build output instead of building one;
 #      BASELINE=DIR also serves that bundle (e.g. built from an older commit) on a second port
 #      and runs every route against it in the same rounds, for a before/after comparison.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source tests/worker/env.sh
 WORK="$ROOT/target/worker-bench"

@@ -4,10 +4,10 @@
 # MARIADB_DIR, so the test server is untouched), builds the trainer with --release and times each
 # command with /usr/bin/time -v. Prints a Markdown table; raw `time -v` output stays in $OUT.
 #
-#   tests/mysql/bench.sh            # 50k and 1M rows
-#   SIZES="50000 1000000 20000000:file" tests/mysql/bench.sh   # `:file` = CSV only
+#   bench/data.sh            # 50k and 1M rows
+#   SIZES="50000 1000000 20000000:file" bench/data.sh   # `:file` = CSV only
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 OUT=${OUT:-$ROOT/target/bench-data}
 SIZES=${SIZES:-"50000 1000000"}
@@ -18,8 +18,8 @@ TRAINER=${CARGO_TARGET_DIR:-$ROOT/target}/release/trainer
 
 export MARIADB_DIR="$ROOT/target/mariadb-bench"
 source tests/mariadb.sh
+trap mariadb_stop EXIT  # before the start: a failed start must not leave mariadbd running
 mariadb_start
-trap mariadb_stop EXIT
 URL=$EDGEREC_TEST_DATABASE_URL
 
 # Runs a command under /usr/bin/time -v and prints a table row; stops the script if it fails.

@@ -10,7 +10,7 @@
 # popular fallback, polled every 20 ms (curl included), for N users each (default 20).
 # The model is the core's fixture (1,000 users, 600 items, d = 64) with D1.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source tests/worker/env.sh
 WORK="$ROOT/target/erasure-bench"
@@ -92,7 +92,7 @@ def row(name, xs):
     xs = sorted(xs)
     return f"| {name} | {len(xs)} | {statistics.median(xs):.0f} ms | {xs[int(0.9 * (len(xs) - 1))]:.0f} ms | {xs[-1]:.0f} ms |"
 print("## Deleting a user: time to be served as unknown\n")
-print(f"`tests/worker/erasure-bench.sh` (wrangler dev on loopback, {cores} cores, load average {before} before and {after} after; "
+print(f"`bench/erasure.sh` (wrangler dev on loopback, {cores} cores, load average {before} before and {after} after; "
       f"the core's fixture model with D1, `AVAILABILITY_REFRESH_SECONDS={refresh}`). From just before the deletion is written to the "
       "first `GET /recommend/{id}` that answers the popular fallback, polled every 20 ms (curl included).\n")
 print("| deletion | users | p50 | p90 | max |\n| --- | ---: | ---: | ---: | ---: |")

@@ -11,7 +11,7 @@
 #  4. the time from `trainer publish` to the first answer from the new model.
 # Env: DURATION per wrk run (default 5s), ROUNDS (5), INGEST_ROWS (200000), REFRESH (2).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source tests/worker/env.sh
 WORK="$ROOT/target/live-bench"
@@ -178,7 +178,7 @@ lat = sorted(int(x) for x in open(f"{work}/latency.txt").read().split())
 def pct(p):
     return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
 print("# Live loop: events in, models out\n")
-print(f"`tests/live/bench.sh` (wrangler dev on loopback, local Queues, D1 and R2; MariaDB from Debian). "
+print(f"`bench/live.sh` (wrangler dev on loopback, local Queues, D1 and R2; MariaDB from Debian). "
       f"Load average {before} before, {after} after.\n")
 print(f"## POST /events against a trivial route\n")
 print(f"`WRK_BODY=<10 events> wrk -t2 -c16 -d{duration} --latency -s tests/worker/wrk.lua URL/events` and the same "

@@ -7,7 +7,7 @@
 #     (default 200,000), written straight into the local D1 database: the answer time.
 # The model is the core's fixture (1,000 users, 600 items, d = 64); D1 and a local Queue.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source tests/worker/env.sh
 WORK="$ROOT/target/experiment-bench"
@@ -124,7 +124,7 @@ rps = {m: [r["wrk"]["rps"] for r in runs if r["impressions"] == m] for m in ("on
 p50 = {m: [r["wrk"]["p50_ms"] for r in runs if r["impressions"] == m] for m in ("on", "off")}
 errors = sum(r["wrk"]["socket_errors"] + r["wrk"]["non_2xx"] for r in runs)
 on, off = statistics.median(rps["on"]), statistics.median(rps["off"])
-print(f"`tests/worker/experiment-bench.sh` (wrangler dev on loopback, {cores} cores, load average {before} before and {after} after; the core's fixture model, D1 and a local Queue).\n")
+print(f"`bench/experiment.sh` (wrangler dev on loopback, {cores} cores, load average {before} before and {after} after; the core's fixture model, D1 and a local Queue).\n")
 print("| what | measured |\n| --- | ---: |")
 print(f"| `POST /recommend` (one known user, top 10), wrk 2 threads, 8 connections, {len(rps['on'])} rounds of {duration} each way, alternating: requests/s with impressions counted / not counted | {', '.join(f'{x:.0f}' for x in rps['on'])} / {', '.join(f'{x:.0f}' for x in rps['off'])} |")
 print(f"| median throughput with counting ÷ without (target ≥ 0.90) | **{on / off:.2f}** |")

@@ -12,7 +12,7 @@
 # served from local R2; D1 with the migrations applied. APPEND=1 adds this run's table to the
 # report instead of replacing it (scripts/bench.sh runs 100,000 items, then 1,000,000 for memory).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source tests/worker/env.sh
 WORK="$ROOT/target/availability-bench"
@@ -112,7 +112,7 @@ visible = [float(x) for x in open(sys.argv[2]).read().split()]
 refresh, before, after, cores = sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 c, l = load["cost"], load["load"]
 mib = lambda b: f"{b / 2**20:.1f} MiB" if b else "n/a"
-print(f"`tests/worker/availability-bench.sh` (wrangler dev on loopback, {cores} cores, load average {before} before and {after} after): "
+print(f"`bench/availability.sh` (wrangler dev on loopback, {cores} cores, load average {before} before and {after} after): "
       f"a {load['items']:,}-item model (`scale_fixture`, d = 64, int8, IVF) from local R2, availability in local D1.\n")
 print("| what | measured |\n| --- | ---: |")
 print(f"| `POST /recommend` p50 / p99, every item available | {c['on']['p50_ms']:.2f} / {c['on']['p99_ms']:.2f} ms |")

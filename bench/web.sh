@@ -7,7 +7,7 @@
 #   - the demo page's time to first recommendation in headless Chromium.
 # Honours CARGO_TARGET_DIR. Takes a few minutes.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked |

@@ -11,7 +11,7 @@
 # index; `trainer export-users` moves its users out for KV.
 # Env: SCALE_ITEMS (1000000), SCALE_USERS (1000), SCALE_LISTS (1000), LOAD (2000).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source tests/worker/env.sh
 WORK="$ROOT/target/scale-worker"
@@ -90,7 +90,7 @@ cold = {n: float(open(f"{work}/cold-{n}.txt").read()) for n in ("kv", "bundled")
 size = {n: os.path.getsize(f"{work}/{f}.safetensors") for n, f in (("kv", "items"), ("bundled", "full"))}
 mb = lambda b: f"{b / 1e6:.1f} MB"
 print("# A million items in the Worker\n")
-print(f"`tests/worker/scale-bench.sh` (wrangler dev on loopback; local R2 and KV). Load average {before} before, "
+print(f"`bench/scale-worker.sh` (wrangler dev on loopback; local R2 and KV). Load average {before} before, "
       f"{after} after. The model: `scale_fixture`, {int(items):,} items and {int(users):,} users drawn around 1,000 "
       f"centres, d = 64, int8 item factors, an IVF index of {lists} lists; `trainer export-users` moves the users "
       f"out for KV. The same bundle (no model inside) serves either artifact from local R2. Each of "
