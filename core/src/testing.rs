@@ -83,9 +83,9 @@ pub fn random_builder(kind: ModelKind, users: usize, items: usize, dim: usize, s
     b
 }
 
-/// The four-item rating model that the Worker's snapshots and the wasm bindings' tests build
-/// by hand today: three users, two dimensions, categories and two seen items (they add
-/// `created_at` or an item projection to it).
+/// The four-item rating model of the Worker's snapshots and the wasm bindings' tests: three
+/// users, two dimensions, three categories and two seen items (they add `created_at` or an item
+/// projection to it, so changing it changes their snapshots).
 pub fn four_items() -> ModelBuilder {
     let mut b = ModelBuilder::new(ModelKind::Rating, 2);
     b.global_bias = 3.5;

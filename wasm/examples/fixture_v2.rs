@@ -5,6 +5,7 @@
 //!
 //! `cargo run -p edgerec-wasm --example fixture_v2 -- OUT.safetensors [SEED]`
 
+use edgerec_core::testing::SplitMix;
 use edgerec_core::{ModelBuilder, ModelKind, RatingHeadParts, RecencyInfo, RecencyParts};
 
 const USERS: usize = 1000;
@@ -13,31 +14,11 @@ const DIM: usize = 32;
 const HEAD_DIM: usize = 8;
 const WINDOW: usize = 20;
 
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> f32 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
-    }
-
-    fn normal(&mut self) -> f32 {
-        (0..12).map(|_| self.next()).sum::<f32>() - 6.0
-    }
-
-    fn vec(&mut self, n: usize, scale: f32) -> Vec<f32> {
-        (0..n).map(|_| scale * self.normal()).collect()
-    }
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let out = args.first().ok_or("usage: fixture_v2 OUT [SEED]")?;
     let seed: u64 = args.get(1).map_or(Ok(7), |s| s.parse())?;
-    let mut rng = SplitMix(seed);
+    let mut rng = SplitMix::new(seed);
     let groups = ["TECH", "FASH", "SPRT"];
     let names = ["tech", "fashion", "sports"];
     let axis = |g: usize, k: usize| if k % 3 == g { 0.5 } else { 0.0 };
@@ -49,19 +30,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b.user_factors = (0..USERS * DIM).map(|x| axis((x / DIM) % 3, x % DIM) + 0.2 * rng.normal()).collect();
     b.item_factors = (0..ITEMS * DIM).map(|x| axis((x / DIM) % 3, x % DIM) + 0.2 * rng.normal()).collect();
     b.user_bias = vec![0.0; USERS];
-    b.item_bias = rng.vec(ITEMS, 0.1);
+    b.item_bias = rng.vec(ITEMS, 0.0, 0.1);
     let mut history = vec![Vec::new(); USERS];
     for (u, latest) in history.iter_mut().enumerate() {
         for i in 0..ITEMS {
             let p = if u % 3 == i % 3 { 0.1 } else { 0.015 };
-            if rng.next() < p {
-                b.seen.push((u as u32, i as u32, 1.0 + (rng.next() * 3.0).floor()));
+            if rng.uniform() < p {
+                b.seen.push((u as u32, i as u32, 1.0 + (rng.uniform() * 3.0).floor()));
                 latest.push(i as u32);
             }
         }
         // Newest first: a seeded shuffle stands in for the timestamps.
         for k in (1..latest.len()).rev() {
-            let j = (rng.next() * (k + 1) as f32) as usize % (k + 1);
+            let j = (rng.uniform() * (k + 1) as f32) as usize % (k + 1);
             latest.swap(k, j);
         }
         latest.truncate(WINDOW);
@@ -70,10 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b.rating_head = Some(RatingHeadParts {
         dim: HEAD_DIM,
         global_bias: 3.6,
-        user_factors: rng.vec(USERS * HEAD_DIM, 0.3),
-        item_factors: rng.vec(ITEMS * HEAD_DIM, 0.3),
-        user_bias: rng.vec(USERS, 0.2),
-        item_bias: rng.vec(ITEMS, 0.3),
+        user_factors: rng.vec(USERS * HEAD_DIM, 0.0, 0.3),
+        item_factors: rng.vec(ITEMS * HEAD_DIM, 0.0, 0.3),
+        user_bias: rng.vec(USERS, 0.0, 0.2),
+        item_bias: rng.vec(ITEMS, 0.0, 0.3),
     });
     b.rating_range = Some((1.0, 5.0));
     b.created_at = Some("2026-12-01T00:00:00Z".into());

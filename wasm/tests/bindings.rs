@@ -3,26 +3,15 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
-use edgerec_core::{ModelBuilder, ModelKind};
 use edgerec_wasm::Recommender;
 use serde_json::{Value, json};
 use wasm_bindgen::{JsCast, JsError, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-/// Three users and four items in two categories, with a projection.
+/// The core's four-item fixture (three users, four items in three categories), with a projection.
 fn model_bytes() -> Vec<u8> {
-    let mut b = ModelBuilder::new(ModelKind::Rating, 2);
-    b.global_bias = 3.5;
-    b.rating_range = Some((1.0, 5.0));
-    b.user_ids = vec!["U1".into(), "U2".into(), "U3".into()];
-    b.item_ids = vec!["FASH1".into(), "SPRT1".into(), "TECH1".into(), "TECH2".into()];
-    b.item_categories = Some(vec!["fashion".into(), "sports".into(), "tech".into(), "tech".into()]);
-    b.user_factors = vec![1.0, 0.0, 0.0, 1.0, 0.5, 0.5];
-    b.item_factors = vec![0.0, 1.0, 0.2, 0.6, 1.0, 0.0, 0.9, 0.1];
-    b.user_bias = vec![0.0; 3];
-    b.item_bias = vec![0.0, 0.1, 0.0, -0.1];
+    let mut b = edgerec_core::testing::four_items();
     b.item_projection = Some(vec![0.0, 1.0, 0.5, 0.5, 1.0, 0.0, 0.9, 0.1]);
-    b.seen = vec![(0, 2, 5.0), (1, 0, 4.0)];
     b.build().unwrap()
 }
 
@@ -150,7 +139,7 @@ fn recommend_honours_exclude_rated_and_categories() {
 fn recommend_honours_the_business_rules() {
     let r = recommender();
     let all = rust(r.js_recommend(js(json!({"userId": "U1", "topN": 4, "excludeRated": false}))).unwrap());
-    let ids = |out: &serde_json::Value| -> Vec<String> {
+    let ids = |out: &Value| -> Vec<String> {
         out["items"].as_array().unwrap().iter().map(|i| i["itemId"].as_str().unwrap().to_owned()).collect()
     };
     let all = ids(&all);

@@ -3,7 +3,7 @@
 //! deterministic, and the Worker rounds them to four decimals.
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
-use edgerec_core::{ModelBuilder, ModelKind, OwnedModel};
+use edgerec_core::OwnedModel;
 
 use crate::error::ApiError;
 use crate::http::Reply;
@@ -12,20 +12,10 @@ use std::rc::Rc;
 use crate::store::{Artifact, Provenance, Ready, Report, Served, Serving, Status};
 use crate::{catalogue, health, recommend, similar, users};
 
-/// Three users and four items in two categories: a rating model, so every list item has a
-/// predicted rating.
+/// The core's four-item fixture (three users, four items in three categories): a rating model,
+/// so every list item has a predicted rating.
 fn served(version: &str) -> Served {
-    let mut b = ModelBuilder::new(ModelKind::Rating, 2);
-    b.global_bias = 3.5;
-    b.rating_range = Some((1.0, 5.0));
-    b.user_ids = vec!["U1".into(), "U2".into(), "U3".into()];
-    b.item_ids = vec!["FASH1".into(), "SPRT1".into(), "TECH1".into(), "TECH2".into()];
-    b.item_categories = Some(vec!["fashion".into(), "sports".into(), "tech".into(), "tech".into()]);
-    b.user_factors = vec![1.0, 0.0, 0.0, 1.0, 0.5, 0.5];
-    b.item_factors = vec![0.0, 1.0, 0.2, 0.6, 1.0, 0.0, 0.9, 0.1];
-    b.user_bias = vec![0.0; 3];
-    b.item_bias = vec![0.0, 0.1, 0.0, -0.1];
-    b.seen = vec![(0, 2, 5.0), (1, 0, 4.0)];
+    let mut b = edgerec_core::testing::four_items();
     b.created_at = Some("2026-12-01T00:00:00Z".into());
     let bytes = b.build().unwrap();
     let provenance = Provenance {

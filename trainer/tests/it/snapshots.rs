@@ -1,17 +1,17 @@
 //! Snapshots of the CLI's `--json` outputs: their shape (every key, every string, every
 //! integer) is pinned; floating-point values, which move with the machine's SIMD paths, and
 //! timings are replaced by their kind. Update with `INSTA_UPDATE=always cargo test -p
-//! edgerec-trainer --test snapshots` and review the diff.
+//! edgerec-trainer --test it snapshots` and review the diff.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common::ok;
+
+/// Runs the trainer, which must succeed, and reads its `--json` output.
 fn trainer(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).output().unwrap();
-    assert!(out.status.success(), "trainer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&ok(args)).unwrap()
 }
 
 /// Floats become `"<float>"`; paths and times become placeholders.
@@ -37,25 +37,21 @@ fn shape(v: Value) -> Value {
 }
 
 fn data(dir: &Path) -> String {
-    let path = dir.join("data.csv");
-    let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args([
-            "generate",
-            "--users",
-            "60",
-            "--items",
-            "30",
-            "--interactions",
-            "1500",
-            "--seed",
-            "5",
-            "--out",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    path.to_str().unwrap().to_owned()
+    let path = dir.join("data.csv").to_str().unwrap().to_owned();
+    ok(&[
+        "generate",
+        "--users",
+        "60",
+        "--items",
+        "30",
+        "--interactions",
+        "1500",
+        "--seed",
+        "5",
+        "--out",
+        &path,
+    ]);
+    path
 }
 
 #[test]
