@@ -1,18 +1,19 @@
-//! The training loop: candle computes each batch's loss and gradients on gathered rows, and
-//! the sparse optimisers in [`super::tables`] update only those rows.
+//! The training loop: epochs of shuffled batches ([`super::step`] computes each batch's loss
+//! and gradients on gathered rows, and the sparse optimisers in [`super::tables`] update only
+//! those rows), validation, early stopping and the progress bar.
 
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use candle_core::{Device, Tensor, Var};
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::config::{DeviceKind, Objective, ValidParams};
+use super::config::{Objective, ValidParams};
 use super::eval::Evaluator;
+use super::step::{Batch, Positives, Step, device, fill};
 use super::tables::Factors;
 use crate::dataset::Interaction;
 
@@ -72,181 +73,6 @@ pub enum Verbosity {
     Normal,
     /// Nothing on stderr.
     Quiet,
-}
-
-fn device(kind: DeviceKind) -> anyhow::Result<Device> {
-    match kind {
-        DeviceKind::Cpu => Ok(Device::Cpu),
-        DeviceKind::Cuda => Device::new_cuda(0).context("opening CUDA device 0"),
-    }
-}
-
-/// Per-user sorted training items, for rejecting sampled negatives.
-struct Positives {
-    indptr: Vec<usize>,
-    items: Vec<u32>,
-}
-
-impl Positives {
-    fn new(users: usize, train: &[Interaction]) -> Self {
-        let mut indptr = vec![0usize; users + 1];
-        for x in train {
-            indptr[x.user as usize + 1] += 1;
-        }
-        for u in 0..users {
-            indptr[u + 1] += indptr[u];
-        }
-        let mut fill = indptr.clone();
-        let mut items = vec![0u32; train.len()];
-        for x in train {
-            items[fill[x.user as usize]] = x.item;
-            fill[x.user as usize] += 1;
-        }
-        for u in 0..users {
-            items[indptr[u]..indptr[u + 1]].sort_unstable();
-        }
-        Self { indptr, items }
-    }
-
-    fn contains(&self, user: u32, item: u32) -> bool {
-        let u = user as usize;
-        self.items[self.indptr[u]..self.indptr[u + 1]].binary_search(&item).is_ok()
-    }
-}
-
-/// Reusable host buffers for one batch.
-#[derive(Default)]
-struct Batch {
-    users: Vec<u32>,
-    items: Vec<u32>,
-    negatives: Vec<u32>,
-    targets: Vec<f32>,
-    gathered: [Vec<f32>; 5],
-}
-
-struct Step<'c> {
-    cfg: &'c ValidParams,
-    device: Device,
-}
-
-impl Step<'_> {
-    /// A leaf variable holding `data` (moved, not copied, on the CPU).
-    fn var(&self, data: &mut Vec<f32>, rows: usize, cols: usize) -> anyhow::Result<Var> {
-        Ok(Var::from_vec(std::mem::take(data), (rows, cols), &self.device)?)
-    }
-
-    fn grad(grads: &candle_core::backprop::GradStore, v: &Var) -> anyhow::Result<Vec<f32>> {
-        let g = grads.get(v).context("missing gradient")?;
-        Ok(g.flatten_all()?.to_vec1::<f32>()?)
-    }
-
-    /// Squared-error batch: returns the summed squared error, and applies the gradient
-    /// of (squared error + L2 on the gathered rows) when `learn` is set.
-    fn rating(&self, f: &mut Factors, b: &mut Batch, learn: bool) -> anyhow::Result<f64> {
-        let (n, d) = (b.users.len(), f.user.dim);
-        f.user.gather(&b.users, &mut b.gathered[0]);
-        f.item.gather(&b.items, &mut b.gathered[1]);
-        f.user_bias.gather(&b.users, &mut b.gathered[2]);
-        f.item_bias.gather(&b.items, &mut b.gathered[3]);
-        let pu = self.var(&mut b.gathered[0], n, d)?;
-        let qi = self.var(&mut b.gathered[1], n, d)?;
-        let bu = self.var(&mut b.gathered[2], n, 1)?;
-        let bi = self.var(&mut b.gathered[3], n, 1)?;
-        let target = Tensor::from_slice(&b.targets, (n, 1), &self.device)?;
-        let dot = (pu.as_tensor() * qi.as_tensor())?.sum_keepdim(1)?;
-        let pred = ((dot + bu.as_tensor())? + bi.as_tensor())?.affine(1.0, f64::from(f.global))?;
-        // Summed squared error: each sample's gradient lands on its own gathered rows. The L2
-        // penalty's gradient is added by the sparse update, only for the rows touched.
-        let sse = (pred - target)?.sqr()?.sum_all()?;
-        let sse_value = f64::from(sse.to_scalar::<f32>()?);
-        if !learn {
-            return Ok(sse_value);
-        }
-        let grads = sse.backward()?;
-        let (lr, reg) = (self.cfg.lr() as f32, self.cfg.reg() as f32);
-        f.user.scatter(&b.users, &Self::grad(&grads, &pu)?, lr, reg);
-        f.item.scatter(&b.items, &Self::grad(&grads, &qi)?, lr, reg);
-        f.user_bias.scatter(&b.users, &Self::grad(&grads, &bu)?, lr, reg);
-        f.item_bias.scatter(&b.items, &Self::grad(&grads, &bi)?, lr, reg);
-        Ok(sse_value)
-    }
-
-    /// BPR batch over (user, positive, negative) triples weighted by `targets`: returns the
-    /// summed weighted loss −log σ(x_ui − x_uj), and learns when `learn` is set.
-    fn ranking(&self, f: &mut Factors, b: &mut Batch, learn: bool) -> anyhow::Result<f64> {
-        let (n, d) = (b.users.len(), f.user.dim);
-        f.user.gather(&b.users, &mut b.gathered[0]);
-        f.item.gather(&b.items, &mut b.gathered[1]);
-        f.item.gather(&b.negatives, &mut b.gathered[2]);
-        f.item_bias.gather(&b.items, &mut b.gathered[3]);
-        f.item_bias.gather(&b.negatives, &mut b.gathered[4]);
-        let pu = self.var(&mut b.gathered[0], n, d)?;
-        let qi = self.var(&mut b.gathered[1], n, d)?;
-        let qj = self.var(&mut b.gathered[2], n, d)?;
-        let bi = self.var(&mut b.gathered[3], n, 1)?;
-        let bj = self.var(&mut b.gathered[4], n, 1)?;
-        let weight = Tensor::from_slice(&b.targets, (n, 1), &self.device)?;
-        let diff = (qi.as_tensor() - qj.as_tensor())?;
-        let x = ((pu.as_tensor() * diff)?.sum_keepdim(1)? + (bi.as_tensor() - bj.as_tensor())?)?;
-        // −log σ(x) = softplus(−x) = relu(−x) + log(1 + e^(−|x|)), stable for any x.
-        let softplus = (x.neg()?.relu()? + (x.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
-        let data_loss = (softplus * weight)?.sum_all()?;
-        let value = f64::from(data_loss.to_scalar::<f32>()?);
-        if !learn {
-            return Ok(value);
-        }
-        let grads = data_loss.backward()?;
-        let (lr, reg) = (self.cfg.lr() as f32, self.cfg.reg() as f32);
-        f.user.scatter(&b.users, &Self::grad(&grads, &pu)?, lr, reg);
-        f.item.scatter(&b.items, &Self::grad(&grads, &qi)?, lr, reg);
-        f.item.scatter(&b.negatives, &Self::grad(&grads, &qj)?, lr, reg);
-        f.item_bias.scatter(&b.items, &Self::grad(&grads, &bi)?, lr, reg);
-        f.item_bias.scatter(&b.negatives, &Self::grad(&grads, &bj)?, lr, reg);
-        Ok(value)
-    }
-}
-
-/// Fills `b` with the batch `rows` of `data` (and sampled negatives for ranking).
-fn fill(
-    cfg: &ValidParams,
-    data: &[Interaction],
-    rows: &[u32],
-    positives: &Positives,
-    num_items: usize,
-    rng: &mut ChaCha8Rng,
-    b: &mut Batch,
-) {
-    b.users.clear();
-    b.items.clear();
-    b.negatives.clear();
-    b.targets.clear();
-    for &r in rows {
-        let x = &data[r as usize];
-        match is_bpr(cfg) {
-            false => {
-                b.users.push(x.user);
-                b.items.push(x.item);
-                b.targets.push(x.rating);
-            }
-            true => {
-                let w = cfg.weight(x.behavior);
-                for _ in 0..cfg.negatives() {
-                    // Uniform negatives, rejecting the user's known positives (a few tries).
-                    let mut j = rng.random_range(0..num_items as u32);
-                    for _ in 0..8 {
-                        if !positives.contains(x.user, j) {
-                            break;
-                        }
-                        j = rng.random_range(0..num_items as u32);
-                    }
-                    b.users.push(x.user);
-                    b.items.push(x.item);
-                    b.negatives.push(j);
-                    b.targets.push(w);
-                }
-            }
-        }
-    }
 }
 
 /// Whether the SGD loop trains BPR (the ranking objective with `--ranker bpr`); otherwise it

@@ -14,4 +14,5 @@ pub mod pipeline;
 pub mod plot;
 pub mod sequence;
 pub mod split;
+mod step;
 pub mod tables;

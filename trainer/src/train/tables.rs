@@ -11,6 +11,8 @@ const ADAGRAD_INIT: f32 = 1e-6;
 const ADAM_BETA1: f32 = 0.9;
 const ADAM_BETA2: f32 = 0.999;
 const EPS: f32 = 1e-8;
+/// How many samples ahead [`Table::scatter`] touches the rows it will update.
+const TOUCH_AHEAD: usize = 12;
 
 #[derive(Debug, Clone)]
 enum State {
@@ -103,7 +105,37 @@ impl Table {
     /// Applies per-sample gradient rows: sample `s` updates row `index[s]`.
     pub fn scatter(&mut self, index: &[u32], grads: &[f32], lr: f32, reg: f32) {
         for (s, &r) in index.iter().enumerate() {
+            if let Some(&ahead) = index.get(s + TOUCH_AHEAD) {
+                self.touch(ahead as usize);
+            }
             self.apply(r as usize, &grads[s * self.dim..(s + 1) * self.dim], lr, reg);
+        }
+    }
+
+    /// Reads one value in each cache line of row `row` and of its optimiser state, so that
+    /// their misses overlap with the updates before it (a prefetch without `unsafe`: the
+    /// loads cannot be optimised away, and nothing waits for them).
+    fn touch(&self, row: usize) {
+        const LINE: usize = 16;
+        let span = row * self.dim..(row + 1) * self.dim;
+        for k in span.clone().step_by(LINE) {
+            std::hint::black_box(self.data[k]);
+        }
+        match &self.state {
+            State::Sgd => {}
+            State::RowwiseAdagrad { acc } => {
+                std::hint::black_box(acc[row]);
+            }
+            State::Adagrad { acc } => {
+                for k in span.step_by(LINE) {
+                    std::hint::black_box(acc[k]);
+                }
+            }
+            State::Adam { m, v, .. } => {
+                for k in span.step_by(LINE) {
+                    std::hint::black_box((m[k], v[k]));
+                }
+            }
         }
     }
 }
