@@ -3,7 +3,8 @@
 # claims, a plain-Rust SGD loop, a PyTorch SASRec), all measured in one run on this machine.
 # Not part of CI.
 # BENCH_QUICK=1 skips the 20M-row workload and shrinks the scale section (1M items → 200k);
-# BENCH_SCALE=0 skips the scale section (its last report is included either way); BENCH_ALL=1
+# BENCH_SCALE=0 and BENCH_SHOP=0 skip the scale and shop-training sections (their last reports
+# are included either way); BENCH_ALL=1
 # also reruns the benchmark scripts bench/*.sh (data, web, Worker, live loop, Worker at scale,
 # availability, experiment, erasure; their reports are included either way). Every entry point
 # and what it writes: bench/README.md.
@@ -28,7 +29,7 @@ if [ ! -x "$TORCH_VENV/bin/python" ] || ! "$TORCH_VENV/bin/python" -c 'import to
   "$TORCH_VENV/bin/pip" install --quiet --disable-pip-version-check torch==2.15.0 numpy \
     || log "torch did not install: the SASRec peer will be reported as not run"
 fi
-cargo build --release --locked -p edgerec-trainer --bin trainer --example sgd_limit
+cargo build --release --locked -p edgerec-trainer --bin trainer --example sgd_limit --example als_fit
 cargo build --release --locked -p edgerec-core --example rating_order
 if [ "${BENCH_ALL:-0}" = 1 ]; then
   bench/data.sh
@@ -40,6 +41,9 @@ if [ "${BENCH_ALL:-0}" = 1 ]; then
   ITEMS=1000000 APPEND=1 bench/availability.sh
   bench/experiment.sh
   bench/erasure.sh
+fi
+if [ "${BENCH_SHOP:-1}" = 1 ]; then
+  "$VENV/bin/python" bench/shop.py
 fi
 if [ "${BENCH_SCALE:-1}" = 1 ]; then
   wasm/build.sh
