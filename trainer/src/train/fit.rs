@@ -1,6 +1,6 @@
-//! The training loop: epochs of shuffled batches ([`super::step`] computes each batch's loss
-//! and gradients on gathered rows, and the sparse optimisers in [`super::tables`] update only
-//! those rows), validation, early stopping and the progress bar.
+//! The training loop: epochs of shuffled batches, validation, early stopping and the progress
+//! bar. The private `step` module computes each batch's loss and gradients on gathered rows,
+//! and the sparse optimisers in [`super::tables`] update only those rows.
 
 use std::time::Instant;
 
