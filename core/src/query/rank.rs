@@ -14,6 +14,15 @@ use crate::model::{Model, ModelKind};
 pub const PAGE_DEPTH: usize = 100;
 
 impl<'a> Model<'a> {
+    /// What every item's score adds to its dot product and item bias for a query with user bias
+    /// `bias`: the global and user biases for a rating model, nothing for a ranking model.
+    fn score_base(&self, bias: f32) -> f32 {
+        match self.kind {
+            ModelKind::Rating => self.global_bias + bias,
+            ModelKind::Ranking => 0.0,
+        }
+    }
+
     /// The page of the best items for a user vector that pass the filter (`top_n` after
     /// `offset`, at most `max_per_category` a category): the candidates alone when the request
     /// gives them, else through the index or by scoring every item, as [`Model::search`] says.
@@ -40,10 +49,7 @@ impl<'a> Model<'a> {
         filter: &Filter<'_>,
         mut picks: Picks<'_>,
     ) -> Vec<Scored> {
-        let base = match self.kind {
-            ModelKind::Rating => self.global_bias + bias,
-            ModelKind::Ranking => 0.0,
-        };
+        let base = self.score_base(bias);
         let mut buf = Vec::new();
         for &i in only {
             if !self.passes(filter, i) {
@@ -75,10 +81,7 @@ impl<'a> Model<'a> {
         filter: &Filter<'_>,
         mut top: Picks<'_>,
     ) -> Vec<Scored> {
-        let base = match self.kind {
-            ModelKind::Rating => self.global_bias + bias,
-            ModelKind::Ranking => 0.0,
-        };
+        let base = self.score_base(bias);
         let dim = self.dim;
         let mut passing = 0usize;
         let mut cands: Vec<u32> = Vec::with_capacity(BLOCK);
@@ -146,10 +149,7 @@ impl<'a> Model<'a> {
         filter: &Filter<'_>,
         mut top: Picks<'_>,
     ) -> Vec<Scored> {
-        let base = match self.kind {
-            ModelKind::Rating => self.global_bias + bias,
-            ModelKind::Ranking => 0.0,
-        };
+        let base = self.score_base(bias);
         // Sorted exclusions, consumed in step with the (increasing) candidate indices.
         let mut excluded: &[u32] = &filter.excluded;
         let item_bias: &[f32] = &self.item_bias;

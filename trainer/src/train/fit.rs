@@ -11,9 +11,9 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::config::{Objective, ValidParams};
+use super::config::ValidParams;
 use super::eval::Evaluator;
-use super::step::{Batch, Positives, Step, device, fill};
+use super::step::{Batch, Positives, Step, device, fill, is_bpr};
 use super::tables::Factors;
 use crate::dataset::Interaction;
 
@@ -73,12 +73,6 @@ pub enum Verbosity {
     Normal,
     /// Nothing on stderr.
     Quiet,
-}
-
-/// Whether the SGD loop trains BPR (the ranking objective with `--ranker bpr`); otherwise it
-/// trains a rating model (the rating objective, or the rating head of a hybrid).
-pub fn is_bpr(cfg: &ValidParams) -> bool {
-    cfg.objective() == Objective::Ranking
 }
 
 fn samples_per_row(cfg: &ValidParams) -> usize {

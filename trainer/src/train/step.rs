@@ -8,8 +8,7 @@ use edgerec_core::kernel;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::config::{DeviceKind, ValidParams};
-use super::fit::is_bpr;
+use super::config::{DeviceKind, Objective, ValidParams};
 use super::tables::Factors;
 use crate::dataset::Interaction;
 
@@ -190,6 +189,12 @@ impl Step<'_> {
         f.item_bias.scatter(&b.negatives, &Self::grad(&grads, &bj)?, lr, reg);
         Ok(value)
     }
+}
+
+/// Whether the SGD loop trains BPR (the ranking objective with `--ranker bpr`); otherwise it
+/// trains a rating model (the rating objective, or the rating head of a hybrid).
+pub(super) fn is_bpr(cfg: &ValidParams) -> bool {
+    cfg.objective() == Objective::Ranking
 }
 
 /// Fills `b` with the batch `rows` of `data` (and sampled negatives for ranking).

@@ -9,17 +9,17 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use candle_core::Device;
 use edgerec_core::{Model, ModelBuilder, RatingHeadParts, RecencyInfo, RecencyParts, SequenceParts};
 use serde::Serialize;
 
-use super::config::{DeviceKind, Objective, ValidParams};
+use super::config::{Objective, ValidParams};
 use super::eval::{self, Evaluator, Metrics, Sample, TestSet};
 use super::experiment::Experiment;
 use super::export;
 use super::fit::{self, EpochStats, Problem, Validation, Verbosity};
 use super::sequence::{self, SeqEpoch};
 use super::split::{self, Split};
+use super::step::device;
 
 pub mod choice;
 pub(crate) mod fits;
@@ -88,13 +88,6 @@ pub struct Outcome {
     pub seq_history: Vec<SeqEpoch>,
     /// Under `auto`: the models compared on the inner split, and why one was kept.
     pub choice: Option<Choice>,
-}
-
-fn device(kind: DeviceKind) -> anyhow::Result<Device> {
-    match kind {
-        DeviceKind::Cpu => Ok(Device::Cpu),
-        DeviceKind::Cuda => Device::new_cuda(0).context("opening CUDA device 0"),
-    }
 }
 
 /// Each user's latest items, newest first (ties: the larger item ID is later), at most `window`.
