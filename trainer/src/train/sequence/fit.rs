@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::data::{example, window};
 use super::net::{Batch, Net, Shape};
-use super::ops;
+use super::{ops, output};
 use crate::train::fit::Verbosity;
 
 /// Hyperparameters of the sequence model.
@@ -108,8 +108,7 @@ pub fn batch_loss(
     let table = net.item_table()?;
     let items = net.shape.items;
     let logits = if p.negatives == 0 || p.negatives >= items {
-        let all = h.matmul(&table.t()?)?;
-        return Ok((ops::cross_entropy(&all, &tgt)?, count));
+        return Ok((output::cross_entropy(&h, &table, &tgt)?, count));
     } else {
         let negs: Vec<u32> = sample(rng, items, p.negatives).into_iter().map(|i| i as u32).collect();
         // A sampled negative equal to the slot's target is masked out (an accidental hit).
@@ -124,21 +123,27 @@ pub fn batch_loss(
     Ok((ops::cross_entropy(&logits, &vec![0; count])?, count))
 }
 
-/// The last slot's output for each history: the user's state, `histories.len() × d`.
+/// The last slot's output for each history: the user's state, `histories.len() × d`. The
+/// histories are run in batches of similar length, so a batch is little padding.
 pub fn states(net: &Net, histories: &[&[u32]], dev: &Device) -> candle_core::Result<Vec<f32>> {
     let d = net.shape.dim;
-    let mut out = Vec::with_capacity(histories.len() * d);
+    let slots = |h: &[u32]| h.len().clamp(1, net.shape.max_len);
+    let mut order: Vec<usize> = (0..histories.len()).collect();
+    order.sort_by_key(|&u| slots(histories[u]));
+    let mut out = vec![0f32; histories.len() * d];
     let mut rows = Vec::new();
-    for chunk in histories.chunks(256) {
+    for chunk in order.chunks(256) {
         rows.clear();
-        let l = chunk.iter().map(|h| h.len()).max().unwrap_or(1).clamp(1, net.shape.max_len);
-        for h in chunk {
-            window(h, l, &mut rows);
+        let l = chunk.iter().map(|&u| slots(histories[u])).max().unwrap_or(1);
+        for &u in chunk {
+            window(histories[u], l, &mut rows);
         }
         let batch = Batch::new(&rows, l, dev)?;
         let y = net.forward(&batch, 0.0, None)?;
-        let last = y.reshape((batch.size, l, d))?.narrow(1, l - 1, 1)?.flatten_all()?;
-        out.extend(last.to_vec1::<f32>()?);
+        let last = y.reshape((batch.size, l, d))?.narrow(1, l - 1, 1)?.flatten_all()?.to_vec1::<f32>()?;
+        for (&u, state) in chunk.iter().zip(last.chunks(d)) {
+            out[u * d..(u + 1) * d].copy_from_slice(state);
+        }
     }
     Ok(out)
 }

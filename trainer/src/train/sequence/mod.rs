@@ -7,7 +7,9 @@
 pub mod data;
 pub mod fit;
 pub mod net;
+pub mod norm;
 pub mod ops;
+pub mod output;
 #[cfg(test)]
 mod tests;
 

@@ -17,7 +17,7 @@
 //! and the output is `LN_f(x)` (every projection has a bias). An item's score is the dot
 //! product of the last slot's output with the item's embedding.
 
-use candle_core::{D, DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -109,11 +109,7 @@ impl Norm {
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let mean = x.mean_keepdim(D::Minus1)?;
-        let xc = x.broadcast_sub(&mean)?;
-        let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-        let xn = xc.broadcast_div(&(var + LN_EPS)?.sqrt()?)?;
-        xn.broadcast_mul(self.g.as_tensor())?.broadcast_add(self.b.as_tensor())
+        super::norm::layer_norm(x, self.g.as_tensor(), self.b.as_tensor(), LN_EPS)
     }
 }
 
