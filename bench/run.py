@@ -282,15 +282,18 @@ def time_ordered(ml):
     return out
 
 
-def sequence_peer(ml_path):
+def sequence_peer(ml_path, epochs=None):
     """EdgeRec's sequence model against bench/sasrec_torch.py, a PyTorch SASRec with the same
     network, loss, training loop and settings (SEQ), on the same split: each user's latest
-    interaction held out, early stopping on the latest of the rest, full ranking. A peer that
+    interaction held out, early stopping on the latest of the rest, full ranking. With `epochs`,
+    both run exactly that many epochs (no early stopping): a speed comparison. A peer that
     cannot run is reported as not run, on stderr and in the table, never left out silently."""
     cores = os.cpu_count()
     model = f"{WORK}/seq.safetensors"
+    settings = dict(SEQ, **({"patience": 0, "epochs": epochs} if epochs else {}))
     flags = ["--dim", SEQ["dim"], "--seq-len", SEQ["seq-len"], "--seq-blocks", SEQ["blocks"], "--seq-batch", SEQ["batch"],
-             "--seq-lr", SEQ["lr"], "--seq-dropout", SEQ["dropout"], "--seq-patience", SEQ["patience"]]
+             "--seq-lr", SEQ["lr"], "--seq-dropout", SEQ["dropout"], "--seq-patience", settings["patience"],
+             *(["--seq-epochs", epochs] if epochs else [])]
     started = time.perf_counter()
     r = json.loads(sh([TRAINER, "train", "--data", ml_path, "--objective", "sequence", "--eval-users", "0",
                        *map(str, flags), "--out", model, "--json", "--quiet"]).stdout)
@@ -307,7 +310,7 @@ def sequence_peer(ml_path):
         reason = f"torch not installed in {TORCH_PYTHON}"
     else:
         cmd = [TORCH_PYTHON, "bench/sasrec_torch.py", "--data", ml_path, "--threads", str(cores), "--seed", "0",
-               *(str(x) for k, v in SEQ.items() for x in (f"--{k}", v))]
+               *(str(x) for k, v in settings.items() for x in (f"--{k}", v))]
         started = time.perf_counter()
         try:
             t = json.loads(sh(cmd).stdout)
@@ -322,6 +325,39 @@ def sequence_peer(ml_path):
         print(f"PEER NOT RUN: SASRec (PyTorch CPU): {reason}", file=sys.stderr, flush=True)
         out["torch"] = {"not_run": reason}
     return out
+
+
+def sequence_table(seq, title="MovieLens-100k, latest interaction held out"):
+    """The sequence model against the PyTorch peer, as markdown."""
+    lines = []
+    sq = seq["edgerec"]
+    lines.append(f"**{title}: the sequence model against a PyTorch SASRec** (same split as "
+      "the first table; EdgeRec `trainer train --objective sequence --eval-users 0` with the settings below, its own "
+      "metrics; the peer is `bench/sasrec_torch.py`, the same network, loss and training loop in PyTorch on the CPU: "
+      f"d={SEQ['dim']}, L={SEQ['seq-len']}, {SEQ['blocks']} pre-LN blocks with one head, tied item embeddings, dropout "
+      f"{SEQ['dropout']}, full-softmax cross-entropy at every position, Adam {SEQ['lr']}, {SEQ['batch']} users a batch, "
+      f"early stopping on the inner split's next items with patience {SEQ['patience']}; {seq['threads']} threads each). "
+      "One seed each: early stopping on 943 users' next items is noisy, so the epoch a run stops at, and with it "
+      "HR@10, moves by several points from seed to seed; the training loss at the kept epoch compares the training "
+      "itself. Seconds per epoch and interactions (target positions) per second are the training passes alone; wall "
+      "is the whole command.\n")
+    lines.append("| model | HR@10 | NDCG@10 | epochs (best) | loss at best | s/epoch | interactions/s | wall s |\n"
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    lines.append(f"| EdgeRec `--objective sequence` | {sq['hr']:.4f} | {sq['ndcg']:.4f} | {sq['epochs']} ({sq['best_epoch']}) | "
+      f"{sq['loss']:.4f} | {sq['s_per_epoch']:.2f} | {sq['per_second']:,.0f} | {sq['wall']:.1f} |")
+    pt = seq["torch"]
+    if "not_run" in pt:
+        lines.append(f"| SASRec (PyTorch CPU, same architecture) | not run: {pt['not_run']} | | | | | | |")
+    else:
+        lines.append(f"| SASRec (PyTorch {pt['version']} CPU, same architecture) | {pt['hr']:.4f} | {pt['ndcg']:.4f} | "
+          f"{pt['epochs']} ({pt['best_epoch']}) | {pt['loss']:.4f} | {pt['s_per_epoch']:.2f} | {pt['per_second']:,.0f} | {pt['wall']:.1f} |")
+        c = seq["check"]
+        lines.append(f"\nThe same network and protocol (`bench/sasrec_check.py`): EdgeRec's trained weights loaded into the peer's "
+          f"network give every user's state to within {c['max_state_diff']:.1e} (largest value {c['max_state']:.1f}), "
+          f"and the peer's split and metric score them HR@10 {c['hr']:.4f}, NDCG@10 {c['ndcg']:.4f}, against EdgeRec's "
+          f"own {sq['hr']:.4f} and {sq['ndcg']:.4f}.")
+    lines.append("")
+    return "\n".join(lines)
 
 
 def training_speed():
@@ -413,6 +449,15 @@ def speed_table(speed):
 
 
 def main():
+    if sys.argv[1:] == ["--sequence"]:
+        # Section 2's sequence table alone, printed, not written; then both trainers' speed on
+        # MovieLens-1M over a fixed three epochs.
+        os.makedirs(WORK, exist_ok=True)
+        print(machine()["date"])
+        print(sequence_table(sequence_peer(sh([sys.executable, "bench/movielens.py", "target/movielens"]).stdout.strip())))
+        ml1m = sh([sys.executable, "bench/movielens.py", "--ml-1m", "target/movielens-1m"]).stdout.strip()
+        print(sequence_table(sequence_peer(ml1m, epochs=3), "MovieLens-1M (5-core), three epochs each, for speed"))
+        return
     if sys.argv[1:] == ["--speed"]:
         # Section 4's table alone (after a change to the training loop), printed, not written.
         os.makedirs(WORK, exist_ok=True)
@@ -496,33 +541,7 @@ def main():
                 fit_s = f"{r['fit']:.2f}" if "fit" in r else "–"
                 w(f"| {name} | {r['hr']:.4f} | {r['ndcg']:.4f} | {fit_s} |")
         w("")
-    sq = seq["edgerec"]
-    w("**MovieLens-100k, latest interaction held out: the sequence model against a PyTorch SASRec** (same split as "
-      "the first table; EdgeRec `trainer train --objective sequence --eval-users 0` with the settings below, its own "
-      "metrics; the peer is `bench/sasrec_torch.py`, the same network, loss and training loop in PyTorch on the CPU: "
-      f"d={SEQ['dim']}, L={SEQ['seq-len']}, {SEQ['blocks']} pre-LN blocks with one head, tied item embeddings, dropout "
-      f"{SEQ['dropout']}, full-softmax cross-entropy at every position, Adam {SEQ['lr']}, {SEQ['batch']} users a batch, "
-      f"early stopping on the inner split's next items with patience {SEQ['patience']}; {seq['threads']} threads each). "
-      "One seed each: early stopping on 943 users' next items is noisy, so the epoch a run stops at, and with it "
-      "HR@10, moves by several points from seed to seed; the training loss at the kept epoch compares the training "
-      "itself. Seconds per epoch and interactions (target positions) per second are the training passes alone; wall "
-      "is the whole command.\n")
-    w("| model | HR@10 | NDCG@10 | epochs (best) | loss at best | s/epoch | interactions/s | wall s |\n"
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    w(f"| EdgeRec `--objective sequence` | {sq['hr']:.4f} | {sq['ndcg']:.4f} | {sq['epochs']} ({sq['best_epoch']}) | "
-      f"{sq['loss']:.4f} | {sq['s_per_epoch']:.2f} | {sq['per_second']:,.0f} | {sq['wall']:.1f} |")
-    pt = seq["torch"]
-    if "not_run" in pt:
-        w(f"| SASRec (PyTorch CPU, same architecture) | not run: {pt['not_run']} | | | | | | |")
-    else:
-        w(f"| SASRec (PyTorch {pt['version']} CPU, same architecture) | {pt['hr']:.4f} | {pt['ndcg']:.4f} | "
-          f"{pt['epochs']} ({pt['best_epoch']}) | {pt['loss']:.4f} | {pt['s_per_epoch']:.2f} | {pt['per_second']:,.0f} | {pt['wall']:.1f} |")
-        c = seq["check"]
-        w(f"\nThe same network and protocol (`bench/sasrec_check.py`): EdgeRec's trained weights loaded into the peer's "
-          f"network give every user's state to within {c['max_state_diff']:.1e} (largest value {c['max_state']:.1f}), "
-          f"and the peer's split and metric score them HR@10 {c['hr']:.4f}, NDCG@10 {c['ndcg']:.4f}, against EdgeRec's "
-          f"own {sq['hr']:.4f} and {sq['ndcg']:.4f}.")
-    w("")
+    w(sequence_table(seq))
     w("## 3. Ranking quality: MovieLens-100k, 20 % of each user held out at random\n")
     w("The older protocol (it leaks the future, so it flatters every model). Full ranking as above. EdgeRec: "
       "`trainer train --split random` (the split is an experiment setting: with a random evaluation split the inner "

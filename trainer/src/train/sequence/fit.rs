@@ -4,13 +4,15 @@
 
 use std::time::Instant;
 
+use candle_core::backprop::GradStore;
 use candle_core::{D, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand::seq::index::sample;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::data::{example, window};
@@ -123,6 +125,57 @@ pub fn batch_loss(
     Ok((ops::cross_entropy(&logits, &vec![0; count])?, count))
 }
 
+/// Parts of a batch whose gradients are computed side by side and then added in order. Most of
+/// the network's ops are too small for candle to spread over cores, so two parts keep two cores
+/// busy; the number is fixed (not the thread count), so training stays deterministic for a seed
+/// on any machine.
+const PARTS: usize = 2;
+
+/// One optimiser step on a batch of users: the mean loss over its target slots, and their count.
+fn train_step(
+    net: &Net,
+    p: &SeqParams,
+    histories: &[Vec<u32>],
+    users: &[usize],
+    opt: &mut AdamW,
+    rng: &mut ChaCha8Rng,
+    dev: &Device,
+) -> candle_core::Result<(f64, usize)> {
+    let slots = |u: usize| (histories[u].len() - 1).min(p.max_len);
+    let total: usize = users.iter().map(|&u| slots(u)).sum();
+    let parts: Vec<(&[usize], u64)> =
+        users.chunks(users.len().div_ceil(PARTS).max(1)).map(|part| (part, rng.random())).collect();
+    let results: Vec<candle_core::Result<(GradStore, f64)>> = parts
+        .par_iter()
+        .map(|&(part, seed)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let len = part.iter().map(|&u| slots(u)).max().unwrap_or(1);
+            let (mut inputs, mut targets) = (Vec::new(), Vec::new());
+            for &u in part {
+                example(&histories[u], len, &mut inputs, &mut targets);
+            }
+            let (loss, count) = batch_loss(net, p, (&inputs, &targets, len), &mut rng, dev)?;
+            let sum = f64::from(loss.to_scalar::<f32>()?) * count as f64;
+            // Each part's mean, weighted by its share of the batch's slots: the batch's mean.
+            let grads = (loss * (count as f64 / total.max(1) as f64))?.backward()?;
+            Ok((grads, sum))
+        })
+        .collect();
+    let (mut grads, mut sum) = (None::<GradStore>, 0.0);
+    for r in results {
+        let (g, s) = r?;
+        sum += s;
+        match grads.as_mut() {
+            None => grads = Some(g),
+            Some(acc) => acc.extend(g)?,
+        }
+    }
+    if let Some(g) = grads {
+        opt.step(&g)?;
+    }
+    Ok((sum / total.max(1) as f64, total))
+}
+
 /// The last slot's output for each history: the user's state, `histories.len() × d`. The
 /// histories are run in batches of similar length, so a batch is little padding.
 pub fn states(net: &Net, histories: &[&[u32]], dev: &Device) -> candle_core::Result<Vec<f32>> {
@@ -130,18 +183,23 @@ pub fn states(net: &Net, histories: &[&[u32]], dev: &Device) -> candle_core::Res
     let slots = |h: &[u32]| h.len().clamp(1, net.shape.max_len);
     let mut order: Vec<usize> = (0..histories.len()).collect();
     order.sort_by_key(|&u| slots(histories[u]));
+    let chunks: Vec<&[usize]> = order.chunks(256).collect();
+    let done: Vec<candle_core::Result<Vec<f32>>> = chunks
+        .par_iter()
+        .map(|chunk| {
+            let l = chunk.iter().map(|&u| slots(histories[u])).max().unwrap_or(1);
+            let mut rows = Vec::with_capacity(chunk.len() * l);
+            for &u in *chunk {
+                window(histories[u], l, &mut rows);
+            }
+            let batch = Batch::new(&rows, l, dev)?;
+            let y = net.forward(&batch, 0.0, None)?;
+            y.reshape((batch.size, l, d))?.narrow(1, l - 1, 1)?.flatten_all()?.to_vec1::<f32>()
+        })
+        .collect();
     let mut out = vec![0f32; histories.len() * d];
-    let mut rows = Vec::new();
-    for chunk in order.chunks(256) {
-        rows.clear();
-        let l = chunk.iter().map(|&u| slots(histories[u])).max().unwrap_or(1);
-        for &u in chunk {
-            window(histories[u], l, &mut rows);
-        }
-        let batch = Batch::new(&rows, l, dev)?;
-        let y = net.forward(&batch, 0.0, None)?;
-        let last = y.reshape((batch.size, l, d))?.narrow(1, l - 1, 1)?.flatten_all()?.to_vec1::<f32>()?;
-        for (&u, state) in chunk.iter().zip(last.chunks(d)) {
+    for (chunk, last) in chunks.iter().zip(done) {
+        for (&u, state) in chunk.iter().zip(last?.chunks(d)) {
             out[u * d..(u + 1) * d].copy_from_slice(state);
         }
     }
@@ -158,17 +216,20 @@ pub fn evaluate(net: &Net, holdout: &Holdout, dev: &Device) -> candle_core::Resu
     for (chunk, users) in st.chunks(256 * d).zip(holdout.users.chunks(256)) {
         let h = Tensor::from_slice(chunk, (users.len(), d), dev)?;
         let scores = h.matmul(&table.t()?)?.to_vec2::<f32>()?;
-        for (s, (_, excluded, next)) in scores.iter().zip(users) {
-            let target = s[*next as usize];
-            let above = s
-                .iter()
-                .enumerate()
-                .filter(|&(i, &v)| v > target && excluded.binary_search(&(i as u32)).is_err())
-                .count();
-            if above < 10 {
-                hr += 1.0;
-                ndcg += 1.0 / (above as f64 + 2.0).log2();
-            }
+        let ranks: Vec<usize> = scores
+            .par_iter()
+            .zip(users)
+            .map(|(s, (_, excluded, next))| {
+                let target = s[*next as usize];
+                s.iter()
+                    .enumerate()
+                    .filter(|&(i, &v)| v > target && excluded.binary_search(&(i as u32)).is_err())
+                    .count()
+            })
+            .collect();
+        for above in ranks.into_iter().filter(|&a| a < 10) {
+            hr += 1.0;
+            ndcg += 1.0 / (above as f64 + 2.0).log2();
         }
     }
     let n = holdout.users.len().max(1) as f64;
@@ -211,7 +272,6 @@ pub fn fit(
     users.sort_by_key(|&u| (histories[u].len().min(p.max_len + 1), u));
     let mut batches: Vec<&[usize]> = users.chunks(p.batch_users).collect();
     let (mut history, mut best) = (Vec::new(), None::<(f64, usize, Vec<Tensor>)>);
-    let (mut inputs, mut targets) = (Vec::new(), Vec::new());
     let mut out_of_time = false;
     let mut last_epoch = std::time::Duration::ZERO;
     for epoch in 1..=p.epochs {
@@ -225,15 +285,8 @@ pub fn fit(
         bar.set_message(format!("{epoch}/{}", p.epochs));
         let (mut total, mut slots) = (0.0f64, 0usize);
         for chunk in &batches {
-            inputs.clear();
-            targets.clear();
-            let len = chunk.iter().map(|&u| histories[u].len() - 1).max().unwrap_or(1).min(p.max_len);
-            for &u in *chunk {
-                example(&histories[u], len, &mut inputs, &mut targets);
-            }
-            let (loss, count) = batch_loss(&net, p, (&inputs, &targets, len), &mut rng, dev)?;
-            opt.backward_step(&loss)?;
-            total += f64::from(loss.to_scalar::<f32>()?) * count as f64;
+            let (loss, count) = train_step(&net, p, histories, chunk, &mut opt, &mut rng, dev)?;
+            total += loss * count as f64;
             slots += count;
             bar.inc(1);
         }

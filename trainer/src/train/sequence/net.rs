@@ -216,15 +216,14 @@ impl Net {
         let pos = self.pos.as_tensor().narrow(0, self.shape.max_len - l, l)?;
         let x = emb.broadcast_add(&pos)?;
         let mut x = dropout(&x.reshape((b * l, d))?, dropout_p, rng.as_deref_mut())?;
-        let mask = batch.causal.broadcast_add(&batch.key_mask)?;
+        let mask = batch.causal.broadcast_add(&batch.key_mask)?.contiguous()?;
         let scale = 1.0 / (d as f64).sqrt();
         for blk in &self.blocks {
             let h = blk.ln1.forward(&x)?;
             let q = blk.q.forward(&h)?.reshape((b, l, d))?;
             let k = blk.k.forward(&h)?.reshape((b, l, d))?;
             let v = blk.v.forward(&h)?.reshape((b, l, d))?;
-            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&mask)?;
-            let att = super::ops::softmax_last_dim(&scores)?;
+            let att = super::ops::masked_softmax(&q.matmul(&k.t()?)?, &mask, scale)?;
             let a = blk.o.forward(&att.matmul(&v)?.reshape((b * l, d))?)?;
             x = (x + dropout(&a, dropout_p, rng.as_deref_mut())?)?;
             let h = blk.ln2.forward(&x)?;

@@ -1,4 +1,4 @@
-//! Fused CPU kernels for the two softmaxes that dominate the sequence model's training: the
+//! Fused CPU kernels for the softmaxes of the sequence model's training: the sampled
 //! cross-entropy over the catalogue (one row per target slot) and the attention weights.
 //!
 //! Built from candle's generic ops, a softmax costs about six passes over its input forward and
@@ -7,7 +7,7 @@
 //! rayon: each row's arithmetic is the same whatever the thread count, so training stays
 //! deterministic for a seed. Other devices (CUDA) use candle's generic ops.
 
-use candle_core::{CpuStorage, CustomOp1, D, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, D, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 pub(super) fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
@@ -144,46 +144,77 @@ pub fn cross_entropy(logits: &Tensor, targets: &[u32]) -> candle_core::Result<Te
     }
 }
 
-/// Softmax over the last dimension, with its backward pass `y ⊙ (g − Σ y·g)`.
-struct Softmax;
+/// `softmax(scale · x + mask)` over the last dimension, with `mask` as large as `x` and constant:
+/// the attention weights in one pass, where the scale and the mask would be two more passes
+/// over the scores forward and backward.
+struct MaskedSoftmax {
+    scale: f32,
+}
 
-impl CustomOp1 for Softmax {
+impl CustomOp2 for MaskedSoftmax {
     fn name(&self) -> &'static str {
-        "edgerec-softmax"
+        "edgerec-masked-softmax"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let shape = layout.shape().clone();
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        x_layout: &Layout,
+        mask: &CpuStorage,
+        mask_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let shape = x_layout.shape().clone();
         let cols = shape.dims().last().copied().unwrap_or(1).max(1);
-        let x = contiguous(storage, layout)?;
+        let (x, mask) = (contiguous(x, x_layout)?, contiguous(mask, mask_layout)?);
+        if mask.len() != x.len() {
+            candle_core::bail!("masked softmax: the mask must be as large as the scores");
+        }
         let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(cols).zip(x.par_chunks(cols)).for_each(|(out, row)| softmax_row(row, out));
+        y.par_chunks_mut(cols).zip(x.par_chunks(cols).zip(mask.par_chunks(cols))).for_each(
+            |(out, (row, m))| {
+                for ((o, &v), &m) in out.iter_mut().zip(row).zip(m) {
+                    *o = v * self.scale + m;
+                }
+                let inv = 1.0 / exp_shifted(out, row_max(out));
+                out.iter_mut().for_each(|o| *o *= inv);
+            },
+        );
         Ok((CpuStorage::F32(y), shape))
     }
 
-    fn bwd(&self, arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let cols = arg.dim(D::Minus1)?.max(1);
-        let y = res.flatten_all()?.to_vec1::<f32>()?;
-        let g = grad_res.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
-        let mut grad = vec![0f32; y.len()];
-        grad.par_chunks_mut(cols).zip(y.par_chunks(cols).zip(g.par_chunks(cols))).for_each(
-            |(out, (yr, gr))| {
-                let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
-                for ((o, &a), &b) in out.iter_mut().zip(yr).zip(gr) {
-                    *o = a * (b - dot);
-                }
-            },
-        );
-        Ok(Some(Tensor::from_vec(grad, arg.shape(), arg.device())?))
+    fn bwd(
+        &self,
+        x: &Tensor,
+        _mask: &Tensor,
+        res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad = softmax_grad(x, res, grad_res, self.scale)?;
+        Ok((Some(grad), None))
     }
 }
 
-/// Softmax over the last dimension.
-pub fn softmax_last_dim(x: &Tensor) -> candle_core::Result<Tensor> {
+/// The gradient of a softmax's input: `scale · y ⊙ (g − Σ y·g)` per row.
+fn softmax_grad(x: &Tensor, y: &Tensor, g: &Tensor, scale: f32) -> candle_core::Result<Tensor> {
+    let cols = x.dim(D::Minus1)?.max(1);
+    let y = y.flatten_all()?.to_vec1::<f32>()?;
+    let g = g.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+    let mut grad = vec![0f32; y.len()];
+    grad.par_chunks_mut(cols).zip(y.par_chunks(cols).zip(g.par_chunks(cols))).for_each(|(out, (yr, gr))| {
+        let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+        for ((o, &a), &b) in out.iter_mut().zip(yr).zip(gr) {
+            *o = scale * a * (b - dot);
+        }
+    });
+    Tensor::from_vec(grad, x.shape(), x.device())
+}
+
+/// `softmax(scale · x + mask)` over the last dimension; `mask` (as large as `x`) gets no gradient.
+pub fn masked_softmax(x: &Tensor, mask: &Tensor, scale: f64) -> candle_core::Result<Tensor> {
     if x.device().is_cpu() {
-        x.contiguous()?.apply_op1(Softmax)
+        x.contiguous()?.apply_op2(&mask.contiguous()?, MaskedSoftmax { scale: scale as f32 })
     } else {
-        candle_nn::ops::softmax(x, D::Minus1)
+        candle_nn::ops::softmax(&(x * scale)?.broadcast_add(mask)?, D::Minus1)
     }
 }
 
@@ -230,13 +261,19 @@ mod tests {
     }
 
     #[test]
-    fn fused_softmax_matches_candles_ops_forward_and_backward() {
+    fn the_masked_softmax_matches_candles_ops_forward_and_backward() {
         let dev = Device::Cpu;
-        let data: Vec<f32> = (0..2 * 3 * 4).map(|k| ((k * 13 % 7) as f32 - 3.0) * 0.5).collect();
-        let x = Var::from_vec(data, (2, 3, 4), &dev).unwrap();
-        let w = Tensor::arange(0f32, 24.0, &dev).unwrap().reshape((2, 3, 4)).unwrap();
-        let fused = softmax_last_dim(x.as_tensor()).unwrap();
-        let generic = candle_nn::ops::softmax(x.as_tensor(), D::Minus1).unwrap();
+        let data: Vec<f32> = (0..2 * 3 * 5).map(|k| ((k * 13 % 7) as f32 - 3.0) * 0.5).collect();
+        let x = Var::from_vec(data, (2, 3, 5), &dev).unwrap();
+        let m: Vec<f32> = (0..2 * 3 * 5).map(|k| if k % 4 == 1 { -1e9 } else { 0.0 }).collect();
+        let mask = Tensor::from_vec(m, (2, 3, 5), &dev).unwrap();
+        let w = Tensor::arange(0f32, 30.0, &dev).unwrap().reshape((2, 3, 5)).unwrap();
+        let fused = masked_softmax(x.as_tensor(), &mask, 0.125).unwrap();
+        let generic = candle_nn::ops::softmax(
+            &(x.as_tensor() * 0.125).unwrap().broadcast_add(&mask).unwrap(),
+            D::Minus1,
+        )
+        .unwrap();
         let diff = (&fused - &generic).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
         assert!(diff < 1e-6);
         grads_match(

@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::fit::{SeqParams, batch_loss};
 use super::net::{Net, Shape};
+use crate::train::fit::Verbosity;
 
 fn params(negatives: usize) -> SeqParams {
     SeqParams {
@@ -72,4 +73,28 @@ fn gradients_match_finite_differences_with_full_and_sampled_softmax() {
             check(var, &net, &p, grads.get(var).unwrap());
         }
     }
+}
+
+/// Training is the same, bit for bit, whatever the thread count: a batch's parts and the
+/// fused ops' chunks are fixed, and their sums are added in order.
+#[test]
+fn training_is_bit_identical_on_one_two_and_four_threads() {
+    let histories: Vec<Vec<u32>> =
+        (0..40u32).map(|u| (0..3 + u % 9).map(|k| (u * 7 + k * 3) % 29).collect()).collect();
+    let p = SeqParams { dim: 8, max_len: 6, epochs: 2, batch_users: 8, dropout: 0.2, ..params(0) };
+    let weights = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let f = pool
+            .install(|| super::fit::fit(&p, 29, &histories, None, None, &Device::Cpu, Verbosity::Quiet))
+            .unwrap();
+        f.net
+            .vars()
+            .iter()
+            .flat_map(|v| v.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let one = weights(1);
+    assert_eq!(one, weights(2));
+    assert_eq!(one, weights(4));
+    assert!(one.iter().all(|w| w.is_finite()));
 }
