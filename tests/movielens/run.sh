@@ -13,7 +13,7 @@
 # starts check 1 (the sequence model trains for minutes) under `nice -n 19` in the background,
 # so it takes only the CPU the later stages leave idle; `finish` waits for it and checks it.
 # Niced, the run can be starved for minutes, so it passes `--seq-time-budget 3600` instead of
-# the default 900 s (a wall-clock cap that an unloaded run, about 4 minutes, never reaches):
+# the default 840 s (a wall-clock cap that an unloaded run, a few minutes, never reaches):
 # every other setting is the default, and the model is the one the defaults make.
 #
 # The data is fetched from PyPI at run time (its licence forbids committing it). If it cannot be

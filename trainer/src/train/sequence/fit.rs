@@ -31,7 +31,8 @@ pub struct SeqParams {
     pub blocks: usize,
     /// Most epochs (early stopping may end sooner).
     pub epochs: usize,
-    /// Epochs without improvement on the inner split before stopping (0: never).
+    /// Epochs without improvement on the inner split before the learning rate is cut, and
+    /// after the last cut before stopping (0: never).
     pub patience: usize,
     /// Adam's learning rate.
     pub lr: f64,
@@ -124,6 +125,12 @@ pub fn batch_loss(
     };
     Ok((ops::cross_entropy(&logits, &vec![0; count])?, count))
 }
+
+/// How often the learning rate is cut when the inner split stops improving (`patience` epochs
+/// without a gain) before training stops, and by what factor. On MovieLens-1M the inner HR@10
+/// levels off near 0.30 at the committed rate while the loss still falls.
+const LR_CUTS: usize = 2;
+const LR_CUT: f64 = 0.3;
 
 /// Parts of a batch whose gradients are computed side by side and then added in order. Most of
 /// the network's ops are too small for candle to spread over cores, so two parts keep two cores
@@ -273,6 +280,8 @@ pub fn fit(
     let mut batches: Vec<&[usize]> = users.chunks(p.batch_users).collect();
     let (mut history, mut best) = (Vec::new(), None::<(f64, usize, Vec<Tensor>)>);
     let mut out_of_time = false;
+    // The epoch of the last gain on the inner split, or of the last cut of the learning rate.
+    let (mut since, mut cuts) = (0, 0);
     let mut last_epoch = std::time::Duration::ZERO;
     for epoch in 1..=p.epochs {
         if deadline.is_some_and(|d| epoch > 1 && Instant::now() + last_epoch > d) {
@@ -322,8 +331,22 @@ pub fn fit(
         if let Some(score) = ndcg {
             if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
                 best = Some((score, epoch, snapshot(&net)?));
-            } else if p.patience > 0 && best.as_ref().is_some_and(|(_, b, _)| epoch - b >= p.patience) {
-                break;
+                since = epoch;
+            } else if p.patience > 0 && epoch - since >= p.patience {
+                if cuts == LR_CUTS {
+                    break;
+                }
+                // A plateau: a smaller step before giving up.
+                cuts += 1;
+                opt.set_learning_rate(opt.learning_rate() * LR_CUT);
+                since = epoch;
+                if v == Verbosity::Normal {
+                    eprintln!(
+                        "sequence: no gain in {} epochs, learning rate now {:.2e}",
+                        p.patience,
+                        opt.learning_rate()
+                    );
+                }
             }
         }
     }

@@ -39,7 +39,8 @@ pub struct SeqArgs {
     /// Sequence model: most epochs (early stopping on the inner split may end sooner).
     #[cfg_attr(feature = "cli", arg(id = "seq_epochs", long = "seq-epochs", default_value_t = DEFAULTS.epochs))]
     pub epochs: usize,
-    /// Sequence model: epochs without improvement before stopping.
+    /// Sequence model: epochs without improvement before the learning rate is cut (twice, to
+    /// 0.3 of itself) and, after that, before stopping.
     #[cfg_attr(feature = "cli", arg(id = "seq_patience", long = "seq-patience", default_value_t = DEFAULTS.patience))]
     pub patience: usize,
     /// Sequence model: Adam's learning rate.

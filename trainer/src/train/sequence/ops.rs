@@ -1,11 +1,12 @@
-//! Fused CPU kernels for the softmaxes of the sequence model's training: the sampled
-//! cross-entropy over the catalogue (one row per target slot) and the attention weights.
+//! Fused CPU kernels for the softmaxes of the sequence model's training: the cross-entropy
+//! against sampled negatives (one row per target slot; the full catalogue's is `output.rs`) and
+//! the attention weights, scaled and masked in the same pass.
 //!
 //! Built from candle's generic ops, a softmax costs about six passes over its input forward and
-//! as many backward, each allocating a tensor as large as the logits (batch slots × items). A
-//! fused op makes one pass forward and one backward, and works row by row in parallel with
-//! rayon: each row's arithmetic is the same whatever the thread count, so training stays
-//! deterministic for a seed. Other devices (CUDA) use candle's generic ops.
+//! as many backward, each allocating a tensor as large as its input. A fused op makes one pass
+//! forward and one backward, and works row by row in parallel with rayon: each row's arithmetic
+//! is the same whatever the thread count, so training stays deterministic for a seed. Other
+//! devices (CUDA) use candle's generic ops.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, D, Layout, Shape, Tensor};
 use rayon::prelude::*;
