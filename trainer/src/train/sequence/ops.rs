@@ -27,7 +27,7 @@ pub(super) fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle
 pub(super) fn exp(x: f32) -> f32 {
     // 1.5 × 2²³: adding it rounds to the nearest integer n, which the low bits then hold.
     const ROUND: f32 = 12_582_912.0;
-    let xc = x.max(-87.0).min(88.0);
+    let xc = x.clamp(-87.0, 88.0);
     let v = xc * std::f32::consts::LOG2_E + ROUND;
     let n = v - ROUND;
     // ln 2 in two parts, so that r = x − n·ln 2 is exact enough.

@@ -67,14 +67,17 @@ fn pass(h: &[f32], table: &Tensor, targets: &[u32], weights: Option<&[f32]>) -> 
     Ok(out)
 }
 
+/// The gradients by the outputs and by the item table.
+type Cached = (Vec<f32>, Tensor);
+
 struct CatalogueCrossEntropy {
     targets: Vec<u32>,
     /// The forward pass's gradients (for unit weights), taken by the backward pass.
-    grads: Mutex<Option<(Vec<f32>, Tensor)>>,
+    grads: Mutex<Option<Cached>>,
 }
 
 impl CatalogueCrossEntropy {
-    fn cache(&self) -> candle_core::Result<std::sync::MutexGuard<'_, Option<(Vec<f32>, Tensor)>>> {
+    fn cache(&self) -> candle_core::Result<std::sync::MutexGuard<'_, Option<Cached>>> {
         self.grads.lock().map_err(|_| candle_core::Error::Msg("poisoned gradient cache".into()))
     }
 }
