@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Regression tests on real data (MovieLens-100k), with the trainer's defaults:
 #  1. time order: each user's latest rating held out (ties: the larger item ID is later), full
-#     ranking over unseen items: `auto` must choose the sequence model, and reach HR@10 >= 0.145
-#     and NDCG@10 >= 0.075 (the hybrid model alone gets 0.133 / 0.069, implicit's ALS 0.089 /
-#     0.039). The floor leaves room for the CPU: the same binary on the same data measured
-#     0.1569 / 0.0814 on one machine and 0.1527 / 0.0787 on another (training's float
-#     operations follow the CPU's vector units, and early stopping lands on another epoch);
+#     ranking over unseen items: `auto` must choose the sequence model, and reach HR@10 >= 0.155
+#     and NDCG@10 >= 0.080 (the hybrid model alone gets 0.133 / 0.069, implicit's ALS 0.089 /
+#     0.039). The defaults measure 0.1718 / 0.0867 (debug and release alike); the floor leaves
+#     room for the CPU: an earlier trainer measured 0.1569 / 0.0814 on one machine and 0.1527 /
+#     0.0787 on another with the same binary (training's float operations follow the CPU's
+#     vector units, and early stopping lands on another epoch);
 #  2. ratings: 5-fold cross-validated RMSE of the rating head <= 0.93 (Surprise's SVD: 0.934).
 #
 # Usage: tests/movielens/run.sh [start|finish]. With no argument, both in turn. The suite
@@ -80,7 +81,7 @@ print(f"MovieLens-100k leave-last-out: HR@10 {m['hr']:.4f}, NDCG@10 {m['ndcg']:.
       f"{t['train_seconds']:.0f} s niced; auto chose {c['reason']}")
 checks = [
     ("auto chose the sequence model", c["chosen"] == "sequence"),
-    ("time-ordered HR@10 >= 0.145 and NDCG@10 >= 0.075", t["experiment"]["split"] == "last" and m["hr"] >= 0.145 and m["ndcg"] >= 0.075),
+    ("time-ordered HR@10 >= 0.155 and NDCG@10 >= 0.080", t["experiment"]["split"] == "last" and m["hr"] >= 0.155 and m["ndcg"] >= 0.080),
 ]
 for name, ok in checks:
     print(("PASS " if ok else "FAIL ") + name)
