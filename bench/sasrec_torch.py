@@ -11,8 +11,8 @@ is the future. An item's score is the last position's output dotted with its emb
 
 Training (fit.rs): full-softmax cross-entropy of the next item at every position; Adam (lr 0.002,
 no weight decay); batches of 32 users of similar history length, the batch order shuffled each
-epoch; early stopping on the inner split's next items (NDCG@10, patience 5), keeping the best
-epoch's weights.
+epoch; on the inner split's next items (NDCG@10), 5 epochs without a gain cut the learning rate
+to 0.3 of itself, twice, and then stop training, keeping the best epoch's weights.
 
 Protocol (as `trainer train` runs it): bench/run.py's leave_last_out holds each user's latest
 interaction out (ties: the larger item ID is later) for the test; the same split of the rest gives
@@ -181,6 +181,7 @@ def main():
                    key=lambda u: (min(len(inner_hist[u]), a.seq_len + 1), u))
     batches = [users[k:k + a.batch] for k in range(0, len(users), a.batch)]
     history, best = [], None
+    since, cuts = 0, 0  # the epoch of the last gain or learning-rate cut; cuts so far (at most 2)
     for epoch in range(1, a.epochs + 1):
         model.train()
         t0 = time.perf_counter()
@@ -207,8 +208,13 @@ def main():
               f"{seconds:.1f} s ({slots / seconds:.0f} interactions/s)", file=sys.stderr, flush=True)
         if best is None or val["ndcg"] > best[0]:
             best = (val["ndcg"], epoch, copy.deepcopy(model.state_dict()))
-        elif a.patience > 0 and epoch - best[1] >= a.patience:
-            break
+            since = epoch
+        elif a.patience > 0 and epoch - since >= a.patience:
+            if cuts == 2:
+                break
+            cuts, since = cuts + 1, epoch
+            for group in opt.param_groups:
+                group["lr"] *= 0.3
     model.load_state_dict(best[2])
     res = evaluate(model, train_hist, test_next, a.seq_len)
     train_s = sum(e["seconds"] for e in history)
