@@ -12,14 +12,16 @@ mariadb_start() {
   mariadb_stop 2>/dev/null || true
   mariadb_started_pid=""
   rm -rf "$MARIADB_DIR"
-  mkdir -p "$MARIADB_DIR/data" "$MARIADB_DIR/run"
+  # Its own tmpdir too: in the shared /tmp, a temporary table's file once vanished under a
+  # running test ("Error on delete of '/tmp/#sql-temptable-….MAI'").
+  mkdir -p "$MARIADB_DIR/data" "$MARIADB_DIR/run" "$MARIADB_DIR/tmp"
   chown -R mysql:mysql "$MARIADB_DIR"
   # mariadbd refuses to run as root, so the server and its files belong to `mysql`.
   mariadb-install-db --user=mysql --datadir="$MARIADB_DIR/data" --auth-root-authentication-method=socket \
     --skip-test-db >"$MARIADB_DIR/install.log" 2>&1
   MARIADB_PORT=$(mariadb_free_port)
   MARIADB_SOCKET="$MARIADB_DIR/run/mysqld.sock"
-  mariadbd --user=mysql --datadir="$MARIADB_DIR/data" --socket="$MARIADB_SOCKET" \
+  mariadbd --user=mysql --datadir="$MARIADB_DIR/data" --tmpdir="$MARIADB_DIR/tmp" --socket="$MARIADB_SOCKET" \
     --port="$MARIADB_PORT" --bind-address=127.0.0.1 --pid-file="$MARIADB_DIR/run/mysqld.pid" \
     --local-infile=1 --skip-name-resolve --innodb-buffer-pool-size=256M \
     --innodb-flush-log-at-trx-commit=2 --log-error="$MARIADB_DIR/error.log" &
